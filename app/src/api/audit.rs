@@ -1,0 +1,57 @@
+//! The audit trail for administrators and auditors: recent events and whether the hash
+//! chain is intact.
+
+use crate::domain::{AppError, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    pub id: i64,
+    pub occurred_at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub object: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditTrail {
+    /// `None` when the chain verifies; otherwise the first broken link, in words.
+    pub chain_break: Option<String>,
+    pub verified_events: u64,
+    pub events: Vec<AuditEventView>,
+}
+
+#[server]
+pub async fn get_audit_trail() -> Result<AuditTrail, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, store};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    // Only administrators and auditors see the trail; to anyone else it does not exist.
+    if !(person.is_admin || person.is_auditor) {
+        return Err(AppError::not_found("page"));
+    }
+    let (chain_break, verified_events) = match store::audit::verify(state.db.reader()).await? {
+        store::audit::VerifyOutcome::Intact { events } => (None, events),
+        store::audit::VerifyOutcome::Broken(chain_break) => (Some(chain_break.to_string()), 0),
+    };
+    let events = store::audit::recent(state.db.reader(), 200).await?;
+    Ok(AuditTrail {
+        chain_break,
+        verified_events,
+        events: events
+            .into_iter()
+            .map(|event| AuditEventView {
+                id: event.id,
+                occurred_at: Timestamp(event.occurred_at),
+                actor: event.actor_label,
+                action: event.action,
+                object: match event.object_id {
+                    Some(id) => format!("{} {}", event.object_kind, id),
+                    None => event.object_kind,
+                },
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,28 @@
+//! Server functions, one file per resource. Each is thin: who is asking, then one service
+//! or store call, with authorization decided here on the server from stored data.
+
+pub mod audit;
+pub mod dev;
+pub mod home;
+pub mod session;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod context {
+    use crate::backend::AppState;
+    use crate::domain::AppError;
+    use leptos::prelude::use_context;
+    use tower_sessions::Session;
+
+    /// The application state and the caller's session, from the request.
+    pub async fn request_context() -> Result<(AppState, Session), AppError> {
+        let state = use_context::<AppState>().ok_or_else(|| {
+            tracing::error!("AppState missing from the server function context");
+            AppError::internal()
+        })?;
+        let session: Session = leptos_axum::extract().await.map_err(|error| {
+            tracing::error!(%error, "session layer missing");
+            AppError::internal()
+        })?;
+        Ok((state, session))
+    }
+}

@@ -1,0 +1,62 @@
+//! Assembles the home page of one person from the store.
+
+use crate::api::home::{HeldAccess, HomeView, OwnRequest, WaitingApproval};
+use crate::backend::store::{self, person::PersonRow};
+use crate::backend::AppState;
+use crate::domain::time::elapsed_percent;
+use crate::domain::{AppError, Timestamp};
+
+pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppError> {
+    let now = state.clock.now();
+    let pool = state.db.reader();
+    let access = store::assignment::list_held_by(pool, person.id)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let start_at = Timestamp(row.start_at);
+            let end_at = row.end_at.map(Timestamp);
+            HeldAccess {
+                assignment_id: row.id,
+                package_name: row.package_name,
+                catalog_name: row.catalog_name,
+                status: row.status,
+                start_at,
+                end_at,
+                elapsed_percent: end_at.map(|end| elapsed_percent(start_at, end, now)),
+                days_left: end_at.map(|end| now.days_until(end)),
+            }
+        })
+        .collect();
+    let requests = store::request::list_for_person(pool, person.id, 20)
+        .await?
+        .into_iter()
+        .map(|row| OwnRequest {
+            request_id: row.id,
+            package_name: row.package_name,
+            for_person_name: row.for_person_name,
+            status: row.status,
+            current_stage: row.current_stage,
+            stage_count: row.stage_count,
+            submitted_at: Timestamp(row.created_at),
+        })
+        .collect();
+    let waiting = store::request::list_waiting_for(pool, person.id, 50)
+        .await?
+        .into_iter()
+        .map(|row| WaitingApproval {
+            request_id: row.request_id,
+            requester_name: row.requester_name,
+            package_name: row.package_name,
+            justification: row.justification,
+            stage_position: row.stage_position,
+            due_at: Timestamp(row.due_at),
+            days_left: now.days_until(Timestamp(row.due_at)),
+        })
+        .collect();
+    Ok(HomeView {
+        display_name: person.display_name.clone(),
+        access,
+        requests,
+        waiting,
+    })
+}

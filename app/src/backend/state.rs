@@ -1,0 +1,43 @@
+//! What every server function and worker gets from context: the database, the clock and the
+//! settings that change behaviour at run time. Built once by the server at startup.
+
+use super::{Clock, Db};
+use std::sync::Arc;
+
+/// Run-time settings the backend needs (the server's configuration holds the rest).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Development mode: the development banner, the development mail page.
+    pub development: bool,
+    /// "Choose a demo person" sign-in. Refused at startup outside development mode.
+    pub dev_sign_in: bool,
+    /// Absolute lifetime of a session from sign-in, in minutes.
+    pub session_absolute_minutes: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            development: false,
+            dev_sign_in: false,
+            session_absolute_minutes: 12 * 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            db,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+}

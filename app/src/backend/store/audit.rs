@@ -1,0 +1,216 @@
+//! The append-only, hash-chained audit trail (ARCHITECTURE.md, Storage). Events are only
+//! ever inserted; the chain head row is updated in the same transaction, which in
+//! PostgreSQL also serialises concurrent appenders on that row's lock.
+
+use super::Tx;
+use crate::domain::audit::{chain_hash, AuditRecord, ChainBreak, StoredAuditEvent, Verifier};
+use crate::domain::Timestamp;
+use sqlx::{AnyPool, Row};
+
+/// Who caused an event: a person, or a part of the system.
+#[derive(Clone, Debug)]
+pub enum Actor {
+    Person { id: i64, label: String },
+    System(&'static str),
+}
+
+impl Actor {
+    pub fn person(id: i64, display_name: &str) -> Self {
+        Actor::Person {
+            id,
+            label: display_name.to_string(),
+        }
+    }
+}
+
+/// What happened to which object, with its state before and after.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub action: &'static str,
+    pub object_kind: &'static str,
+    pub object_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl Change {
+    pub fn new(action: &'static str, object_kind: &'static str, object_id: impl ToString) -> Self {
+        Self {
+            action,
+            object_kind,
+            object_id: Some(object_id.to_string()),
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(mut self, state: serde_json::Value) -> Self {
+        self.before = Some(state);
+        self
+    }
+
+    pub fn after(mut self, state: serde_json::Value) -> Self {
+        self.after = Some(state);
+        self
+    }
+}
+
+/// Appends one event and returns its id.
+pub async fn append(
+    tx: &mut Tx,
+    now: Timestamp,
+    actor: &Actor,
+    change: Change,
+) -> Result<i64, sqlx::Error> {
+    let (actor_id, actor_label) = match actor {
+        Actor::Person { id, label } => (Some(*id), label.clone()),
+        Actor::System(name) => (None, format!("system:{name}")),
+    };
+    let record = AuditRecord {
+        occurred_at: now.millis(),
+        actor_id,
+        actor_label,
+        action: change.action.to_string(),
+        object_kind: change.object_kind.to_string(),
+        object_id: change.object_id,
+        before_json: change.before.map(|value| value.to_string()),
+        after_json: change.after.map(|value| value.to_string()),
+    };
+    // Take the head's row lock before reading it, so two PostgreSQL transactions cannot
+    // both extend the same previous hash.
+    sqlx::query("update audit_chain_head set last_hash = last_hash where id = 1")
+        .execute(&mut **tx)
+        .await?;
+    let previous_hash: String =
+        sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
+            .fetch_one(&mut **tx)
+            .await?;
+    let hash = chain_hash(&previous_hash, &record);
+    let id: i64 = sqlx::query_scalar(
+        "insert into audit_event (occurred_at, actor_id, actor_label, action, object_kind, \
+         object_id, before_json, after_json, prev_hash, hash) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+    )
+    .bind(record.occurred_at)
+    .bind(record.actor_id)
+    .bind(&record.actor_label)
+    .bind(&record.action)
+    .bind(&record.object_kind)
+    .bind(&record.object_id)
+    .bind(&record.before_json)
+    .bind(&record.after_json)
+    .bind(&previous_hash)
+    .bind(&hash)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("update audit_chain_head set last_event_id = $1, last_hash = $2 where id = 1")
+        .bind(id)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+#[derive(Debug)]
+pub enum VerifyOutcome {
+    Intact { events: u64 },
+    Broken(ChainBreak),
+}
+
+/// Reads the whole chain in pages, in id order, and checks every link.
+pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
+    const PAGE: i64 = 5_000;
+    let mut verifier = Verifier::default();
+    let mut after_id = 0_i64;
+    loop {
+        let rows = sqlx::query(
+            "select id, occurred_at, actor_id, actor_label, action, object_kind, object_id, \
+             before_json, after_json, prev_hash, hash from audit_event \
+             where id > $1 order by id limit $2",
+        )
+        .bind(after_id)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let event = StoredAuditEvent {
+                id: row.try_get("id")?,
+                prev_hash: row.try_get("prev_hash")?,
+                hash: row.try_get("hash")?,
+                record: AuditRecord {
+                    occurred_at: row.try_get("occurred_at")?,
+                    actor_id: row.try_get("actor_id")?,
+                    actor_label: row.try_get("actor_label")?,
+                    action: row.try_get("action")?,
+                    object_kind: row.try_get("object_kind")?,
+                    object_id: row.try_get("object_id")?,
+                    before_json: row.try_get("before_json")?,
+                    after_json: row.try_get("after_json")?,
+                },
+            };
+            if let Err(chain_break) = verifier.next(&event) {
+                return Ok(VerifyOutcome::Broken(chain_break));
+            }
+            after_id = event.id;
+        }
+    }
+    let head_hash: String = sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
+        .fetch_one(pool)
+        .await?;
+    Ok(match verifier.finish(&head_hash) {
+        Ok(events) => VerifyOutcome::Intact { events },
+        Err(chain_break) => VerifyOutcome::Broken(chain_break),
+    })
+}
+
+/// One event as listed on the audit page.
+#[derive(Debug, Clone)]
+pub struct EventSummary {
+    pub id: i64,
+    pub occurred_at: i64,
+    pub actor_label: String,
+    pub action: String,
+    pub object_kind: String,
+    pub object_id: Option<String>,
+}
+
+pub async fn recent(pool: &AnyPool, limit: i64) -> Result<Vec<EventSummary>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, occurred_at, actor_label, action, object_kind, object_id \
+         from audit_event order by id desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EventSummary {
+                id: row.try_get("id")?,
+                occurred_at: row.try_get("occurred_at")?,
+                actor_label: row.try_get("actor_label")?,
+                action: row.try_get("action")?,
+                object_kind: row.try_get("object_kind")?,
+                object_id: row.try_get("object_id")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn count_for(
+    pool: &AnyPool,
+    action: &str,
+    object_kind: &str,
+    object_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from audit_event where action = $1 and object_kind = $2 and object_id = $3",
+    )
+    .bind(action)
+    .bind(object_kind)
+    .bind(object_id)
+    .fetch_one(pool)
+    .await
+}

@@ -1,0 +1,193 @@
+//! Access requests, the approval tasks they create for approvers, and decisions.
+
+use super::Tx;
+use crate::domain::status::RequestStatus;
+use crate::domain::Timestamp;
+use sqlx::{AnyPool, Row};
+
+pub struct NewRequest<'a> {
+    pub person_id: i64,
+    pub requested_by_id: i64,
+    pub package_id: i64,
+    pub policy_id: i64,
+    pub status: RequestStatus,
+    pub current_stage: Option<i64>,
+    pub justification: &'a str,
+    pub start_at: Timestamp,
+    pub end_at: Option<Timestamp>,
+}
+
+pub async fn insert(tx: &mut Tx, now: Timestamp, request: &NewRequest<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into access_request (kind, person_id, requested_by_id, access_package_id, \
+         assignment_policy_id, status, current_stage, justification, start_at, end_at, \
+         created_at, updated_at) values ('assign', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         returning id",
+    )
+    .bind(request.person_id)
+    .bind(request.requested_by_id)
+    .bind(request.package_id)
+    .bind(request.policy_id)
+    .bind(request.status.as_str())
+    .bind(request.current_stage)
+    .bind(request.justification)
+    .bind(request.start_at.millis())
+    .bind(request.end_at.map(Timestamp::millis))
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Marks a request decided (used when the last approval turns it into an assignment).
+pub async fn set_status(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    status: RequestStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update access_request set status = $1, decided_at = $2, updated_at = $2, \
+         version = version + 1 where id = $3",
+    )
+    .bind(status.as_str())
+    .bind(now.millis())
+    .bind(request_id)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+pub async fn insert_approval_task(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    stage_position: i64,
+    approver_id: i64,
+    due_at: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into approval_task (access_request_id, stage_position, approver_id, due_at, \
+         created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning id",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .bind(approver_id)
+    .bind(due_at.millis())
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn insert_decision(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    stage_position: i64,
+    approver_id: i64,
+    justification: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into decision (access_request_id, stage_position, approver_id, outcome, \
+         justification, decided_at) values ($1, $2, $3, 'approve', $4, $5) returning id",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .bind(approver_id)
+    .bind(justification)
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// A request as its requester sees it on the home page.
+#[derive(Clone, Debug)]
+pub struct OwnRequestRow {
+    pub id: i64,
+    pub package_name: String,
+    pub status: RequestStatus,
+    pub current_stage: Option<i64>,
+    pub stage_count: i64,
+    pub created_at: i64,
+    pub for_person_name: String,
+}
+
+/// Requests made by or for the person, open ones first, newest first.
+pub async fn list_for_person(
+    pool: &AnyPool,
+    person_id: i64,
+    limit: i64,
+) -> Result<Vec<OwnRequestRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select r.id, p.name as package_name, r.status, r.current_stage, r.created_at, \
+         who.display_name as for_person_name, \
+         (select count(*) from approval_stage s where s.assignment_policy_id = r.assignment_policy_id) as stage_count, \
+         case when r.status in ('submitted', 'pending_approval', 'approved', 'delivering') then 0 else 1 end as closed \
+         from access_request r \
+         join access_package p on p.id = r.access_package_id \
+         join person who on who.id = r.person_id \
+         where r.person_id = $1 or r.requested_by_id = $1 \
+         order by closed, r.created_at desc, r.id desc limit $2",
+    )
+    .bind(person_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok(OwnRequestRow {
+                id: row.try_get("id")?,
+                package_name: row.try_get("package_name")?,
+                status: RequestStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
+                current_stage: row.try_get("current_stage")?,
+                stage_count: row.try_get("stage_count")?,
+                created_at: row.try_get("created_at")?,
+                for_person_name: row.try_get("for_person_name")?,
+            })
+        })
+        .collect()
+}
+
+/// An approval waiting for a person.
+#[derive(Clone, Debug)]
+pub struct WaitingApprovalRow {
+    pub request_id: i64,
+    pub requester_name: String,
+    pub package_name: String,
+    pub justification: String,
+    pub stage_position: i64,
+    pub due_at: i64,
+}
+
+pub async fn list_waiting_for(
+    pool: &AnyPool,
+    approver_id: i64,
+    limit: i64,
+) -> Result<Vec<WaitingApprovalRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select t.access_request_id, who.display_name as requester_name, p.name as package_name, \
+         r.justification, t.stage_position, t.due_at \
+         from approval_task t \
+         join access_request r on r.id = t.access_request_id \
+         join access_package p on p.id = r.access_package_id \
+         join person who on who.id = r.person_id \
+         where t.approver_id = $1 and t.status = 'open' and r.status = 'pending_approval' \
+         order by t.due_at, t.id limit $2",
+    )
+    .bind(approver_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(WaitingApprovalRow {
+                request_id: row.try_get("access_request_id")?,
+                requester_name: row.try_get("requester_name")?,
+                package_name: row.try_get("package_name")?,
+                justification: row.try_get("justification")?,
+                stage_position: row.try_get("stage_position")?,
+                due_at: row.try_get("due_at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! Pure rules of Gatehouse: no I/O, no clock, no database. Compiled for the browser and the
+//! server alike, so the same validation runs in both places. Time is passed in as
+//! [`Timestamp`] by the caller (ARCHITECTURE.md, Time).
+
+pub mod audit;
+pub mod error;
+pub mod person;
+pub mod status;
+pub mod time;
+
+pub use error::{AppError, ErrorCode, FieldError};
+pub use time::Timestamp;

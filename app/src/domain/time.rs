@@ -1,0 +1,133 @@
+//! Instants as milliseconds since the Unix epoch (UTC). This is the form stored in both
+//! databases (an integer sorts, compares and indexes the same way in SQLite and PostgreSQL).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+pub const MILLIS_PER_MINUTE: i64 = 60_000;
+pub const MILLIS_PER_HOUR: i64 = 60 * MILLIS_PER_MINUTE;
+pub const MILLIS_PER_DAY: i64 = 24 * MILLIS_PER_HOUR;
+
+impl Timestamp {
+    pub const fn from_millis(millis: i64) -> Self {
+        Self(millis)
+    }
+
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_days(self, days: i64) -> Self {
+        Self(self.0.saturating_add(days.saturating_mul(MILLIS_PER_DAY)))
+    }
+
+    pub fn plus_minutes(self, minutes: i64) -> Self {
+        Self(self.0.saturating_add(minutes.saturating_mul(MILLIS_PER_MINUTE)))
+    }
+
+    /// Whole days from `self` until `later`, rounded down; negative when `later` is earlier.
+    pub fn days_until(self, later: Timestamp) -> i64 {
+        (later.0 - self.0).div_euclid(MILLIS_PER_DAY)
+    }
+
+    /// The calendar date in UTC as `YYYY-MM-DD`, without pulling a date library into the
+    /// browser bundle (civil-from-days, H. Hinnant's algorithm).
+    pub fn date_utc(self) -> String {
+        let days = self.0.div_euclid(MILLIS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        format!("{year:04}-{month:02}-{day:02}")
+    }
+
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub fn date_time_utc(self) -> String {
+        let minutes_of_day = self.0.rem_euclid(MILLIS_PER_DAY) / MILLIS_PER_MINUTE;
+        format!(
+            "{} {:02}:{:02} UTC",
+            self.date_utc(),
+            minutes_of_day / 60,
+            minutes_of_day % 60
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.date_time_utc())
+    }
+}
+
+/// How much of the period from `start` to `end` has passed at `now`, 0 to 100.
+pub fn elapsed_percent(start: Timestamp, end: Timestamp, now: Timestamp) -> u8 {
+    if end <= start || now >= end {
+        return 100;
+    }
+    if now <= start {
+        return 0;
+    }
+    let percent = (now.0 - start.0) as i128 * 100 / (end.0 - start.0) as i128;
+    percent.clamp(0, 100) as u8
+}
+
+fn civil_from_days(days_since_epoch: i64) -> (i64, u32, u32) {
+    let z = days_since_epoch + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_is_first_of_january_1970() {
+        assert_eq!(Timestamp(0).date_utc(), "1970-01-01");
+    }
+
+    #[test]
+    fn known_instants_format_as_their_calendar_dates() {
+        // 2026-11-30T11:53:00Z
+        assert_eq!(Timestamp(1_796_039_580_000).date_time_utc(), "2026-11-30 11:53 UTC");
+        // leap day
+        assert_eq!(Timestamp(951_782_400_000).date_utc(), "2000-02-29");
+        // before the epoch
+        assert_eq!(Timestamp(-MILLIS_PER_DAY).date_utc(), "1969-12-31");
+    }
+
+    #[test]
+    fn days_until_rounds_down_and_can_be_negative() {
+        let start = Timestamp(0);
+        assert_eq!(start.days_until(start.plus_days(3)), 3);
+        assert_eq!(start.days_until(Timestamp(MILLIS_PER_DAY - 1)), 0);
+        assert_eq!(start.days_until(Timestamp(-1)), -1);
+    }
+
+    #[test]
+    fn elapsed_percent_is_clamped_to_the_period() {
+        let start = Timestamp(1_000);
+        let end = Timestamp(2_000);
+        assert_eq!(elapsed_percent(start, end, Timestamp(0)), 0);
+        assert_eq!(elapsed_percent(start, end, Timestamp(1_250)), 25);
+        assert_eq!(elapsed_percent(start, end, Timestamp(5_000)), 100);
+        assert_eq!(elapsed_percent(end, start, Timestamp(1_500)), 100);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn consecutive_days_have_increasing_dates(day in -100_000i64..100_000) {
+            let today = Timestamp(day * MILLIS_PER_DAY).date_utc();
+            let tomorrow = Timestamp((day + 1) * MILLIS_PER_DAY).date_utc();
+            proptest::prop_assert!(tomorrow > today, "{} then {}", today, tomorrow);
+        }
+    }
+}

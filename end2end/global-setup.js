@@ -1,0 +1,132 @@
+// Starts Gatehouse for the browser tests.
+//
+// Environment:
+//   GATEHOUSE_BIN     the built binary (default ../target/debug/gatehouse, relative to end2end/)
+//   LEPTOS_SITE_ROOT  the built site (default ../target/site)
+//   E2E_LIST_ONLY=1   do nothing (for `playwright test --list`)
+//   E2E_KEEP_TMP=1    keep the temp dir (database and log) after the run
+//
+// It makes a temp dir, runs `<bin> migrate` and `<bin> seed-demo` against a fresh
+// SQLite database there, spawns `<bin> serve` on a free loopback port, waits for
+// GET /readyz to answer 200, and publishes the URL as GATEHOUSE_E2E_URL (and in
+// .e2e-state.json). global-teardown.js stops the child by its pid.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { E2E_DIR, writeState } from './state.js';
+import { stopPid } from './global-teardown.js';
+
+const READY_TIMEOUT_MS = 60_000;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tail(file, lines = 60) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function runStep(bin, args, env, logFile) {
+  fs.appendFileSync(logFile, `\n$ ${bin} ${args.join(' ')}\n`);
+  const r = spawnSync(bin, args, { env, encoding: 'utf8', timeout: 120_000 });
+  fs.appendFileSync(logFile, (r.stdout || '') + (r.stderr || ''));
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `\`${path.basename(bin)} ${args.join(' ')}\` failed ` +
+        `(${r.error ? r.error.message : `exit ${r.status}${r.signal ? `, signal ${r.signal}` : ''}`}).\n` +
+        `stderr:\n${r.stderr || '(empty)'}\nlog: ${logFile} (copied to test-results/gatehouse.log)`,
+    );
+  }
+}
+
+export default async function globalSetup() {
+  if (process.env.E2E_LIST_ONLY === '1') return;
+
+  const bin = path.resolve(E2E_DIR, process.env.GATEHOUSE_BIN || '../target/debug/gatehouse');
+  const siteRoot = path.resolve(E2E_DIR, process.env.LEPTOS_SITE_ROOT || '../target/site');
+  if (!fs.existsSync(bin)) {
+    throw new Error(`Gatehouse binary not found at ${bin}: build it first (cargo leptos build) or set GATEHOUSE_BIN.`);
+  }
+  if (!fs.existsSync(path.join(siteRoot, 'pkg'))) {
+    throw new Error(`No built site at ${siteRoot} (missing pkg/): build it first (cargo leptos build) or set LEPTOS_SITE_ROOT.`);
+  }
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'));
+  const logFile = path.join(tmp, 'gatehouse.log');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    GATEHOUSE_DATABASE_URL: `sqlite://${tmp}/e2e.db`,
+    GATEHOUSE_DATA_DIR: tmp,
+    GATEHOUSE_ENV: 'development',
+    GATEHOUSE_DEV_SIGN_IN: 'true',
+    GATEHOUSE_BIND: `127.0.0.1:${port}`,
+    GATEHOUSE_PUBLIC_URL: url,
+    LEPTOS_SITE_ROOT: siteRoot,
+    RUST_LOG: process.env.RUST_LOG || 'info',
+  };
+  // Written now so that global-teardown.js cleans up and keeps the log even if a step below fails.
+  writeState({ url, pid: null, tmp, logFile });
+  console.log(`[e2e] temp dir ${tmp}; app log ${logFile} (copied to test-results/gatehouse.log at the end)`);
+
+  runStep(bin, ['migrate'], env, logFile);
+  runStep(bin, ['seed-demo'], env, logFile);
+
+  fs.appendFileSync(logFile, `\n$ ${bin} serve\n`);
+  const logFd = fs.openSync(logFile, 'a');
+  const child = spawn(bin, ['serve'], { env, stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  let exited = null;
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  await new Promise((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  writeState({ url, pid: child.pid, tmp, logFile });
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastError = 'no answer yet';
+  for (;;) {
+    if (exited) {
+      throw new Error(
+        `\`gatehouse serve\` exited early (code ${exited.code}, signal ${exited.signal}).\n` +
+          `--- last lines of ${logFile} ---\n${tail(logFile)}`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) break;
+      lastError = `GET /readyz answered ${res.status}`;
+    } catch (e) {
+      lastError = String(e && e.cause ? e.cause.code || e.cause : e);
+    }
+    if (Date.now() > deadline) {
+      await stopPid(child.pid);
+      throw new Error(
+        `Gatehouse did not become ready at ${url}/readyz within ${READY_TIMEOUT_MS / 1000}s (${lastError}).\n` +
+          `--- last lines of ${logFile} ---\n${tail(logFile)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  process.env.GATEHOUSE_E2E_URL = url;
+  console.log(`[e2e] Gatehouse ready at ${url} (pid ${child.pid})`);
+}

@@ -1,0 +1,294 @@
+//! Configuration: `GATEHOUSE_*` environment variables over an optional TOML file named by
+//! `GATEHOUSE_CONFIG` (keys are the variable names without the prefix, in lower case).
+//! Every key is listed with its default in `.env.example`. Secrets are never printed: the
+//! `Debug` output redacts the database URL's password.
+
+use app::backend::db::redact_url;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub bind: SocketAddr,
+    pub public_url: url::Url,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub site_root: String,
+    pub dev_sign_in: bool,
+    pub seed_demo: bool,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub session_idle_minutes: i64,
+    pub session_absolute_minutes: i64,
+    pub body_limit_bytes: usize,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url.as_str())
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("site_root", &self.site_root)
+            .field("dev_sign_in", &self.dev_sign_in)
+            .field("seed_demo", &self.seed_demo)
+            .field("log_format", &self.log_format)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_minutes", &self.session_absolute_minutes)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .finish()
+    }
+}
+
+/// Every key with its default, in the order of `.env.example`.
+pub const KEYS: &[(&str, &str)] = &[
+    ("ENV", "production"),
+    ("BIND", "127.0.0.1:3000"),
+    ("PUBLIC_URL", "http://127.0.0.1:3000"),
+    ("DATABASE_URL", "sqlite://data/gatehouse.db"),
+    ("DATA_DIR", "data"),
+    ("SITE_ROOT", "target/site"),
+    ("DEV_SIGN_IN", "false"),
+    ("SEED_DEMO", "false"),
+    ("LOG_FORMAT", "text"),
+    ("LOG", "info,sqlx=warn,tower_sessions=warn"),
+    ("SESSION_IDLE_MINUTES", "60"),
+    ("SESSION_ABSOLUTE_MINUTES", "720"),
+    ("BODY_LIMIT_BYTES", "1048576"),
+];
+
+/// Where values come from: the environment first, then the file, then the default.
+pub struct Sources {
+    env: HashMap<String, String>,
+    file: HashMap<String, String>,
+}
+
+impl Sources {
+    /// Reads the process environment and, if `GATEHOUSE_CONFIG` names one, the TOML file.
+    pub fn from_process() -> Result<Self, String> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let file = match env.get("GATEHOUSE_CONFIG") {
+            Some(path) if !path.is_empty() => read_file(path)?,
+            _ => HashMap::new(),
+        };
+        Ok(Self { env, file })
+    }
+
+    pub fn from_maps(env: HashMap<String, String>, file: HashMap<String, String>) -> Self {
+        Self { env, file }
+    }
+
+    fn get(&self, key: &str) -> String {
+        let variable = format!("GATEHOUSE_{key}");
+        if let Some(value) = self.env.get(&variable) {
+            return value.clone();
+        }
+        // cargo-leptos tells the server where the site is through LEPTOS_SITE_ROOT.
+        if key == "SITE_ROOT" {
+            if let Some(value) = self.env.get("LEPTOS_SITE_ROOT") {
+                return value.clone();
+            }
+        }
+        if let Some(value) = self.file.get(&key.to_lowercase()) {
+            return value.clone();
+        }
+        KEYS.iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, default)| (*default).to_string())
+            .unwrap_or_default()
+    }
+}
+
+fn read_file(path: &str) -> Result<HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the configuration file {path}: {error}"))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|error| format!("the configuration file {path} is not valid TOML: {error}"))?;
+    let mut values = HashMap::new();
+    for (key, value) in table {
+        if !KEYS.iter().any(|(name, _)| name.to_lowercase() == key) {
+            return Err(format!("the configuration file {path} has an unknown key {key:?}"));
+        }
+        let text = match value {
+            toml::Value::String(text) => text,
+            other => other.to_string(),
+        };
+        values.insert(key, text);
+    }
+    Ok(values)
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!("GATEHOUSE_{key} must be true or false (got {value:?})")),
+    }
+}
+
+fn parse_positive(key: &str, value: &str) -> Result<i64, String> {
+    match value.trim().parse::<i64>() {
+        Ok(number) if number > 0 => Ok(number),
+        _ => Err(format!("GATEHOUSE_{key} must be a whole number above zero (got {value:?})")),
+    }
+}
+
+impl Config {
+    /// Builds and checks the configuration, or says in one sentence what is wrong.
+    pub fn load(sources: &Sources) -> Result<Self, String> {
+        let environment = match sources.get("ENV").trim().to_lowercase().as_str() {
+            "development" | "dev" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => {
+                return Err(format!(
+                    "GATEHOUSE_ENV must be development or production (got {other:?})"
+                ))
+            }
+        };
+        let bind_text = sources.get("BIND");
+        let bind: SocketAddr = bind_text.trim().parse().map_err(|_| {
+            format!("GATEHOUSE_BIND must be an address and port like 127.0.0.1:3000 (got {bind_text:?})")
+        })?;
+        let public_text = sources.get("PUBLIC_URL");
+        let public_url = url::Url::parse(public_text.trim())
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            .ok_or_else(|| {
+                format!("GATEHOUSE_PUBLIC_URL must be an http or https URL (got {public_text:?})")
+            })?;
+        let database_url = sources.get("DATABASE_URL").trim().to_string();
+        app::backend::Backend::from_url(&database_url)?;
+        let dev_sign_in = parse_bool("DEV_SIGN_IN", &sources.get("DEV_SIGN_IN"))?;
+        let seed_demo = parse_bool("SEED_DEMO", &sources.get("SEED_DEMO"))?;
+        if environment == Environment::Production && dev_sign_in {
+            return Err(
+                "GATEHOUSE_DEV_SIGN_IN=true is refused when GATEHOUSE_ENV=production: development sign-in lets anyone act as anyone"
+                    .to_string(),
+            );
+        }
+        let log_format = match sources.get("LOG_FORMAT").trim().to_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(format!("GATEHOUSE_LOG_FORMAT must be text or json (got {other:?})")),
+        };
+        let body_limit = parse_positive("BODY_LIMIT_BYTES", &sources.get("BODY_LIMIT_BYTES"))?;
+        Ok(Self {
+            environment,
+            bind,
+            public_url,
+            database_url,
+            data_dir: PathBuf::from(sources.get("DATA_DIR")),
+            site_root: sources.get("SITE_ROOT"),
+            dev_sign_in,
+            seed_demo,
+            log_format,
+            log_filter: sources.get("LOG"),
+            session_idle_minutes: parse_positive("SESSION_IDLE_MINUTES", &sources.get("SESSION_IDLE_MINUTES"))?,
+            session_absolute_minutes: parse_positive(
+                "SESSION_ABSOLUTE_MINUTES",
+                &sources.get("SESSION_ABSOLUTE_MINUTES"),
+            )?,
+            body_limit_bytes: usize::try_from(body_limit).unwrap_or(usize::MAX),
+        })
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.environment == Environment::Development
+    }
+
+    /// The origin browsers send for this site's own pages, e.g. `http://127.0.0.1:3000`.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    pub fn settings(&self) -> app::backend::Settings {
+        app::backend::Settings {
+            development: self.is_development(),
+            dev_sign_in: self.dev_sign_in,
+            session_absolute_minutes: self.session_absolute_minutes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)], file: &[(&str, &str)]) -> Result<Config, String> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let file = file.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::load(&Sources::from_maps(env, file))
+    }
+
+    #[test]
+    fn defaults_are_safe_for_production() {
+        let config = load(&[], &[]).unwrap();
+        assert_eq!(config.environment, Environment::Production);
+        assert!(!config.dev_sign_in);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://data/gatehouse.db");
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_the_default() {
+        let config = load(
+            &[("GATEHOUSE_BIND", "127.0.0.1:4000")],
+            &[("bind", "127.0.0.1:5000"), ("session_idle_minutes", "15")],
+        )
+        .unwrap();
+        assert_eq!(config.bind.port(), 4000);
+        assert_eq!(config.session_idle_minutes, 15);
+    }
+
+    #[test]
+    fn development_sign_in_is_refused_in_production() {
+        let refusal = load(&[("GATEHOUSE_DEV_SIGN_IN", "true")], &[]).unwrap_err();
+        assert!(refusal.contains("refused when GATEHOUSE_ENV=production"), "{refusal}");
+        assert!(load(
+            &[("GATEHOUSE_DEV_SIGN_IN", "true"), ("GATEHOUSE_ENV", "development")],
+            &[]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        for (key, value, expected) in [
+            ("GATEHOUSE_BIND", "localhost", "GATEHOUSE_BIND"),
+            ("GATEHOUSE_ENV", "staging", "GATEHOUSE_ENV"),
+            ("GATEHOUSE_DEV_SIGN_IN", "maybe", "GATEHOUSE_DEV_SIGN_IN"),
+            ("GATEHOUSE_SESSION_IDLE_MINUTES", "-5", "GATEHOUSE_SESSION_IDLE_MINUTES"),
+            ("GATEHOUSE_PUBLIC_URL", "ftp://x", "GATEHOUSE_PUBLIC_URL"),
+            ("GATEHOUSE_DATABASE_URL", "mysql://root:secret@h/db", "GATEHOUSE_DATABASE_URL"),
+        ] {
+            let refusal = load(&[(key, value)], &[]).unwrap_err();
+            assert!(refusal.contains(expected), "{key}={value}: {refusal}");
+            assert!(!refusal.contains("secret"), "a password leaked: {refusal}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let config = load(&[("GATEHOUSE_DATABASE_URL", "postgres://gh:hunter2@db/gh")], &[]).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("***"), "{printed}");
+    }
+}

@@ -1,0 +1,190 @@
+//! The HTTP side: the axum router with health checks, the Leptos pages and server
+//! functions, static files, and the middleware every response passes through.
+
+use crate::config::Config;
+use app::backend::db::SchemaState;
+use app::backend::store::session::DbSessionStore;
+use app::backend::AppState;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("gatehouse")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.bind)
+        .env(if config.is_development() {
+            leptos::config::Env::DEV
+        } else {
+            leptos::config::Env::PROD
+        })
+        .build()
+}
+
+/// The whole application as one router, ready to serve.
+pub fn router(config: &Config, state: AppState) -> Router {
+    let options = leptos_options(config);
+    let routes = generate_route_list(App);
+    let page_context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let ready_state = state.clone();
+
+    let secure_cookie = config.public_url.scheme() == "https";
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        // `__Host-` makes the browser refuse the cookie unless it is Secure, host-only and
+        // for the whole site.
+        .with_name(if secure_cookie { "__Host-gatehouse" } else { "gatehouse" })
+        .with_secure(secure_cookie)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.session_idle_minutes)));
+
+    let origin = Arc::new(AllowedOrigin {
+        origin: config.public_origin(),
+    });
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(move || readyz(ready_state.clone())))
+        .leptos_routes_with_context(&options, routes, page_context.clone(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(page_context, shell))
+        .with_state(options)
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(origin, same_origin_only))
+        .layer(middleware::from_fn_with_state(Arc::new(secure_cookie), security_headers))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers and its schema is the one this binary expects.
+async fn readyz(state: AppState) -> Response {
+    let problem = match state.db.ping().await {
+        Err(error) => {
+            tracing::warn!(%error, "readiness: database unreachable");
+            Some("database unreachable".to_string())
+        }
+        Ok(()) => match state.db.schema_state().await {
+            Ok(SchemaState::Current) => None,
+            Ok(SchemaState::Behind { applied, latest }) => Some(format!(
+                "migrations pending: at {} of {latest}",
+                applied.map_or("none".to_string(), |v| v.to_string())
+            )),
+            Ok(SchemaState::Newer { applied, latest }) => Some(format!(
+                "database is newer than this binary: at {applied}, binary knows {latest}"
+            )),
+            Err(error) => {
+                tracing::warn!(%error, "readiness: cannot read schema version");
+                Some("cannot read schema version".to_string())
+            }
+        },
+    };
+    match problem {
+        None => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "not ready", "reason": reason })),
+        )
+            .into_response(),
+    }
+}
+
+struct AllowedOrigin {
+    origin: String,
+}
+
+/// Refuses state-changing requests that a browser sent from another site. Browsers mark
+/// their requests with `Sec-Fetch-Site` (and `Origin`); a request with neither comes from a
+/// program, not a browser, so it carries no ambient cookie to abuse.
+async fn same_origin_only(
+    State(allowed): State<Arc<AllowedOrigin>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let verdict = match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("same-origin") | Some("none") => true,
+        Some(_) => false,
+        None => match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            Some(origin) => origin == allowed.origin,
+            None => true,
+        },
+    };
+    if verdict {
+        next.run(request).await
+    } else {
+        tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-origin request refused");
+        (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({
+                "code": "forbidden",
+                "message": "Cross-site requests are not accepted. Reload the page and try again."
+            })),
+        )
+            .into_response()
+    }
+}
+
+/// One place for the headers every response carries. Pages set their own Content Security
+/// Policy with a per-response nonce (see `app::shell`); everything else gets a strict one.
+async fn security_headers(State(https): State<Arc<bool>>, request: Request, next: Next) -> Response<Body> {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let fixed: [(&str, &str); 5] = [
+        ("x-content-type-options", "nosniff"),
+        // `same-origin` keeps the Referer for our own form posts (used to return to the
+        // page after a post without JavaScript) and sends nothing to other sites.
+        ("referrer-policy", "same-origin"),
+        ("x-frame-options", "DENY"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+    }
+    if *https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
+}

@@ -1,0 +1,171 @@
+//! The gatehouse binary's library: configuration, startup, the HTTP router and the
+//! workers, composed here so tests can start the real application on port 0.
+
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
+
+use app::backend::store::audit::VerifyOutcome;
+use app::backend::workers::{self, SessionJanitor, Worker};
+use app::backend::{AppState, Clock, SystemClock};
+use config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A started application: its address, its state, and the handles to stop it.
+pub struct Running {
+    pub address: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, lets workers finish their step, and waits.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.state.db.close().await;
+    }
+
+    /// Resolves when a shutdown was requested and every task has ended.
+    pub async fn wait(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.state.db.close().await;
+    }
+
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Opens and migrates the database, loads the demo if asked and the database is empty,
+/// binds, and starts serving and the workers. `run_workers` is off in tests that drain
+/// workers step by step.
+pub async fn start(config: &Config, clock: Arc<dyn Clock>, run_workers: bool) -> Result<Running, String> {
+    let db = startup::open_database(config).await?;
+    startup::migrate(&db).await?;
+    let state = AppState::new(db, clock, config.settings());
+    if config.seed_demo {
+        let people = app::backend::store::person::count(state.db.reader())
+            .await
+            .map_err(|error| format!("cannot count people: {error}"))?;
+        if people == 0 {
+            let summary = app::backend::services::demo::seed(&state)
+                .await
+                .map_err(|error| format!("loading the demo failed: {}", error.message))?;
+            tracing::info!(?summary, "demo organisation loaded");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", config.bind))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the listening address: {error}"))?;
+    let (shutdown, shutdown_signal) = watch::channel(false);
+
+    let router = http::router(config, state.clone());
+    let mut http_shutdown = shutdown_signal.clone();
+    let mut tasks = vec![tokio::spawn(async move {
+        let served = axum::serve(listener, router.into_make_service())
+            .with_graceful_shutdown(async move {
+                let _ = http_shutdown.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "http server failed");
+        }
+    })];
+    if run_workers {
+        let janitor: Arc<dyn Worker> = Arc::new(SessionJanitor::new(state.clone()));
+        tasks.push(tokio::spawn(workers::run(janitor, state.clone(), shutdown_signal)));
+    }
+    tracing::info!(%address, backend = state.db.backend().name(), "gatehouse is serving");
+    Ok(Running {
+        address,
+        state,
+        shutdown,
+        tasks,
+    })
+}
+
+/// `gatehouse serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: &Config) -> Result<(), String> {
+    let running = start(config, Arc::new(SystemClock), true).await?;
+    if config.is_development() {
+        tracing::warn!("development mode: development sign-in and demo data; never use this in production");
+    }
+    let shutdown = running.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = shutdown.send(true);
+    });
+    running.wait().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// `gatehouse migrate`.
+pub async fn migrate(config: &Config) -> Result<String, String> {
+    let db = startup::open_database(config).await?;
+    startup::migrate(&db).await?;
+    db.close().await;
+    Ok("The database schema is up to date.".to_string())
+}
+
+/// `gatehouse seed-demo`: loads the demo organisation into an empty database.
+pub async fn seed_demo(config: &Config) -> Result<String, String> {
+    let db = startup::open_database(config).await?;
+    startup::migrate(&db).await?;
+    let state = AppState::new(db, Arc::new(SystemClock), config.settings());
+    let outcome = app::backend::services::demo::seed(&state).await;
+    state.db.close().await;
+    let summary = outcome.map_err(|error| error.message)?;
+    Ok(format!(
+        "Loaded the demo organisation: {} people, {} access packages, {} pending requests, {} assignments.",
+        summary.people, summary.packages, summary.pending_requests, summary.assignments
+    ))
+}
+
+/// `gatehouse audit-verify`: checks every link of the audit chain.
+pub async fn audit_verify(config: &Config) -> Result<String, String> {
+    let db = startup::open_database(config).await?;
+    let outcome = app::backend::store::audit::verify(db.reader())
+        .await
+        .map_err(|error| format!("cannot read the audit trail: {error}"));
+    db.close().await;
+    match outcome? {
+        VerifyOutcome::Intact { events } => Ok(format!("The audit chain is intact: {events} events verified.")),
+        VerifyOutcome::Broken(chain_break) => Err(format!("The audit chain is broken: {chain_break}.")),
+    }
+}
