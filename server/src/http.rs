@@ -71,6 +71,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context(page_context, shell))
         .with_state(options)
         .layer(sessions)
+        .layer(middleware::from_fn(server_function_error_status))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(middleware::from_fn_with_state(origin, same_origin_only))
@@ -113,6 +114,28 @@ async fn readyz(state: AppState) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Server functions answer every error with 500; this gives each the status of its stable
+/// code (400 invalid, 401 not signed in, 404 not found, 409 conflict...), so API clients
+/// and logs see what happened. The body, our JSON error, is left as it is.
+async fn server_function_error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::domain::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.code.http_status()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 struct AllowedOrigin {

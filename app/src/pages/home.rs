@@ -42,7 +42,7 @@ fn signed_in(home: HomeView) -> impl IntoView {
     view! {
         <Title text="Home" />
         <div class="page-header">
-            <h1>"Welcome, " {home.display_name.clone()}</h1>
+            <h1>{format!("Welcome, {}", home.display_name)}</h1>
         </div>
         <ul class="stats" aria-label="Summary">
             <li class="stat">

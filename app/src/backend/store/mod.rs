@@ -12,3 +12,13 @@ pub mod session;
 
 /// A write transaction, as passed to every writing store function.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Reads a flag: `boolean` in PostgreSQL, an integer 0 or 1 in SQLite (the `Any` driver
+/// cannot map SQLite's BOOLEAN, so the SQLite schema declares flags as integers).
+pub fn get_bool(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(column) {
+        Ok(flag) => Ok(flag),
+        Err(_) => row.try_get::<i64, _>(column).map(|number| number != 0),
+    }
+}

@@ -65,8 +65,8 @@ fn person_from_row(row: &sqlx::any::AnyRow) -> Result<PersonRow, sqlx::Error> {
         job_title: row.try_get("job_title")?,
         manager_id: row.try_get("manager_id")?,
         status: PersonStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
-        is_admin: row.try_get("is_admin")?,
-        is_auditor: row.try_get("is_auditor")?,
+        is_admin: super::get_bool(row, "is_admin")?,
+        is_auditor: super::get_bool(row, "is_auditor")?,
     })
 }
 
