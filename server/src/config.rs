@@ -124,7 +124,9 @@ fn read_file(path: &str) -> Result<HashMap<String, String>, String> {
     let mut values = HashMap::new();
     for (key, value) in table {
         if !KEYS.iter().any(|(name, _)| name.to_lowercase() == key) {
-            return Err(format!("the configuration file {path} has an unknown key {key:?}"));
+            return Err(format!(
+                "the configuration file {path} has an unknown key {key:?}"
+            ));
         }
         let text = match value {
             toml::Value::String(text) => text,
@@ -139,14 +141,18 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, String> {
     match value.trim().to_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
-        _ => Err(format!("GATEHOUSE_{key} must be true or false (got {value:?})")),
+        _ => Err(format!(
+            "GATEHOUSE_{key} must be true or false (got {value:?})"
+        )),
     }
 }
 
 fn parse_positive(key: &str, value: &str) -> Result<i64, String> {
     match value.trim().parse::<i64>() {
         Ok(number) if number > 0 => Ok(number),
-        _ => Err(format!("GATEHOUSE_{key} must be a whole number above zero (got {value:?})")),
+        _ => Err(format!(
+            "GATEHOUSE_{key} must be a whole number above zero (got {value:?})"
+        )),
     }
 }
 
@@ -186,7 +192,11 @@ impl Config {
         let log_format = match sources.get("LOG_FORMAT").trim().to_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(format!("GATEHOUSE_LOG_FORMAT must be text or json (got {other:?})")),
+            other => {
+                return Err(format!(
+                    "GATEHOUSE_LOG_FORMAT must be text or json (got {other:?})"
+                ))
+            }
         };
         let body_limit = parse_positive("BODY_LIMIT_BYTES", &sources.get("BODY_LIMIT_BYTES"))?;
         Ok(Self {
@@ -200,7 +210,10 @@ impl Config {
             seed_demo,
             log_format,
             log_filter: sources.get("LOG"),
-            session_idle_minutes: parse_positive("SESSION_IDLE_MINUTES", &sources.get("SESSION_IDLE_MINUTES"))?,
+            session_idle_minutes: parse_positive(
+                "SESSION_IDLE_MINUTES",
+                &sources.get("SESSION_IDLE_MINUTES"),
+            )?,
             session_absolute_minutes: parse_positive(
                 "SESSION_ABSOLUTE_MINUTES",
                 &sources.get("SESSION_ABSOLUTE_MINUTES"),
@@ -232,8 +245,14 @@ mod tests {
     use super::*;
 
     fn load(env: &[(&str, &str)], file: &[(&str, &str)]) -> Result<Config, String> {
-        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let file = file.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let file = file
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(&Sources::from_maps(env, file))
     }
 
@@ -260,9 +279,15 @@ mod tests {
     #[test]
     fn development_sign_in_is_refused_in_production() {
         let refusal = load(&[("GATEHOUSE_DEV_SIGN_IN", "true")], &[]).unwrap_err();
-        assert!(refusal.contains("refused when GATEHOUSE_ENV=production"), "{refusal}");
+        assert!(
+            refusal.contains("refused when GATEHOUSE_ENV=production"),
+            "{refusal}"
+        );
         assert!(load(
-            &[("GATEHOUSE_DEV_SIGN_IN", "true"), ("GATEHOUSE_ENV", "development")],
+            &[
+                ("GATEHOUSE_DEV_SIGN_IN", "true"),
+                ("GATEHOUSE_ENV", "development")
+            ],
             &[]
         )
         .is_ok());
@@ -274,9 +299,17 @@ mod tests {
             ("GATEHOUSE_BIND", "localhost", "GATEHOUSE_BIND"),
             ("GATEHOUSE_ENV", "staging", "GATEHOUSE_ENV"),
             ("GATEHOUSE_DEV_SIGN_IN", "maybe", "GATEHOUSE_DEV_SIGN_IN"),
-            ("GATEHOUSE_SESSION_IDLE_MINUTES", "-5", "GATEHOUSE_SESSION_IDLE_MINUTES"),
+            (
+                "GATEHOUSE_SESSION_IDLE_MINUTES",
+                "-5",
+                "GATEHOUSE_SESSION_IDLE_MINUTES",
+            ),
             ("GATEHOUSE_PUBLIC_URL", "ftp://x", "GATEHOUSE_PUBLIC_URL"),
-            ("GATEHOUSE_DATABASE_URL", "mysql://root:secret@h/db", "GATEHOUSE_DATABASE_URL"),
+            (
+                "GATEHOUSE_DATABASE_URL",
+                "mysql://root:secret@h/db",
+                "GATEHOUSE_DATABASE_URL",
+            ),
         ] {
             let refusal = load(&[(key, value)], &[]).unwrap_err();
             assert!(refusal.contains(expected), "{key}={value}: {refusal}");
@@ -286,9 +319,34 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_database_password() {
-        let config = load(&[("GATEHOUSE_DATABASE_URL", "postgres://gh:hunter2@db/gh")], &[]).unwrap();
+        let config = load(
+            &[("GATEHOUSE_DATABASE_URL", "postgres://gh:hunter2@db/gh")],
+            &[],
+        )
+        .unwrap();
         let printed = format!("{config:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("***"), "{printed}");
+    }
+
+    #[test]
+    fn env_example_lists_every_key_with_its_default() {
+        let example = include_str!("../../.env.example");
+        for (key, default) in KEYS {
+            let line = format!("GATEHOUSE_{key}={default}");
+            assert!(
+                example.lines().any(|l| l == line),
+                ".env.example lacks {line}"
+            );
+        }
+        let listed = example
+            .lines()
+            .filter(|l| l.starts_with("GATEHOUSE_"))
+            .count();
+        assert_eq!(
+            listed,
+            KEYS.len() + 1,
+            "only known keys (and GATEHOUSE_CONFIG) are listed"
+        );
     }
 }

@@ -50,12 +50,18 @@ pub fn router(config: &Config, state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         // `__Host-` makes the browser refuse the cookie unless it is Secure, host-only and
         // for the whole site.
-        .with_name(if secure_cookie { "__Host-gatehouse" } else { "gatehouse" })
+        .with_name(if secure_cookie {
+            "__Host-gatehouse"
+        } else {
+            "gatehouse"
+        })
         .with_secure(secure_cookie)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(config.session_idle_minutes)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            config.session_idle_minutes,
+        )));
 
     let origin = Arc::new(AllowedOrigin {
         origin: config.public_origin(),
@@ -68,14 +74,20 @@ pub fn router(config: &Config, state: AppState) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(page_context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            page_context,
+            shell,
+        ))
         .with_state(options)
         .layer(sessions)
         .layer(middleware::from_fn(server_function_error_status))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(middleware::from_fn_with_state(origin, same_origin_only))
-        .layer(middleware::from_fn_with_state(Arc::new(secure_cookie), security_headers))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(secure_cookie),
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -122,7 +134,9 @@ async fn readyz(state: AppState) -> Response {
 async fn server_function_error_status(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+        || !response
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
     {
         return response;
     }
@@ -182,7 +196,11 @@ async fn same_origin_only(
 
 /// One place for the headers every response carries. Pages set their own Content Security
 /// Policy with a per-response nonce (see `app::shell`); everything else gets a strict one.
-async fn security_headers(State(https): State<Arc<bool>>, request: Request, next: Next) -> Response<Body> {
+async fn security_headers(
+    State(https): State<Arc<bool>>,
+    request: Request,
+    next: Next,
+) -> Response<Body> {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let fixed: [(&str, &str); 5] = [
@@ -191,7 +209,10 @@ async fn security_headers(State(https): State<Arc<bool>>, request: Request, next
         // page after a post without JavaScript) and sends nothing to other sites.
         ("referrer-policy", "same-origin"),
         ("x-frame-options", "DENY"),
-        ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+        ),
         ("cross-origin-opener-policy", "same-origin"),
     ];
     for (name, value) in fixed {

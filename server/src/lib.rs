@@ -49,7 +49,11 @@ impl Running {
 /// Opens and migrates the database, loads the demo if asked and the database is empty,
 /// binds, and starts serving and the workers. `run_workers` is off in tests that drain
 /// workers step by step.
-pub async fn start(config: &Config, clock: Arc<dyn Clock>, run_workers: bool) -> Result<Running, String> {
+pub async fn start(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    run_workers: bool,
+) -> Result<Running, String> {
     let db = startup::open_database(config).await?;
     startup::migrate(&db).await?;
     let state = AppState::new(db, clock, config.settings());
@@ -86,7 +90,11 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, run_workers: bool) ->
     })];
     if run_workers {
         let janitor: Arc<dyn Worker> = Arc::new(SessionJanitor::new(state.clone()));
-        tasks.push(tokio::spawn(workers::run(janitor, state.clone(), shutdown_signal)));
+        tasks.push(tokio::spawn(workers::run(
+            janitor,
+            state.clone(),
+            shutdown_signal,
+        )));
     }
     tracing::info!(%address, backend = state.db.backend().name(), "gatehouse is serving");
     Ok(Running {
@@ -101,7 +109,9 @@ pub async fn start(config: &Config, clock: Arc<dyn Clock>, run_workers: bool) ->
 pub async fn serve(config: &Config) -> Result<(), String> {
     let running = start(config, Arc::new(SystemClock), true).await?;
     if config.is_development() {
-        tracing::warn!("development mode: development sign-in and demo data; never use this in production");
+        tracing::warn!(
+            "development mode: development sign-in and demo data; never use this in production"
+        );
     }
     let shutdown = running.shutdown_handle();
     tokio::spawn(async move {
@@ -165,7 +175,11 @@ pub async fn audit_verify(config: &Config) -> Result<String, String> {
         .map_err(|error| format!("cannot read the audit trail: {error}"));
     db.close().await;
     match outcome? {
-        VerifyOutcome::Intact { events } => Ok(format!("The audit chain is intact: {events} events verified.")),
-        VerifyOutcome::Broken(chain_break) => Err(format!("The audit chain is broken: {chain_break}.")),
+        VerifyOutcome::Intact { events } => Ok(format!(
+            "The audit chain is intact: {events} events verified."
+        )),
+        VerifyOutcome::Broken(chain_break) => {
+            Err(format!("The audit chain is broken: {chain_break}."))
+        }
     }
 }

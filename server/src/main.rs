@@ -36,7 +36,9 @@ async fn main() -> ExitCode {
     };
     gatehouse_server::telemetry::init(&config);
     let outcome = match cli.command {
-        Command::Serve => gatehouse_server::serve(&config).await.map(|()| String::new()),
+        Command::Serve => gatehouse_server::serve(&config)
+            .await
+            .map(|()| String::new()),
         Command::Migrate => gatehouse_server::migrate(&config).await,
         Command::SeedDemo => gatehouse_server::seed_demo(&config).await,
         Command::AuditVerify => gatehouse_server::audit_verify(&config).await,

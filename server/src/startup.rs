@@ -12,17 +12,31 @@ use std::path::Path;
 fn ensure_writable_dir(directory: &Path, what: &str) -> Result<(), String> {
     if !directory.exists() {
         std::fs::create_dir_all(directory).map_err(|error| {
-            format!("the {what} {} cannot be created: {error}", directory.display())
+            format!(
+                "the {what} {} cannot be created: {error}",
+                directory.display()
+            )
         })?;
     }
     if !directory.is_dir() {
-        return Err(format!("the {what} {} is not a directory", directory.display()));
+        return Err(format!(
+            "the {what} {} is not a directory",
+            directory.display()
+        ));
     }
     let probe = directory.join(format!(".gatehouse-write-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"probe")
-        .map_err(|error| format!("the {what} {} is not writable: {error}", directory.display()))?;
-    std::fs::remove_file(&probe)
-        .map_err(|error| format!("the {what} {} is not writable: {error}", directory.display()))
+    std::fs::write(&probe, b"probe").map_err(|error| {
+        format!(
+            "the {what} {} is not writable: {error}",
+            directory.display()
+        )
+    })?;
+    std::fs::remove_file(&probe).map_err(|error| {
+        format!(
+            "the {what} {} is not writable: {error}",
+            directory.display()
+        )
+    })
 }
 
 /// Opens the database for serving or migrating, after the checks.
@@ -32,7 +46,10 @@ pub async fn open_database(config: &Config) -> Result<Db, String> {
     if backend == Backend::Sqlite {
         ensure_writable_dir(&config.data_dir, "data directory (GATEHOUSE_DATA_DIR)")?;
         if let Some(file) = sqlite_path(&config.database_url) {
-            let directory = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let directory = file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             ensure_writable_dir(directory, "database directory")?;
             existing_file = file.exists();
         }
@@ -58,7 +75,10 @@ pub async fn open_database(config: &Config) -> Result<Db, String> {
         Ok(_) => Ok(db),
         Err(error) => {
             db.close().await;
-            Err(format!("cannot read the database schema version: {}", describe_sqlx_error(&error)))
+            Err(format!(
+                "cannot read the database schema version: {}",
+                describe_sqlx_error(&error)
+            ))
         }
     }
 }

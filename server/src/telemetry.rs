@@ -8,7 +8,11 @@ pub fn init(config: &Config) {
     let registry = tracing_subscriber::registry().with(filter);
     // A second init (as in tests that start several servers) keeps the first subscriber.
     let _ = match config.log_format {
-        LogFormat::Json => registry.with(fmt::layer().json().with_writer(std::io::stderr)).try_init(),
-        LogFormat::Text => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Json => registry
+            .with(fmt::layer().json().with_writer(std::io::stderr))
+            .try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
     };
 }

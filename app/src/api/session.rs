@@ -34,13 +34,15 @@ pub async fn get_site_info() -> Result<SiteInfo, AppError> {
     use crate::api::context::request_context;
     use crate::backend::auth;
     let (state, session) = request_context().await?;
-    let viewer = auth::current_person(&state, &session).await?.map(|person| Viewer {
-        id: person.id,
-        display_name: person.display_name,
-        email: person.email,
-        is_admin: person.is_admin,
-        is_auditor: person.is_auditor,
-    });
+    let viewer = auth::current_person(&state, &session)
+        .await?
+        .map(|person| Viewer {
+            id: person.id,
+            display_name: person.display_name,
+            email: person.email,
+            is_admin: person.is_admin,
+            is_auditor: person.is_auditor,
+        });
     Ok(SiteInfo {
         development: state.settings.development,
         dev_sign_in: state.settings.dev_sign_in,
@@ -77,7 +79,10 @@ pub async fn list_sign_in_choices() -> Result<Vec<SignInChoice>, AppError> {
             } else {
                 format!("{} ({}; {})", person.display_name, title, roles.join(", "))
             };
-            SignInChoice { id: person.id, label }
+            SignInChoice {
+                id: person.id,
+                label,
+            }
         })
         .collect())
 }

@@ -45,8 +45,10 @@ impl ManualClock {
     }
 
     pub fn advance_minutes(&self, minutes: i64) {
-        self.millis
-            .fetch_add(minutes * crate::domain::time::MILLIS_PER_MINUTE, Ordering::SeqCst);
+        self.millis.fetch_add(
+            minutes * crate::domain::time::MILLIS_PER_MINUTE,
+            Ordering::SeqCst,
+        );
     }
 
     pub fn advance_days(&self, days: i64) {

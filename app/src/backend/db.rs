@@ -65,7 +65,9 @@ pub fn redact_url(url: &str) -> String {
 
 /// The SQLite file a `sqlite:` URL points at, if it names a file.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         None
@@ -102,14 +104,19 @@ impl Db {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
 
-        let backend = Backend::from_url(url).map_err(|reason| sqlx::Error::Configuration(reason.into()))?;
+        let backend =
+            Backend::from_url(url).map_err(|reason| sqlx::Error::Configuration(reason.into()))?;
         match backend {
             Backend::Sqlite => {
                 let url = sqlite_url_with_mode(url, create);
                 let options = AnyConnectOptions::from_str(&url)?;
                 let pool = sqlite_pool_options(4).connect_with(options.clone()).await?;
                 let writer = sqlite_pool_options(1).connect_with(options).await?;
-                Ok(Self { backend, pool, writer })
+                Ok(Self {
+                    backend,
+                    pool,
+                    writer,
+                })
             }
             Backend::Postgres => {
                 let options = AnyConnectOptions::from_str(url)?;
@@ -118,7 +125,11 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
-                Ok(Self { backend, writer: pool.clone(), pool })
+                Ok(Self {
+                    backend,
+                    writer: pool.clone(),
+                    pool,
+                })
             }
         }
     }
@@ -144,7 +155,10 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -177,7 +191,10 @@ impl Db {
             }
         };
         if table_exists == 0 {
-            return Ok(SchemaState::Behind { applied: None, latest });
+            return Ok(SchemaState::Behind {
+                applied: None,
+                latest,
+            });
         }
         let applied: Option<i64> =
             sqlx::query_scalar("select max(version) from _sqlx_migrations where success = $1")
@@ -205,10 +222,18 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 // WAL lets readers run beside the writer; the busy timeout covers the rare
                 // checkpoint; foreign keys are off by default in SQLite.
-                sqlx::query("pragma journal_mode = wal").execute(&mut *connection).await?;
-                sqlx::query("pragma foreign_keys = on").execute(&mut *connection).await?;
-                sqlx::query("pragma busy_timeout = 10000").execute(&mut *connection).await?;
-                sqlx::query("pragma synchronous = normal").execute(&mut *connection).await?;
+                sqlx::query("pragma journal_mode = wal")
+                    .execute(&mut *connection)
+                    .await?;
+                sqlx::query("pragma foreign_keys = on")
+                    .execute(&mut *connection)
+                    .await?;
+                sqlx::query("pragma busy_timeout = 10000")
+                    .execute(&mut *connection)
+                    .await?;
+                sqlx::query("pragma synchronous = normal")
+                    .execute(&mut *connection)
+                    .await?;
                 Ok(())
             })
         })
@@ -242,24 +267,48 @@ mod tests {
     #[test]
     fn backend_is_chosen_by_the_url_scheme() {
         assert_eq!(Backend::from_url("sqlite://data/g.db"), Ok(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Ok(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Ok(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Ok(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Ok(Backend::Postgres)
+        );
         let refusal = Backend::from_url("mysql://root:hunter2@localhost/db").unwrap_err();
-        assert!(refusal.contains("must start with sqlite:// or postgres://"), "{refusal}");
-        assert!(!refusal.contains("hunter2"), "the password leaked: {refusal}");
+        assert!(
+            refusal.contains("must start with sqlite:// or postgres://"),
+            "{refusal}"
+        );
+        assert!(
+            !refusal.contains("hunter2"),
+            "the password leaked: {refusal}"
+        );
     }
 
     #[test]
     fn sqlite_paths_are_read_from_the_url() {
-        assert_eq!(sqlite_path("sqlite://data/g.db?mode=rwc"), Some("data/g.db".into()));
+        assert_eq!(
+            sqlite_path("sqlite://data/g.db?mode=rwc"),
+            Some("data/g.db".into())
+        );
         assert_eq!(sqlite_path("sqlite:///tmp/x.db"), Some("/tmp/x.db".into()));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }
 
     #[test]
     fn sqlite_urls_get_an_explicit_open_mode() {
-        assert_eq!(sqlite_url_with_mode("sqlite://a.db", true), "sqlite://a.db?mode=rwc");
-        assert_eq!(sqlite_url_with_mode("sqlite://a.db?x=1", false), "sqlite://a.db?x=1&mode=rw");
-        assert_eq!(sqlite_url_with_mode("sqlite://a.db?mode=ro", true), "sqlite://a.db?mode=ro");
+        assert_eq!(
+            sqlite_url_with_mode("sqlite://a.db", true),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_with_mode("sqlite://a.db?x=1", false),
+            "sqlite://a.db?x=1&mode=rw"
+        );
+        assert_eq!(
+            sqlite_url_with_mode("sqlite://a.db?mode=ro", true),
+            "sqlite://a.db?mode=ro"
+        );
     }
 }

@@ -71,9 +71,8 @@ pub fn Layout(children: Children) -> impl IntoView {
 
 fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView {
     let location = use_location();
-    let current = move |path: &'static str| {
-        move || (location.pathname.get() == path).then_some("page")
-    };
+    let current =
+        move |path: &'static str| move || (location.pathname.get() == path).then_some("page");
     let viewer = info.viewer.clone();
     let sees_audit = viewer
         .as_ref()

@@ -51,11 +51,18 @@ pub struct StoredAuditEvent {
 pub enum ChainBreak {
     /// The event does not point at the hash of the event before it (one was removed,
     /// inserted or reordered).
-    BrokenLink { event_id: i64, expected_prev: String, found_prev: String },
+    BrokenLink {
+        event_id: i64,
+        expected_prev: String,
+        found_prev: String,
+    },
     /// The event's fields no longer produce its stored hash (it was edited).
     AlteredEvent { event_id: i64 },
     /// The chain head does not point at the last event (events were removed at the end).
-    TruncatedTail { head_hash: String, last_hash: String },
+    TruncatedTail {
+        head_hash: String,
+        last_hash: String,
+    },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -179,7 +186,10 @@ mod tests {
         let mut events = chain(&["a", "b", "c"]);
         events[1].record.after_json = Some(r#"{"status":"denied"}"#.into());
         let head = events[2].hash.clone();
-        assert_eq!(verify(&events, &head), Err(ChainBreak::AlteredEvent { event_id: 2 }));
+        assert_eq!(
+            verify(&events, &head),
+            Err(ChainBreak::AlteredEvent { event_id: 2 })
+        );
     }
 
     #[test]
@@ -198,7 +208,10 @@ mod tests {
         let mut events = chain(&["a", "b", "c"]);
         let head = events[2].hash.clone();
         events.pop();
-        assert!(matches!(verify(&events, &head), Err(ChainBreak::TruncatedTail { .. })));
+        assert!(matches!(
+            verify(&events, &head),
+            Err(ChainBreak::TruncatedTail { .. })
+        ));
     }
 
     #[test]
@@ -207,6 +220,9 @@ mod tests {
         first.object_kind = "c".into();
         let mut second = record("a", 1);
         second.object_kind = "bc".into();
-        assert_ne!(chain_hash(GENESIS_HASH, &first), chain_hash(GENESIS_HASH, &second));
+        assert_ne!(
+            chain_hash(GENESIS_HASH, &first),
+            chain_hash(GENESIS_HASH, &second)
+        );
     }
 }

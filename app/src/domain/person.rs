@@ -47,7 +47,10 @@ impl DisplayName {
             return Err("Enter a name.".into());
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(format!("A name has at most {} characters.", Self::MAX_CHARS));
+            return Err(format!(
+                "A name has at most {} characters.",
+                Self::MAX_CHARS
+            ));
         }
         if trimmed.chars().any(char::is_control) {
             return Err("A name cannot contain control characters.".into());
@@ -66,12 +69,24 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused_with_a_reason() {
-        for bad in ["", "alice", "alice@", "@example.com", "a@b", "a b@example.com", "a@.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
@@ -79,7 +94,10 @@ mod tests {
 
     #[test]
     fn display_names_must_be_present_short_and_printable() {
-        assert_eq!(DisplayName::parse(" Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(
+            DisplayName::parse(" Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"x".repeat(201)).is_err());
         assert!(DisplayName::parse(&"é".repeat(200)).is_ok());

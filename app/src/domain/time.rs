@@ -26,7 +26,10 @@ impl Timestamp {
     }
 
     pub fn plus_minutes(self, minutes: i64) -> Self {
-        Self(self.0.saturating_add(minutes.saturating_mul(MILLIS_PER_MINUTE)))
+        Self(
+            self.0
+                .saturating_add(minutes.saturating_mul(MILLIS_PER_MINUTE)),
+        )
     }
 
     /// Whole days from `self` until `later`, rounded down; negative when `later` is earlier.
@@ -76,11 +79,16 @@ fn civil_from_days(days_since_epoch: i64) -> (i64, u32, u32) {
     let z = days_since_epoch + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -97,7 +105,10 @@ mod tests {
     #[test]
     fn known_instants_format_as_their_calendar_dates() {
         // 2026-11-30T11:53:00Z
-        assert_eq!(Timestamp(1_796_039_580_000).date_time_utc(), "2026-11-30 11:53 UTC");
+        assert_eq!(
+            Timestamp(1_796_039_580_000).date_time_utc(),
+            "2026-11-30 11:53 UTC"
+        );
         // leap day
         assert_eq!(Timestamp(951_782_400_000).date_utc(), "2000-02-29");
         // before the epoch

@@ -30,7 +30,7 @@ pub fn AuditPage() -> impl IntoView {
                                 </p>
                             }.into_any(),
                         }}
-                        <div class="table-wrap">
+                        <div class="table-wrap" role="region" aria-label="Audit events" tabindex="0">
                             <table class="table">
                                 <caption class="visually-hidden">"Newest audit events"</caption>
                                 <thead>

@@ -38,7 +38,11 @@ fn signed_out() -> impl IntoView {
 }
 
 fn signed_in(home: HomeView) -> impl IntoView {
-    let open_requests = home.requests.iter().filter(|request| request.status.is_open()).count();
+    let open_requests = home
+        .requests
+        .iter()
+        .filter(|request| request.status.is_open())
+        .count();
     view! {
         <Title text="Home" />
         <div class="page-header">
@@ -58,6 +62,7 @@ fn signed_in(home: HomeView) -> impl IntoView {
                 <span class="stat-label">"waiting for you"</span>
             </li>
         </ul>
+        <div class="stack">
         <section class="card" aria-labelledby="waiting-heading">
             <h2 id="waiting-heading">"Waiting for me"</h2>
             {waiting_table(home.waiting)}
@@ -70,6 +75,7 @@ fn signed_in(home: HomeView) -> impl IntoView {
             <h2 id="requests-heading">"My requests"</h2>
             {requests_table(home.requests)}
         </section>
+        </div>
     }
 }
 
@@ -78,7 +84,7 @@ fn access_table(access: Vec<HeldAccess>) -> AnyView {
         return view! { <Empty>"You hold no access packages yet."</Empty> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label="My access" tabindex="0">
             <table class="table">
                 <thead>
                     <tr>
@@ -145,7 +151,7 @@ fn requests_table(requests: Vec<OwnRequest>) -> AnyView {
         return view! { <Empty>"You have made no requests."</Empty> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label="My requests" tabindex="0">
             <table class="table">
                 <thead>
                     <tr>
@@ -195,7 +201,7 @@ fn waiting_table(waiting: Vec<WaitingApproval>) -> AnyView {
         return view! { <Empty>"Nothing is waiting for you."</Empty> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label="Waiting for me" tabindex="0">
             <table class="table">
                 <thead>
                     <tr>

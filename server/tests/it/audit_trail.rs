@@ -63,7 +63,10 @@ async fn deleting_an_event_breaks_the_link_of_the_next(backend: TestBackend) {
         .unwrap();
     let config = test_config(&app.database, &[]);
     let refusal = gatehouse_server::audit_verify(&config).await.unwrap_err();
-    assert!(refusal.contains("audit event 21 does not link"), "{refusal}");
+    assert!(
+        refusal.contains("audit event 21 does not link"),
+        "{refusal}"
+    );
     app.stop().await;
 }
 
@@ -72,9 +75,14 @@ async fn a_failed_transaction_leaves_no_audit_event(backend: TestBackend) {
     let now = app.clock.now();
     {
         let mut tx = app.state.db.begin_write().await.unwrap();
-        audit::append(&mut tx, now, &Actor::System("test"), Change::new("test.rolled_back", "test", 1))
-            .await
-            .unwrap();
+        audit::append(
+            &mut tx,
+            now,
+            &Actor::System("test"),
+            Change::new("test.rolled_back", "test", 1),
+        )
+        .await
+        .unwrap();
         // Dropped without commit: as when the change it records fails.
     }
     let count: i64 = sqlx::query_scalar("select count(*) from audit_event")

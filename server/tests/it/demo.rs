@@ -3,22 +3,74 @@
 use crate::harness::{TestApp, TestBackend};
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(app.state.db.reader()).await.unwrap()
+    sqlx::query_scalar(sql)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap()
 }
 
 async fn the_demo_is_a_living_organisation(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     assert_eq!(count(&app, "select count(*) from person").await, 30);
-    assert_eq!(count(&app, "select count(distinct department) from person where department <> 'Executive'").await, 3);
+    assert_eq!(
+        count(
+            &app,
+            "select count(distinct department) from person where department <> 'Executive'"
+        )
+        .await,
+        3
+    );
     assert_eq!(count(&app, "select count(*) from catalog").await, 2);
     assert_eq!(count(&app, "select count(*) from access_package").await, 6);
-    assert_eq!(count(&app, "select count(distinct requestor_scope) from assignment_policy").await, 3);
-    assert_eq!(count(&app, "select count(*) from access_request where status = 'pending_approval'").await, 6);
-    assert_eq!(count(&app, "select count(*) from assignment where status = 'active'").await, 11);
-    assert_eq!(count(&app, "select count(*) from assignment where status = 'scheduled'").await, 1);
-    assert_eq!(count(&app, "select count(*) from approval_task where status = 'open'").await, 6);
-    assert_eq!(count(&app, "select count(*) from outbound_message where status = 'queued'").await, 6);
+    assert_eq!(
+        count(
+            &app,
+            "select count(distinct requestor_scope) from assignment_policy"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from access_request where status = 'pending_approval'"
+        )
+        .await,
+        6
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from assignment where status = 'active'"
+        )
+        .await,
+        11
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from assignment where status = 'scheduled'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from approval_task where status = 'open'"
+        )
+        .await,
+        6
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from outbound_message where status = 'queued'"
+        )
+        .await,
+        6
+    );
     // A manager chain three levels deep: junior engineer -> team lead -> head -> CEO.
     let chain = count(
         &app,
@@ -38,10 +90,15 @@ async fn the_demo_is_loaded_only_into_an_empty_database(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let events_before = count(&app, "select count(*) from audit_event").await;
-    let refusal = app::backend::services::demo::seed(&app.state).await.unwrap_err();
+    let refusal = app::backend::services::demo::seed(&app.state)
+        .await
+        .unwrap_err();
     assert_eq!(refusal.code, app::domain::ErrorCode::Conflict);
     assert_eq!(count(&app, "select count(*) from person").await, 30);
-    assert_eq!(count(&app, "select count(*) from audit_event").await, events_before);
+    assert_eq!(
+        count(&app, "select count(*) from audit_event").await,
+        events_before
+    );
     app.stop().await;
 }
 

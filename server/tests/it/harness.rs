@@ -75,7 +75,11 @@ impl TestDatabase {
         match backend {
             TestBackend::Sqlite => {
                 let url = format!("sqlite://{}/gatehouse.db", data_dir.path().display());
-                Self { url, data_dir, postgres_drop: None }
+                Self {
+                    url,
+                    data_dir,
+                    postgres_drop: None,
+                }
             }
             TestBackend::Postgres { base_url } => {
                 let name = format!(
@@ -84,7 +88,9 @@ impl TestDatabase {
                     COUNTER.fetch_add(1, Ordering::SeqCst),
                     rand_suffix()
                 );
-                let admin = sqlx::PgPool::connect(base_url).await.expect("connect to PostgreSQL");
+                let admin = sqlx::PgPool::connect(base_url)
+                    .await
+                    .expect("connect to PostgreSQL");
                 sqlx::query(&format!("create database {name}"))
                     .execute(&admin)
                     .await
@@ -115,13 +121,17 @@ impl Drop for TestDatabase {
         if let Some((base_url, name)) = self.postgres_drop.take() {
             // Drop runs outside async; a short-lived runtime on its own thread does it.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(runtime) = runtime {
                     runtime.block_on(async move {
                         if let Ok(admin) = sqlx::PgPool::connect(&base_url).await {
-                            let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                                .execute(&admin)
-                                .await;
+                            let _ = sqlx::query(&format!(
+                                "drop database if exists {name} with (force)"
+                            ))
+                            .execute(&admin)
+                            .await;
                             admin.close().await;
                         }
                     });
@@ -219,7 +229,11 @@ impl TestApp {
     }
 
     /// Calls a server function the way the hydrated page does (form-encoded POST).
-    pub async fn call<F: ServerFn>(&self, client: &reqwest::Client, form: &[(&str, String)]) -> reqwest::Response {
+    pub async fn call<F: ServerFn>(
+        &self,
+        client: &reqwest::Client,
+        form: &[(&str, String)],
+    ) -> reqwest::Response {
         client
             .post(self.url(F::PATH))
             .header("accept", "application/json")
@@ -236,7 +250,11 @@ impl TestApp {
         let response = self
             .call::<app::api::session::DevSignIn>(client, &[("person_id", id.to_string())])
             .await;
-        assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{}",
+            response.status()
+        );
         session_cookie(&response).expect("sign-in sets the session cookie")
     }
 

@@ -11,7 +11,10 @@ async fn health_and_readiness_answer(backend: TestBackend) {
     assert_eq!(health.text().await.unwrap(), "ok");
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
-    assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["status"], "ready");
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
     app.stop().await;
 }
 
@@ -41,7 +44,10 @@ async fn pages_carry_the_security_headers_and_a_nonce_policy(backend: TestBacken
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "same-origin");
-    let policy = headers["content-security-policy"].to_str().unwrap().to_string();
+    let policy = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     let nonce = policy
@@ -54,16 +60,31 @@ async fn pages_carry_the_security_headers_and_a_nonce_policy(backend: TestBacken
     // Every inline script carries this response's nonce, or the browser would block it.
     let scripts = html.matches("<script").count();
     assert!(scripts > 0);
-    assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{html}");
+    assert_eq!(
+        html.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "{html}"
+    );
     // Another response gets another nonce.
     let second = app.client.get(app.url("/")).send().await.unwrap();
-    assert!(!second.headers()["content-security-policy"].to_str().unwrap().contains(&nonce));
+    assert!(!second.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains(&nonce));
     app.stop().await;
 }
 
 async fn home_is_rendered_on_the_server_with_the_development_banner(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Development mode"), "{html}");
     assert!(html.contains("href=\"/sign-in\""), "{html}");
     assert!(html.contains("<h1>Gatehouse</h1>"), "{html}");
@@ -72,7 +93,12 @@ async fn home_is_rendered_on_the_server_with_the_development_banner(backend: Tes
 
 async fn unknown_pages_answer_404_with_a_page(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let response = app.client.get(app.url("/no/such/page")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
     app.stop().await;
@@ -89,14 +115,26 @@ async fn cross_site_posts_are_refused_even_with_a_session(backend: TestBackend) 
         ("origin", "http://evil.example"),
         ("origin", "null"),
     ] {
-        let response = app.client.post(&url).header(header, value).send().await.unwrap();
+        let response = app
+            .client
+            .post(&url)
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 403, "{header}: {value}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["code"], "forbidden");
     }
     // The same request from the site itself is served.
     for (header, value) in [("sec-fetch-site", "same-origin"), ("origin", PUBLIC_ORIGIN)] {
-        let response = app.client.post(&url).header(header, value).send().await.unwrap();
+        let response = app
+            .client
+            .post(&url)
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{header}: {value}");
     }
     app.stop().await;
@@ -120,7 +158,10 @@ async fn server_functions_are_not_reachable_with_get(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let id = app.person_id("Alice Anders").await;
-    let url = format!("{}?person_id={id}", app.url(app::api::session::DevSignIn::PATH));
+    let url = format!(
+        "{}?person_id={id}",
+        app.url(app::api::session::DevSignIn::PATH)
+    );
     let response = app.client.get(url).send().await.unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
     assert!(crate::harness::session_cookie(&response).is_none());

@@ -21,7 +21,15 @@ async fn signing_in_shows_the_person_and_their_home(backend: TestBackend) {
     assert_eq!(info["viewer"]["display_name"], "Alice Anders");
     assert_eq!(info["development"], true);
 
-    let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Welcome, Alice Anders"), "{html}");
     for heading in ["My access", "My requests", "Waiting for me"] {
         assert!(html.contains(heading), "missing {heading}");
@@ -36,8 +44,13 @@ async fn the_session_cookie_is_http_only_lax_and_the_id_changes_at_sign_in(backe
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let id = app.person_id("Ben Brooks").await;
-    let response = app.call::<DevSignIn>(&app.client, &[("person_id", id.to_string())]).await;
-    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    let response = app
+        .call::<DevSignIn>(&app.client, &[("person_id", id.to_string())])
+        .await;
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
     assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
     let first = session_cookie(&response).unwrap();
@@ -95,7 +108,10 @@ async fn a_session_ends_after_its_absolute_lifetime(backend: TestBackend) {
     app.seed_demo().await;
     app.sign_in_as(&app.client, "Alice Anders").await;
     app.clock.advance_minutes(29);
-    assert_eq!(site_info(&app, &app.client).await["viewer"]["display_name"], "Alice Anders");
+    assert_eq!(
+        site_info(&app, &app.client).await["viewer"]["display_name"],
+        "Alice Anders"
+    );
     app.clock.advance_minutes(2);
     assert!(site_info(&app, &app.client).await["viewer"].is_null());
     app.stop().await;
@@ -104,12 +120,22 @@ async fn a_session_ends_after_its_absolute_lifetime(backend: TestBackend) {
 async fn signing_in_as_an_unknown_or_inactive_person_is_refused(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let response = app.call::<DevSignIn>(&app.client, &[("person_id", "987654".into())]).await;
+    let response = app
+        .call::<DevSignIn>(&app.client, &[("person_id", "987654".into())])
+        .await;
     assert_eq!(response.status(), 404);
-    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["code"], "not_found");
-    let malformed = app.call::<DevSignIn>(&app.client, &[("person_id", "alice".into())]).await;
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["code"],
+        "not_found"
+    );
+    let malformed = app
+        .call::<DevSignIn>(&app.client, &[("person_id", "alice".into())])
+        .await;
     assert_eq!(malformed.status(), 400);
-    assert_eq!(malformed.json::<serde_json::Value>().await.unwrap()["code"], "invalid");
+    assert_eq!(
+        malformed.json::<serde_json::Value>().await.unwrap()["code"],
+        "invalid"
+    );
     assert!(site_info(&app, &app.client).await["viewer"].is_null());
     app.stop().await;
 }
@@ -117,17 +143,33 @@ async fn signing_in_as_an_unknown_or_inactive_person_is_refused(backend: TestBac
 async fn development_sign_in_does_not_exist_when_switched_off(backend: TestBackend) {
     let app = TestApp::spawn_with(
         backend,
-        &[("GATEHOUSE_ENV", "production"), ("GATEHOUSE_DEV_SIGN_IN", "false")],
+        &[
+            ("GATEHOUSE_ENV", "production"),
+            ("GATEHOUSE_DEV_SIGN_IN", "false"),
+        ],
     )
     .await;
     app.seed_demo().await;
     let id = app.person_id("Alice Anders").await;
-    let response = app.call::<DevSignIn>(&app.client, &[("person_id", id.to_string())]).await;
+    let response = app
+        .call::<DevSignIn>(&app.client, &[("person_id", id.to_string())])
+        .await;
     assert_eq!(response.status(), 403);
-    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["code"], "disabled");
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["code"],
+        "disabled"
+    );
     assert!(site_info(&app, &app.client).await["viewer"].is_null());
     // Neither the banner nor the development mail page exists in production.
-    let html = app.client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("Development mode"));
     let mail = app.call::<ListDevMail>(&app.client, &[]).await;
     assert_eq!(mail.status(), 404);
@@ -143,7 +185,11 @@ async fn only_administrators_and_auditors_see_the_audit_trail(backend: TestBacke
     let employee = new_client();
     app.sign_in_as(&employee, "Dev Patel").await;
     let refused = app.call::<GetAuditTrail>(&employee, &[]).await;
-    assert_eq!(refused.status(), 404, "to an employee the trail does not exist");
+    assert_eq!(
+        refused.status(),
+        404,
+        "to an employee the trail does not exist"
+    );
     let body = refused.text().await.unwrap();
     assert!(!body.contains("session.signed_in"), "{body}");
 

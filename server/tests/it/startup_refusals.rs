@@ -26,11 +26,16 @@ fn assert_refused(output: &Output, expected: &str) {
     let lines: Vec<_> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one sentence, got: {stderr}");
     assert!(lines[0].starts_with("gatehouse: "), "{stderr}");
-    assert!(lines[0].contains(expected), "expected {expected:?} in {stderr}");
+    assert!(
+        lines[0].contains(expected),
+        "expected {expected:?} in {stderr}"
+    );
 }
 
 fn entries(directory: &Path) -> usize {
-    std::fs::read_dir(directory).map(|entries| entries.count()).unwrap_or(0)
+    std::fs::read_dir(directory)
+        .map(|entries| entries.count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -50,11 +55,17 @@ fn a_bad_database_url_is_refused_without_a_trace() {
     let output = gatehouse(
         &["serve"],
         &[
-            ("GATEHOUSE_DATABASE_URL", "mysql://root:hunter2@localhost/gatehouse"),
+            (
+                "GATEHOUSE_DATABASE_URL",
+                "mysql://root:hunter2@localhost/gatehouse",
+            ),
             ("GATEHOUSE_DATA_DIR", data.to_str().unwrap()),
         ],
     );
-    assert_refused(&output, "GATEHOUSE_DATABASE_URL must start with sqlite:// or postgres://");
+    assert_refused(
+        &output,
+        "GATEHOUSE_DATABASE_URL must start with sqlite:// or postgres://",
+    );
     assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"));
     assert!(!data.exists());
 }
@@ -63,9 +74,15 @@ fn a_bad_database_url_is_refused_without_a_trace() {
 fn an_unreachable_database_is_refused_without_its_password() {
     let output = gatehouse(
         &["migrate"],
-        &[("GATEHOUSE_DATABASE_URL", "postgres://gatehouse:hunter2@127.0.0.1:1/gatehouse")],
+        &[(
+            "GATEHOUSE_DATABASE_URL",
+            "postgres://gatehouse:hunter2@127.0.0.1:1/gatehouse",
+        )],
     );
-    assert_refused(&output, "cannot open the database postgres://gatehouse:***@127.0.0.1:1/gatehouse");
+    assert_refused(
+        &output,
+        "cannot open the database postgres://gatehouse:***@127.0.0.1:1/gatehouse",
+    );
     assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"));
 }
 
@@ -79,7 +96,10 @@ fn an_unwritable_data_directory_is_refused() {
     let database = format!("sqlite://{}/gatehouse.db", data.display());
     let output = gatehouse(
         &["serve"],
-        &[("GATEHOUSE_DATABASE_URL", &database), ("GATEHOUSE_DATA_DIR", data.to_str().unwrap())],
+        &[
+            ("GATEHOUSE_DATABASE_URL", &database),
+            ("GATEHOUSE_DATA_DIR", data.to_str().unwrap()),
+        ],
     );
     assert_refused(&output, "data directory (GATEHOUSE_DATA_DIR)");
     assert_eq!(entries(directory.path()), 1);
@@ -98,7 +118,10 @@ fn development_sign_in_is_refused_in_production() {
             ("GATEHOUSE_DATA_DIR", directory.path().to_str().unwrap()),
         ],
     );
-    assert_refused(&output, "GATEHOUSE_DEV_SIGN_IN=true is refused when GATEHOUSE_ENV=production");
+    assert_refused(
+        &output,
+        "GATEHOUSE_DEV_SIGN_IN=true is refused when GATEHOUSE_ENV=production",
+    );
     assert_eq!(entries(directory.path()), 0);
 }
 
@@ -115,11 +138,20 @@ async fn migrations(url: &str) -> Vec<i64> {
 async fn a_database_newer_than_the_binary_is_refused_and_left_alone(backend: TestBackend) {
     let database = TestDatabase::create(&backend).await;
     let data_dir = database.data_dir.path().to_str().unwrap().to_string();
-    let env = [("GATEHOUSE_DATABASE_URL", database.url.as_str()), ("GATEHOUSE_DATA_DIR", &data_dir)];
+    let env = [
+        ("GATEHOUSE_DATABASE_URL", database.url.as_str()),
+        ("GATEHOUSE_DATA_DIR", &data_dir),
+    ];
     let migrated = gatehouse(&["migrate"], &env);
-    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     {
-        let db = app::backend::Db::connect(&database.url, false).await.unwrap();
+        let db = app::backend::Db::connect(&database.url, false)
+            .await
+            .unwrap();
         sqlx::query(
             "insert into _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
              values (9999, 'from the future', current_timestamp, $1, $2, 0)",
@@ -137,8 +169,13 @@ async fn a_database_newer_than_the_binary_is_refused_and_left_alone(backend: Tes
         assert_refused(&output, "upgraded by a newer Gatehouse");
     }
     assert_eq!(migrations(&database.url).await, before);
-    let db = app::backend::Db::connect(&database.url, false).await.unwrap();
-    let people: i64 = sqlx::query_scalar("select count(*) from person").fetch_one(db.reader()).await.unwrap();
+    let db = app::backend::Db::connect(&database.url, false)
+        .await
+        .unwrap();
+    let people: i64 = sqlx::query_scalar("select count(*) from person")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
     assert_eq!(people, 0, "seed-demo wrote nothing");
     db.close().await;
 }
@@ -146,14 +183,25 @@ async fn a_database_newer_than_the_binary_is_refused_and_left_alone(backend: Tes
 async fn migrate_twice_is_harmless_and_serve_then_answers(backend: TestBackend) {
     let database = TestDatabase::create(&backend).await;
     let data_dir = database.data_dir.path().to_str().unwrap().to_string();
-    let env = [("GATEHOUSE_DATABASE_URL", database.url.as_str()), ("GATEHOUSE_DATA_DIR", &data_dir)];
+    let env = [
+        ("GATEHOUSE_DATABASE_URL", database.url.as_str()),
+        ("GATEHOUSE_DATA_DIR", &data_dir),
+    ];
     for _ in 0..2 {
         let output = gatehouse(&["migrate"], &env);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
     }
     let seeded = gatehouse(&["seed-demo"], &env);
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
     assert!(String::from_utf8_lossy(&seeded.stdout).contains("30 people"));
     let again = gatehouse(&["seed-demo"], &env);
     assert_refused(&again, "only into an empty database");

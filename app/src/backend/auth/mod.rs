@@ -4,8 +4,8 @@
 
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
-use crate::domain::{AppError, ErrorCode, Timestamp};
 use crate::domain::status::PersonStatus;
+use crate::domain::{AppError, ErrorCode, Timestamp};
 use tower_sessions::Session;
 
 const PERSON_KEY: &str = "person_id";
@@ -18,7 +18,10 @@ fn session_error(error: tower_sessions::session::Error) -> AppError {
 
 /// The signed-in, active person, or `None`. A session past its absolute lifetime or of a
 /// person who is no longer active is ended here.
-pub async fn current_person(state: &AppState, session: &Session) -> Result<Option<PersonRow>, AppError> {
+pub async fn current_person(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<PersonRow>, AppError> {
     let person_id: Option<i64> = session.get(PERSON_KEY).await.map_err(session_error)?;
     let Some(person_id) = person_id else {
         return Ok(None);
@@ -29,7 +32,8 @@ pub async fn current_person(state: &AppState, session: &Session) -> Result<Optio
         .map_err(session_error)?
         .unwrap_or(0);
     let now = state.clock.now();
-    let lifetime_over = Timestamp(signed_in_at).plus_minutes(state.settings.session_absolute_minutes) <= now;
+    let lifetime_over =
+        Timestamp(signed_in_at).plus_minutes(state.settings.session_absolute_minutes) <= now;
     let person = store::person::find(state.db.reader(), person_id).await?;
     match person {
         Some(person) if person.status == PersonStatus::Active && !lifetime_over => Ok(Some(person)),
@@ -72,7 +76,10 @@ pub async fn sign_in(
     tx.commit().await?;
 
     session.cycle_id().await.map_err(session_error)?;
-    session.insert(PERSON_KEY, person.id).await.map_err(session_error)?;
+    session
+        .insert(PERSON_KEY, person.id)
+        .await
+        .map_err(session_error)?;
     session
         .insert(SIGNED_IN_AT_KEY, now.millis())
         .await

@@ -14,39 +14,287 @@ use crate::domain::{AppError, ErrorCode};
 use std::collections::HashMap;
 
 /// (key, name, department, job title, manager key, admin, auditor)
-type PersonSeed = (&'static str, &'static str, &'static str, &'static str, Option<&'static str>, bool, bool);
+type PersonSeed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    bool,
+    bool,
+);
 
 const PEOPLE: &[PersonSeed] = &[
-    ("morgan", "Morgan Reyes", "Executive", "Chief Executive Officer", None, false, false),
-    ("alice", "Alice Anders", "Engineering", "Head of Engineering", Some("morgan"), false, false),
-    ("ben", "Ben Brooks", "Engineering", "Engineering Team Lead", Some("alice"), false, false),
-    ("chloe", "Chloe Chen", "Engineering", "Site Reliability Engineer", Some("alice"), false, false),
-    ("dev", "Dev Patel", "Engineering", "Software Engineer", Some("alice"), false, false),
-    ("eli", "Eli Evans", "Engineering", "Software Engineer", Some("alice"), false, false),
-    ("fatima", "Fatima Farouk", "Engineering", "Security Engineer", Some("alice"), false, false),
-    ("george", "George Gray", "Engineering", "Data Engineer", Some("alice"), false, false),
-    ("hana", "Hana Hill", "Engineering", "Software Engineer", Some("alice"), false, false),
-    ("ada", "Ada Admin", "Engineering", "IT Administrator", Some("alice"), true, false),
-    ("ian", "Ian Irwin", "Engineering", "Junior Engineer", Some("ben"), false, false),
-    ("julia", "Julia James", "Engineering", "Junior Engineer", Some("ben"), false, false),
-    ("sam", "Sam Sutton", "Sales", "Head of Sales", Some("morgan"), false, false),
-    ("sofia", "Sofia Silva", "Sales", "Sales Team Lead", Some("sam"), false, false),
-    ("tom", "Tom Turner", "Sales", "Account Executive", Some("sam"), false, false),
-    ("uma", "Uma Usman", "Sales", "Account Executive", Some("sam"), false, false),
-    ("victor", "Victor Vance", "Sales", "Sales Engineer", Some("sam"), false, false),
-    ("wendy", "Wendy Wu", "Sales", "Account Manager", Some("sam"), false, false),
-    ("xavier", "Xavier Xu", "Sales", "Account Manager", Some("sam"), false, false),
-    ("yara", "Yara Young", "Sales", "Sales Operations", Some("sam"), false, false),
-    ("nina", "Nina Novak", "Sales", "Sales Development Rep", Some("sofia"), false, false),
-    ("oscar", "Oscar Ortiz", "Sales", "Sales Development Rep", Some("sofia"), false, false),
-    ("fiona", "Fiona Fischer", "Finance", "Head of Finance", Some("morgan"), false, false),
-    ("grace", "Grace Green", "Finance", "Financial Analyst", Some("fiona"), false, false),
-    ("henry", "Henry Hall", "Finance", "Accountant", Some("fiona"), false, false),
-    ("ivy", "Ivy Ito", "Finance", "Accountant", Some("fiona"), false, false),
-    ("jack", "Jack Jones", "Finance", "Payroll Specialist", Some("fiona"), false, false),
-    ("kira", "Kira Kim", "Finance", "Controller", Some("fiona"), false, false),
-    ("liam", "Liam Lee", "Finance", "Financial Analyst", Some("fiona"), false, false),
-    ("otto", "Otto Auditor", "Finance", "Internal Auditor", Some("fiona"), false, true),
+    (
+        "morgan",
+        "Morgan Reyes",
+        "Executive",
+        "Chief Executive Officer",
+        None,
+        false,
+        false,
+    ),
+    (
+        "alice",
+        "Alice Anders",
+        "Engineering",
+        "Head of Engineering",
+        Some("morgan"),
+        false,
+        false,
+    ),
+    (
+        "ben",
+        "Ben Brooks",
+        "Engineering",
+        "Engineering Team Lead",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "chloe",
+        "Chloe Chen",
+        "Engineering",
+        "Site Reliability Engineer",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "dev",
+        "Dev Patel",
+        "Engineering",
+        "Software Engineer",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "eli",
+        "Eli Evans",
+        "Engineering",
+        "Software Engineer",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "fatima",
+        "Fatima Farouk",
+        "Engineering",
+        "Security Engineer",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "george",
+        "George Gray",
+        "Engineering",
+        "Data Engineer",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "hana",
+        "Hana Hill",
+        "Engineering",
+        "Software Engineer",
+        Some("alice"),
+        false,
+        false,
+    ),
+    (
+        "ada",
+        "Ada Admin",
+        "Engineering",
+        "IT Administrator",
+        Some("alice"),
+        true,
+        false,
+    ),
+    (
+        "ian",
+        "Ian Irwin",
+        "Engineering",
+        "Junior Engineer",
+        Some("ben"),
+        false,
+        false,
+    ),
+    (
+        "julia",
+        "Julia James",
+        "Engineering",
+        "Junior Engineer",
+        Some("ben"),
+        false,
+        false,
+    ),
+    (
+        "sam",
+        "Sam Sutton",
+        "Sales",
+        "Head of Sales",
+        Some("morgan"),
+        false,
+        false,
+    ),
+    (
+        "sofia",
+        "Sofia Silva",
+        "Sales",
+        "Sales Team Lead",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "tom",
+        "Tom Turner",
+        "Sales",
+        "Account Executive",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "uma",
+        "Uma Usman",
+        "Sales",
+        "Account Executive",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "victor",
+        "Victor Vance",
+        "Sales",
+        "Sales Engineer",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "wendy",
+        "Wendy Wu",
+        "Sales",
+        "Account Manager",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "xavier",
+        "Xavier Xu",
+        "Sales",
+        "Account Manager",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "yara",
+        "Yara Young",
+        "Sales",
+        "Sales Operations",
+        Some("sam"),
+        false,
+        false,
+    ),
+    (
+        "nina",
+        "Nina Novak",
+        "Sales",
+        "Sales Development Rep",
+        Some("sofia"),
+        false,
+        false,
+    ),
+    (
+        "oscar",
+        "Oscar Ortiz",
+        "Sales",
+        "Sales Development Rep",
+        Some("sofia"),
+        false,
+        false,
+    ),
+    (
+        "fiona",
+        "Fiona Fischer",
+        "Finance",
+        "Head of Finance",
+        Some("morgan"),
+        false,
+        false,
+    ),
+    (
+        "grace",
+        "Grace Green",
+        "Finance",
+        "Financial Analyst",
+        Some("fiona"),
+        false,
+        false,
+    ),
+    (
+        "henry",
+        "Henry Hall",
+        "Finance",
+        "Accountant",
+        Some("fiona"),
+        false,
+        false,
+    ),
+    (
+        "ivy",
+        "Ivy Ito",
+        "Finance",
+        "Accountant",
+        Some("fiona"),
+        false,
+        false,
+    ),
+    (
+        "jack",
+        "Jack Jones",
+        "Finance",
+        "Payroll Specialist",
+        Some("fiona"),
+        false,
+        false,
+    ),
+    (
+        "kira",
+        "Kira Kim",
+        "Finance",
+        "Controller",
+        Some("fiona"),
+        false,
+        false,
+    ),
+    (
+        "liam",
+        "Liam Lee",
+        "Finance",
+        "Financial Analyst",
+        Some("fiona"),
+        false,
+        false,
+    ),
+    (
+        "otto",
+        "Otto Auditor",
+        "Finance",
+        "Internal Auditor",
+        Some("fiona"),
+        false,
+        true,
+    ),
 ];
 
 /// One demo access package with its single assignment policy.
@@ -69,7 +317,8 @@ const PACKAGES: &[PackageSeed] = &[
         key: "github",
         catalog: "engineering",
         name: "GitHub organisation",
-        description: "Membership of the company GitHub organisation with access to internal repositories.",
+        description:
+            "Membership of the company GitHub organisation with access to internal repositories.",
         hidden: false,
         scope: "attribute_rule",
         department: Some("Engineering"),
@@ -206,12 +455,28 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
     };
 
     let connector = catalog::insert_connector(&mut tx, now, "Gatehouse groups", "builtin").await?;
-    audit::append(&mut tx, now, &SEEDER, audit::Change::new("connector.created", "connector", connector)).await?;
+    audit::append(
+        &mut tx,
+        now,
+        &SEEDER,
+        audit::Change::new("connector.created", "connector", connector),
+    )
+    .await?;
 
     let mut catalogs = HashMap::new();
     for (key, name, description, owners) in [
-        ("engineering", "Engineering", "Developer tools and infrastructure.", &["alice"][..]),
-        ("business", "Business applications", "Sales and finance applications.", &["sam", "fiona"][..]),
+        (
+            "engineering",
+            "Engineering",
+            "Developer tools and infrastructure.",
+            &["alice"][..],
+        ),
+        (
+            "business",
+            "Business applications",
+            "Sales and finance applications.",
+            &["sam", "fiona"][..],
+        ),
     ] {
         let id = catalog::insert_catalog(&mut tx, now, name, description).await?;
         for owner in owners {
@@ -268,7 +533,11 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             now,
             &catalog::NewPolicy {
                 package_id,
-                name: if seed.stages.is_empty() { "Granted at once" } else { "With approval" },
+                name: if seed.stages.is_empty() {
+                    "Granted at once"
+                } else {
+                    "With approval"
+                },
                 requestor_scope: seed.scope,
                 requestor_rule_json: rule.to_string(),
                 justification_required: seed.stages.len() > 1,
@@ -307,10 +576,9 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
         policies.insert(seed.key, (policy_id, seed.stages.len() as i64));
     }
     let package = |key: &str| {
-        packages
-            .get(key)
-            .copied()
-            .ok_or_else(|| AppError::new(ErrorCode::Internal, format!("demo package {key} missing")))
+        packages.get(key).copied().ok_or_else(|| {
+            AppError::new(ErrorCode::Internal, format!("demo package {key} missing"))
+        })
     };
     let policy = |key: &str| {
         policies
@@ -350,7 +618,11 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
         let (package_id, _) = package(package_key)?;
         let (policy_id, _) = policy(package_key)?;
         let start_at = now.plus_days(-days_since_start);
-        let status = if start_at > now { AssignmentStatus::Scheduled } else { AssignmentStatus::Active };
+        let status = if start_at > now {
+            AssignmentStatus::Scheduled
+        } else {
+            AssignmentStatus::Active
+        };
         let assignment_id = store::assignment::insert(
             &mut tx,
             now,
@@ -379,12 +651,52 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
     // Pending requests: (requester, package, stage waiting, approver at that stage,
     // earlier stage approver, justification, days ago).
     let pending: &[(&str, &str, i64, &str, Option<&str>, &str, i64)] = &[
-        ("dev", "github", 1, "alice", None, "Joining the payments team's repositories.", 1),
-        ("eli", "proddb", 1, "alice", None, "On call next week; need to read replica lag metrics.", 2),
-        ("hana", "proddb", 2, "ada", Some("alice"), "Investigating the invoice export incident INC-2041.", 3),
+        (
+            "dev",
+            "github",
+            1,
+            "alice",
+            None,
+            "Joining the payments team's repositories.",
+            1,
+        ),
+        (
+            "eli",
+            "proddb",
+            1,
+            "alice",
+            None,
+            "On call next week; need to read replica lag metrics.",
+            2,
+        ),
+        (
+            "hana",
+            "proddb",
+            2,
+            "ada",
+            Some("alice"),
+            "Investigating the invoice export incident INC-2041.",
+            3,
+        ),
         ("tom", "salesforce", 1, "sam", None, "", 1),
-        ("ivy", "finance_reports", 1, "fiona", None, "Preparing the quarterly close.", 0),
-        ("alice", "proddb", 1, "morgan", None, "Reviewing the database migration plan.", 1),
+        (
+            "ivy",
+            "finance_reports",
+            1,
+            "fiona",
+            None,
+            "Preparing the quarterly close.",
+            0,
+        ),
+        (
+            "alice",
+            "proddb",
+            1,
+            "morgan",
+            None,
+            "Reviewing the database migration plan.",
+            1,
+        ),
     ];
     for (requester, package_key, stage, approver, earlier, justification, days_ago) in pending {
         let (package_id, package_name) = package(package_key)?;
@@ -419,7 +731,15 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
         .await?;
         if let Some(earlier) = earlier {
             let earlier_id = person(earlier)?;
-            let decision_id = store::request::insert_decision(&mut tx, created, request_id, stage - 1, earlier_id, "Needed for the incident.").await?;
+            let decision_id = store::request::insert_decision(
+                &mut tx,
+                created,
+                request_id,
+                stage - 1,
+                earlier_id,
+                "Needed for the incident.",
+            )
+            .await?;
             audit::append(
                 &mut tx,
                 now,
@@ -430,7 +750,15 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             )
             .await?;
         }
-        store::request::insert_approval_task(&mut tx, created, request_id, *stage, approver_id, created.plus_days(14)).await?;
+        store::request::insert_approval_task(
+            &mut tx,
+            created,
+            request_id,
+            *stage,
+            approver_id,
+            created.plus_days(14),
+        )
+        .await?;
         let approver_row = PEOPLE.iter().find(|seed| seed.0 == *approver);
         let requester_row = PEOPLE.iter().find(|seed| seed.0 == *requester);
         if let (Some(approver_row), Some(requester_row)) = (approver_row, requester_row) {
@@ -443,7 +771,10 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 if justification.is_empty() { "(none given)" } else { justification },
                 created.plus_days(14).date_utc(),
             );
-            let address = format!("{}@example.com", approver_row.1.to_lowercase().replace(' ', "."));
+            let address = format!(
+                "{}@example.com",
+                approver_row.1.to_lowercase().replace(' ', ".")
+            );
             store::message::enqueue(
                 &mut tx,
                 created,

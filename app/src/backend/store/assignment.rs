@@ -15,7 +15,11 @@ pub struct NewAssignment {
     pub end_at: Option<Timestamp>,
 }
 
-pub async fn insert(tx: &mut Tx, now: Timestamp, assignment: &NewAssignment) -> Result<i64, sqlx::Error> {
+pub async fn insert(
+    tx: &mut Tx,
+    now: Timestamp,
+    assignment: &NewAssignment,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "insert into assignment (person_id, access_package_id, assignment_policy_id, \
          access_request_id, status, start_at, end_at, created_at, updated_at) \
@@ -44,7 +48,10 @@ pub struct HeldAccessRow {
     pub end_at: Option<i64>,
 }
 
-pub async fn list_held_by(pool: &AnyPool, person_id: i64) -> Result<Vec<HeldAccessRow>, sqlx::Error> {
+pub async fn list_held_by(
+    pool: &AnyPool,
+    person_id: i64,
+) -> Result<Vec<HeldAccessRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select a.id, p.name as package_name, c.name as catalog_name, a.status, a.start_at, a.end_at \
          from assignment a \
@@ -63,7 +70,8 @@ pub async fn list_held_by(pool: &AnyPool, person_id: i64) -> Result<Vec<HeldAcce
                 id: row.try_get("id")?,
                 package_name: row.try_get("package_name")?,
                 catalog_name: row.try_get("catalog_name")?,
-                status: AssignmentStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
+                status: AssignmentStatus::parse(&status)
+                    .map_err(|e| sqlx::Error::Decode(e.into()))?,
                 start_at: row.try_get("start_at")?,
                 end_at: row.try_get("end_at")?,
             })

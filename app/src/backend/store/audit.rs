@@ -157,9 +157,10 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
             after_id = event.id;
         }
     }
-    let head_hash: String = sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
-        .fetch_one(pool)
-        .await?;
+    let head_hash: String =
+        sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
+            .fetch_one(pool)
+            .await?;
     Ok(match verifier.finish(&head_hash) {
         Ok(events) => VerifyOutcome::Intact { events },
         Err(chain_break) => VerifyOutcome::Broken(chain_break),

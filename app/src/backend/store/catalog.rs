@@ -182,7 +182,11 @@ pub struct NewStage<'a> {
     pub decision_timeout_days: i64,
 }
 
-pub async fn insert_stage(tx: &mut Tx, now: Timestamp, stage: &NewStage<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert_stage(
+    tx: &mut Tx,
+    now: Timestamp,
+    stage: &NewStage<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "insert into approval_stage (assignment_policy_id, position, approver_kind, \
          decision_timeout_days, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning id",
@@ -203,7 +207,10 @@ pub async fn add_incompatibility(
     package_id: i64,
     other_package_id: i64,
 ) -> Result<(), sqlx::Error> {
-    for (first, second) in [(package_id, other_package_id), (other_package_id, package_id)] {
+    for (first, second) in [
+        (package_id, other_package_id),
+        (other_package_id, package_id),
+    ] {
         sqlx::query(
             "insert into incompatibility (access_package_id, incompatible_package_id, created_at) \
              values ($1, $2, $3)",

@@ -14,7 +14,11 @@ pub struct NewMessage<'a> {
     pub body_html: &'a str,
 }
 
-pub async fn enqueue(tx: &mut Tx, now: Timestamp, message: &NewMessage<'_>) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(
+    tx: &mut Tx,
+    now: Timestamp,
+    message: &NewMessage<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "insert into outbound_message (to_person_id, to_address, template, subject, body_text, \
          body_html, next_attempt_at, created_at, updated_at) \

@@ -71,10 +71,12 @@ fn person_from_row(row: &sqlx::any::AnyRow) -> Result<PersonRow, sqlx::Error> {
 }
 
 pub async fn find(pool: &AnyPool, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
-    let row = sqlx::query(&format!("select {PERSON_COLUMNS} from person where id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "select {PERSON_COLUMNS} from person where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(person_from_row).transpose()
 }
 
@@ -89,10 +91,16 @@ pub async fn list_active(pool: &AnyPool) -> Result<Vec<PersonRow>, sqlx::Error> 
 }
 
 pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from person").fetch_one(pool).await
+    sqlx::query_scalar("select count(*) from person")
+        .fetch_one(pool)
+        .await
 }
 
-pub async fn record_sign_in(tx: &mut Tx, now: Timestamp, person_id: i64) -> Result<(), sqlx::Error> {
+pub async fn record_sign_in(
+    tx: &mut Tx,
+    now: Timestamp,
+    person_id: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update person set last_sign_in_at = $1 where id = $2")
         .bind(now.millis())
         .bind(person_id)

@@ -17,7 +17,11 @@ pub struct NewRequest<'a> {
     pub end_at: Option<Timestamp>,
 }
 
-pub async fn insert(tx: &mut Tx, now: Timestamp, request: &NewRequest<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert(
+    tx: &mut Tx,
+    now: Timestamp,
+    request: &NewRequest<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "insert into access_request (kind, person_id, requested_by_id, access_package_id, \
          assignment_policy_id, status, current_stage, justification, start_at, end_at, \
