@@ -24,277 +24,38 @@ type PersonSeed = (
     bool,
 );
 
+#[rustfmt::skip]
 const PEOPLE: &[PersonSeed] = &[
-    (
-        "morgan",
-        "Morgan Reyes",
-        "Executive",
-        "Chief Executive Officer",
-        None,
-        false,
-        false,
-    ),
-    (
-        "alice",
-        "Alice Anders",
-        "Engineering",
-        "Head of Engineering",
-        Some("morgan"),
-        false,
-        false,
-    ),
-    (
-        "ben",
-        "Ben Brooks",
-        "Engineering",
-        "Engineering Team Lead",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "chloe",
-        "Chloe Chen",
-        "Engineering",
-        "Site Reliability Engineer",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "dev",
-        "Dev Patel",
-        "Engineering",
-        "Software Engineer",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "eli",
-        "Eli Evans",
-        "Engineering",
-        "Software Engineer",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "fatima",
-        "Fatima Farouk",
-        "Engineering",
-        "Security Engineer",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "george",
-        "George Gray",
-        "Engineering",
-        "Data Engineer",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "hana",
-        "Hana Hill",
-        "Engineering",
-        "Software Engineer",
-        Some("alice"),
-        false,
-        false,
-    ),
-    (
-        "ada",
-        "Ada Admin",
-        "Engineering",
-        "IT Administrator",
-        Some("alice"),
-        true,
-        false,
-    ),
-    (
-        "ian",
-        "Ian Irwin",
-        "Engineering",
-        "Junior Engineer",
-        Some("ben"),
-        false,
-        false,
-    ),
-    (
-        "julia",
-        "Julia James",
-        "Engineering",
-        "Junior Engineer",
-        Some("ben"),
-        false,
-        false,
-    ),
-    (
-        "sam",
-        "Sam Sutton",
-        "Sales",
-        "Head of Sales",
-        Some("morgan"),
-        false,
-        false,
-    ),
-    (
-        "sofia",
-        "Sofia Silva",
-        "Sales",
-        "Sales Team Lead",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "tom",
-        "Tom Turner",
-        "Sales",
-        "Account Executive",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "uma",
-        "Uma Usman",
-        "Sales",
-        "Account Executive",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "victor",
-        "Victor Vance",
-        "Sales",
-        "Sales Engineer",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "wendy",
-        "Wendy Wu",
-        "Sales",
-        "Account Manager",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "xavier",
-        "Xavier Xu",
-        "Sales",
-        "Account Manager",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "yara",
-        "Yara Young",
-        "Sales",
-        "Sales Operations",
-        Some("sam"),
-        false,
-        false,
-    ),
-    (
-        "nina",
-        "Nina Novak",
-        "Sales",
-        "Sales Development Rep",
-        Some("sofia"),
-        false,
-        false,
-    ),
-    (
-        "oscar",
-        "Oscar Ortiz",
-        "Sales",
-        "Sales Development Rep",
-        Some("sofia"),
-        false,
-        false,
-    ),
-    (
-        "fiona",
-        "Fiona Fischer",
-        "Finance",
-        "Head of Finance",
-        Some("morgan"),
-        false,
-        false,
-    ),
-    (
-        "grace",
-        "Grace Green",
-        "Finance",
-        "Financial Analyst",
-        Some("fiona"),
-        false,
-        false,
-    ),
-    (
-        "henry",
-        "Henry Hall",
-        "Finance",
-        "Accountant",
-        Some("fiona"),
-        false,
-        false,
-    ),
-    (
-        "ivy",
-        "Ivy Ito",
-        "Finance",
-        "Accountant",
-        Some("fiona"),
-        false,
-        false,
-    ),
-    (
-        "jack",
-        "Jack Jones",
-        "Finance",
-        "Payroll Specialist",
-        Some("fiona"),
-        false,
-        false,
-    ),
-    (
-        "kira",
-        "Kira Kim",
-        "Finance",
-        "Controller",
-        Some("fiona"),
-        false,
-        false,
-    ),
-    (
-        "liam",
-        "Liam Lee",
-        "Finance",
-        "Financial Analyst",
-        Some("fiona"),
-        false,
-        false,
-    ),
-    (
-        "otto",
-        "Otto Auditor",
-        "Finance",
-        "Internal Auditor",
-        Some("fiona"),
-        false,
-        true,
-    ),
+    ("morgan", "Morgan Reyes", "Executive", "Chief Executive Officer", None, false, false),
+    ("alice", "Alice Anders", "Engineering", "Head of Engineering", Some("morgan"), false, false),
+    ("ben", "Ben Brooks", "Engineering", "Engineering Team Lead", Some("alice"), false, false),
+    ("chloe", "Chloe Chen", "Engineering", "Site Reliability Engineer", Some("alice"), false, false),
+    ("dev", "Dev Patel", "Engineering", "Software Engineer", Some("alice"), false, false),
+    ("eli", "Eli Evans", "Engineering", "Software Engineer", Some("alice"), false, false),
+    ("fatima", "Fatima Farouk", "Engineering", "Security Engineer", Some("alice"), false, false),
+    ("george", "George Gray", "Engineering", "Data Engineer", Some("alice"), false, false),
+    ("hana", "Hana Hill", "Engineering", "Software Engineer", Some("alice"), false, false),
+    ("ada", "Ada Admin", "Engineering", "IT Administrator", Some("alice"), true, false),
+    ("ian", "Ian Irwin", "Engineering", "Junior Engineer", Some("ben"), false, false),
+    ("julia", "Julia James", "Engineering", "Junior Engineer", Some("ben"), false, false),
+    ("sam", "Sam Sutton", "Sales", "Head of Sales", Some("morgan"), false, false),
+    ("sofia", "Sofia Silva", "Sales", "Sales Team Lead", Some("sam"), false, false),
+    ("tom", "Tom Turner", "Sales", "Account Executive", Some("sam"), false, false),
+    ("uma", "Uma Usman", "Sales", "Account Executive", Some("sam"), false, false),
+    ("victor", "Victor Vance", "Sales", "Sales Engineer", Some("sam"), false, false),
+    ("wendy", "Wendy Wu", "Sales", "Account Manager", Some("sam"), false, false),
+    ("xavier", "Xavier Xu", "Sales", "Account Manager", Some("sam"), false, false),
+    ("yara", "Yara Young", "Sales", "Sales Operations", Some("sam"), false, false),
+    ("nina", "Nina Novak", "Sales", "Sales Development Rep", Some("sofia"), false, false),
+    ("oscar", "Oscar Ortiz", "Sales", "Sales Development Rep", Some("sofia"), false, false),
+    ("fiona", "Fiona Fischer", "Finance", "Head of Finance", Some("morgan"), false, false),
+    ("grace", "Grace Green", "Finance", "Financial Analyst", Some("fiona"), false, false),
+    ("henry", "Henry Hall", "Finance", "Accountant", Some("fiona"), false, false),
+    ("ivy", "Ivy Ito", "Finance", "Accountant", Some("fiona"), false, false),
+    ("jack", "Jack Jones", "Finance", "Payroll Specialist", Some("fiona"), false, false),
+    ("kira", "Kira Kim", "Finance", "Controller", Some("fiona"), false, false),
+    ("liam", "Liam Lee", "Finance", "Financial Analyst", Some("fiona"), false, false),
+    ("otto", "Otto Auditor", "Finance", "Internal Auditor", Some("fiona"), false, true),
 ];
 
 /// One demo access package with its single assignment policy.
@@ -392,6 +153,46 @@ const PACKAGES: &[PackageSeed] = &[
         stages: &[],
         owners: &["fiona"],
     },
+];
+
+/// Active and scheduled access: (holder, package, days since start, days until end).
+#[rustfmt::skip]
+const HELD: &[(&str, &str, i64, Option<i64>)] = &[
+    ("alice", "github", 165, Some(200)),
+    ("alice", "sandbox", 25, Some(5)),
+    ("ben", "github", 300, Some(65)),
+    ("chloe", "github", 100, Some(265)),
+    ("chloe", "proddb", 4, Some(3)),
+    ("hana", "github", 30, Some(335)),
+    ("sam", "salesforce", 380, None),
+    ("sofia", "salesforce", 200, None),
+    ("tom", "salesforce", 90, None),
+    ("grace", "finance_reports", 50, Some(40)),
+    ("fiona", "expense_approver", 300, None),
+    ("dev", "sandbox", -2, Some(28)),
+];
+
+/// A request waiting at some approval stage in the demo.
+struct PendingSeed {
+    requester: &'static str,
+    package: &'static str,
+    /// The stage waiting for a decision.
+    stage: i64,
+    approver: &'static str,
+    /// Who approved the stage before, if the request is past stage 1.
+    earlier: Option<&'static str>,
+    justification: &'static str,
+    days_ago: i64,
+}
+
+#[rustfmt::skip]
+const PENDING: &[PendingSeed] = &[
+    PendingSeed { requester: "dev", package: "github", stage: 1, approver: "alice", earlier: None, justification: "Joining the payments team's repositories.", days_ago: 1 },
+    PendingSeed { requester: "eli", package: "proddb", stage: 1, approver: "alice", earlier: None, justification: "On call next week; need to read replica lag metrics.", days_ago: 2 },
+    PendingSeed { requester: "hana", package: "proddb", stage: 2, approver: "ada", earlier: Some("alice"), justification: "Investigating the invoice export incident INC-2041.", days_ago: 3 },
+    PendingSeed { requester: "tom", package: "salesforce", stage: 1, approver: "sam", earlier: None, justification: "", days_ago: 1 },
+    PendingSeed { requester: "ivy", package: "finance_reports", stage: 1, approver: "fiona", earlier: None, justification: "Preparing the quarterly close.", days_ago: 0 },
+    PendingSeed { requester: "alice", package: "proddb", stage: 1, approver: "morgan", earlier: None, justification: "Reviewing the database migration plan.", days_ago: 1 },
 ];
 
 /// What the demo loaded, for the command's report.
@@ -599,22 +400,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
     )
     .await?;
 
-    // Active and scheduled access: (holder, package, days since start, days until end).
-    let held: &[(&str, &str, i64, Option<i64>)] = &[
-        ("alice", "github", 165, Some(200)),
-        ("alice", "sandbox", 25, Some(5)),
-        ("ben", "github", 300, Some(65)),
-        ("chloe", "github", 100, Some(265)),
-        ("chloe", "proddb", 4, Some(3)),
-        ("hana", "github", 30, Some(335)),
-        ("sam", "salesforce", 380, None),
-        ("sofia", "salesforce", 200, None),
-        ("tom", "salesforce", 90, None),
-        ("grace", "finance_reports", 50, Some(40)),
-        ("fiona", "expense_approver", 300, None),
-        ("dev", "sandbox", -2, Some(28)),
-    ];
-    for (holder, package_key, days_since_start, days_until_end) in held {
+    for (holder, package_key, days_since_start, days_until_end) in HELD {
         let (package_id, _) = package(package_key)?;
         let (policy_id, _) = policy(package_key)?;
         let start_at = now.plus_days(-days_since_start);
@@ -648,57 +434,16 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
         .await?;
     }
 
-    // Pending requests: (requester, package, stage waiting, approver at that stage,
-    // earlier stage approver, justification, days ago).
-    let pending: &[(&str, &str, i64, &str, Option<&str>, &str, i64)] = &[
-        (
-            "dev",
-            "github",
-            1,
-            "alice",
-            None,
-            "Joining the payments team's repositories.",
-            1,
-        ),
-        (
-            "eli",
-            "proddb",
-            1,
-            "alice",
-            None,
-            "On call next week; need to read replica lag metrics.",
-            2,
-        ),
-        (
-            "hana",
-            "proddb",
-            2,
-            "ada",
-            Some("alice"),
-            "Investigating the invoice export incident INC-2041.",
-            3,
-        ),
-        ("tom", "salesforce", 1, "sam", None, "", 1),
-        (
-            "ivy",
-            "finance_reports",
-            1,
-            "fiona",
-            None,
-            "Preparing the quarterly close.",
-            0,
-        ),
-        (
-            "alice",
-            "proddb",
-            1,
-            "morgan",
-            None,
-            "Reviewing the database migration plan.",
-            1,
-        ),
-    ];
-    for (requester, package_key, stage, approver, earlier, justification, days_ago) in pending {
+    for PendingSeed {
+        requester,
+        package: package_key,
+        stage,
+        approver,
+        earlier,
+        justification,
+        days_ago,
+    } in PENDING
+    {
         let (package_id, package_name) = package(package_key)?;
         let (policy_id, _) = policy(package_key)?;
         let requester_id = person(requester)?;
@@ -795,7 +540,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
     Ok(DemoSummary {
         people: PEOPLE.len(),
         packages: PACKAGES.len(),
-        pending_requests: pending.len(),
-        assignments: held.len(),
+        pending_requests: PENDING.len(),
+        assignments: HELD.len(),
     })
 }
