@@ -2,3 +2,4 @@
 
 pub mod feedback;
 pub mod layout;
+pub mod table;

@@ -2,6 +2,7 @@
 
 use crate::api::audit::get_audit_trail;
 use crate::components::feedback::{ErrorAlert, Loading};
+use crate::components::table::DataTable;
 use crate::domain::ErrorCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -30,19 +31,7 @@ pub fn AuditPage() -> impl IntoView {
                                 </p>
                             }.into_any(),
                         }}
-                        <div class="table-wrap" role="region" aria-label="Audit events" tabindex="0">
-                            <table class="table">
-                                <caption class="visually-hidden">"Newest audit events"</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"#"</th>
-                                        <th scope="col">"When"</th>
-                                        <th scope="col">"Who"</th>
-                                        <th scope="col">"What"</th>
-                                        <th scope="col">"Object"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
+                        <DataTable label="Audit events" columns=&["#", "When", "Who", "What", "Object"]>
                                     {trail.events.into_iter().map(|event| view! {
                                         <tr>
                                             <td>{event.id}</td>
@@ -52,9 +41,7 @@ pub fn AuditPage() -> impl IntoView {
                                             <td>{event.object}</td>
                                         </tr>
                                     }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
+                                </DataTable>
                     }.into_any(),
                     Err(error) if error.code == ErrorCode::Unauthenticated => view! {
                         <p class="alert alert-info">"Please " <a href="/sign-in">"sign in"</a> " to continue."</p>

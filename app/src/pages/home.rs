@@ -3,6 +3,7 @@
 
 use crate::api::home::{get_home, HeldAccess, HomeView, OwnRequest, WaitingApproval};
 use crate::components::feedback::{Badge, Empty, ErrorAlert, Loading};
+use crate::components::table::DataTable;
 use crate::domain::ErrorCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -84,18 +85,7 @@ fn access_table(access: Vec<HeldAccess>) -> AnyView {
         return view! { <Empty>"You hold no access packages yet."</Empty> }.into_any();
     }
     view! {
-        <div class="table-wrap" role="region" aria-label="My access" tabindex="0">
-            <table class="table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Access package"</th>
-                        <th scope="col">"Catalog"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Period used"</th>
-                        <th scope="col">"Ends"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="My access" columns=&["Access package", "Catalog", "Status", "Period used", "Ends"]>
                     {access.into_iter().map(|held| {
                         let period = match (held.elapsed_percent, held.days_left) {
                             (Some(percent), Some(days_left)) => view! {
@@ -130,9 +120,7 @@ fn access_table(access: Vec<HeldAccess>) -> AnyView {
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }
@@ -151,18 +139,7 @@ fn requests_table(requests: Vec<OwnRequest>) -> AnyView {
         return view! { <Empty>"You have made no requests."</Empty> }.into_any();
     }
     view! {
-        <div class="table-wrap" role="region" aria-label="My requests" tabindex="0">
-            <table class="table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Access package"</th>
-                        <th scope="col">"For"</th>
-                        <th scope="col">"Submitted"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Approval"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="My requests" columns=&["Access package", "For", "Submitted", "Status", "Approval"]>
                     {requests.into_iter().map(|request| {
                         let approval = match (request.current_stage, request.stage_count) {
                             (_, 0) => view! { <span class="muted">"No approval needed"</span> }.into_any(),
@@ -189,9 +166,7 @@ fn requests_table(requests: Vec<OwnRequest>) -> AnyView {
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }
@@ -201,18 +176,7 @@ fn waiting_table(waiting: Vec<WaitingApproval>) -> AnyView {
         return view! { <Empty>"Nothing is waiting for you."</Empty> }.into_any();
     }
     view! {
-        <div class="table-wrap" role="region" aria-label="Waiting for me" tabindex="0">
-            <table class="table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Requested by"</th>
-                        <th scope="col">"Access package"</th>
-                        <th scope="col">"Justification"</th>
-                        <th scope="col">"Stage"</th>
-                        <th scope="col">"Decide by"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label="Waiting for me" columns=&["Requested by", "Access package", "Justification", "Stage", "Decide by"]>
                     {waiting.into_iter().map(|item| view! {
                         <tr>
                             <td>{item.requester_name}</td>
@@ -232,9 +196,7 @@ fn waiting_table(waiting: Vec<WaitingApproval>) -> AnyView {
                             </td>
                         </tr>
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
     .into_any()
 }

@@ -228,6 +228,16 @@ impl TestApp {
             .expect("person exists")
     }
 
+    /// The HTML of a page, as a browser without JavaScript gets it.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("page answers");
+        response.text().await.expect("page body")
+    }
+
     /// Calls a server function the way the hydrated page does (form-encoded POST).
     pub async fn call<F: ServerFn>(
         &self,

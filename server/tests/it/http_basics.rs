@@ -76,15 +76,7 @@ async fn pages_carry_the_security_headers_and_a_nonce_policy(backend: TestBacken
 
 async fn home_is_rendered_on_the_server_with_the_development_banner(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let html = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.client, "/").await;
     assert!(html.contains("Development mode"), "{html}");
     assert!(html.contains("href=\"/sign-in\""), "{html}");
     assert!(html.contains("<h1>Gatehouse</h1>"), "{html}");

@@ -12,6 +12,17 @@ async fn site_info(app: &TestApp, client: &reqwest::Client) -> serde_json::Value
     response.json().await.unwrap()
 }
 
+/// Who a bare session cookie signs in, from a client with no other state.
+async fn site_info_with_cookie(app: &TestApp, cookie: &str) -> serde_json::Value {
+    let response = new_client()
+        .post(app.url(<GetSiteInfo as leptos::server_fn::ServerFn>::PATH))
+        .header("cookie", format!("gatehouse={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 async fn signing_in_shows_the_person_and_their_home(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
@@ -21,15 +32,7 @@ async fn signing_in_shows_the_person_and_their_home(backend: TestBackend) {
     assert_eq!(info["viewer"]["display_name"], "Alice Anders");
     assert_eq!(info["development"], true);
 
-    let html = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.client, "/").await;
     assert!(html.contains("Welcome, Alice Anders"), "{html}");
     for heading in ["My access", "My requests", "Waiting for me"] {
         assert!(html.contains(heading), "missing {heading}");
@@ -59,14 +62,7 @@ async fn the_session_cookie_is_http_only_lax_and_the_id_changes_at_sign_in(backe
     // and the old one no longer signs anybody in.
     let second = app.sign_in_as(&app.client, "Chloe Chen").await;
     assert_ne!(first, second);
-    let stale = new_client();
-    let response = stale
-        .post(app.url(<GetSiteInfo as leptos::server_fn::ServerFn>::PATH))
-        .header("cookie", format!("gatehouse={first}"))
-        .send()
-        .await
-        .unwrap();
-    let info: serde_json::Value = response.json().await.unwrap();
+    let info = site_info_with_cookie(&app, &first).await;
     assert!(info["viewer"].is_null(), "{info}");
     app.stop().await;
 }
@@ -79,13 +75,7 @@ async fn signing_out_ends_the_session_on_the_server(backend: TestBackend) {
     assert!(response.status().is_success());
     assert!(site_info(&app, &app.client).await["viewer"].is_null());
     // Replaying the old cookie (the back button, a stolen copy) finds no session.
-    let replay = new_client()
-        .post(app.url(<GetSiteInfo as leptos::server_fn::ServerFn>::PATH))
-        .header("cookie", format!("gatehouse={cookie}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(replay.json::<serde_json::Value>().await.unwrap()["viewer"].is_null());
+    assert!(site_info_with_cookie(&app, &cookie).await["viewer"].is_null());
     app.stop().await;
 }
 
@@ -161,15 +151,7 @@ async fn development_sign_in_does_not_exist_when_switched_off(backend: TestBacke
     );
     assert!(site_info(&app, &app.client).await["viewer"].is_null());
     // Neither the banner nor the development mail page exists in production.
-    let html = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page(&app.client, "/").await;
     assert!(!html.contains("Development mode"));
     let mail = app.call::<ListDevMail>(&app.client, &[]).await;
     assert_eq!(mail.status(), 404);

@@ -214,3 +214,53 @@ crate::on_both_backends!(
     a_database_newer_than_the_binary_is_refused_and_left_alone,
     migrate_twice_is_harmless_and_serve_then_answers,
 );
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_and_reads_a_toml_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Settings from a TOML file; the environment names only the file.
+    let file = directory.path().join("gatehouse.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "bind = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{dir}/g.db\"\ndata_dir = \"{dir}\"\nlog_format = \"json\"\n",
+            dir = directory.path().display()
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("GATEHOUSE_CONFIG", &file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ready, "gatehouse did not start listening on {port}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = (0..100).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    let exit = exited.expect("gatehouse stopped within 10 s of SIGTERM");
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(exit.success(), "exit {exit:?}; log: {log}");
+    // JSON logs, as the file asked, including the shutdown.
+    assert!(log.lines().all(|line| line.starts_with('{')), "{log}");
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(directory.path().join("g.db").exists());
+}
