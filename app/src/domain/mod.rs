@@ -2,9 +2,13 @@
 //! server alike, so the same validation runs in both places. Time is passed in as
 //! [`Timestamp`] by the caller (ARCHITECTURE.md, Time).
 
+pub mod approvers;
+pub mod assignment;
 pub mod audit;
 pub mod error;
 pub mod person;
+pub mod policy;
+pub mod request;
 pub mod status;
 pub mod time;
 

@@ -215,6 +215,12 @@ impl TestApp {
             .expect("demo loads");
     }
 
+    /// The test clock's current time.
+    pub fn clock_now(&self) -> Timestamp {
+        use app::backend::Clock;
+        self.clock.now()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -8,8 +8,10 @@
 mod harness;
 
 mod audit_trail;
+mod concurrency;
 mod demo;
 mod http_basics;
+mod requests;
 mod sessions;
 mod startup_refusals;
 mod workers;

@@ -326,7 +326,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             catalog::add_package_owner(&mut tx, now, package_id, person(owner)?).await?;
         }
         let rule = match seed.department {
-            Some(department) => serde_json::json!({ "department": department }),
+            Some(department) => serde_json::json!({ "equals": { "department": department } }),
             None => serde_json::json!({}),
         };
         let policy_id = catalog::insert_policy(

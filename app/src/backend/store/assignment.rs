@@ -78,3 +78,19 @@ pub async fn list_held_by(
         })
         .collect()
 }
+
+/// The person's current or scheduled assignment of a package, if any.
+pub async fn held_or_scheduled(
+    tx: &mut Tx,
+    person_id: i64,
+    package_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from assignment where person_id = $1 and access_package_id = $2 \
+         and status in ('scheduled', 'active') limit 1",
+    )
+    .bind(person_id)
+    .bind(package_id)
+    .fetch_optional(&mut **tx)
+    .await
+}

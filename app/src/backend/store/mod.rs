@@ -7,6 +7,8 @@ pub mod audit;
 pub mod catalog;
 pub mod message;
 pub mod person;
+pub mod policy;
+pub mod provisioning;
 pub mod request;
 pub mod session;
 

@@ -195,3 +195,195 @@ pub async fn list_waiting_for(
         })
         .collect()
 }
+
+/// A request as the decision service needs it.
+#[derive(Clone, Debug)]
+pub struct RequestRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub requested_by_id: i64,
+    pub package_id: i64,
+    pub policy_id: Option<i64>,
+    pub status: RequestStatus,
+    pub current_stage: Option<i64>,
+    pub start_at: i64,
+    pub end_at: Option<i64>,
+    pub version: i64,
+    pub decided_at: Option<i64>,
+}
+
+pub async fn find(tx: &mut Tx, request_id: i64) -> Result<Option<RequestRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "select id, person_id, requested_by_id, access_package_id, assignment_policy_id, status, \
+         current_stage, start_at, end_at, version, decided_at from access_request where id = $1",
+    )
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        let status: String = row.try_get("status")?;
+        Ok(RequestRow {
+            id: row.try_get("id")?,
+            person_id: row.try_get("person_id")?,
+            requested_by_id: row.try_get("requested_by_id")?,
+            package_id: row.try_get("access_package_id")?,
+            policy_id: row.try_get("assignment_policy_id")?,
+            status: RequestStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
+            current_stage: row.try_get("current_stage")?,
+            start_at: row.try_get("start_at")?,
+            end_at: row.try_get("end_at")?,
+            version: row.try_get("version")?,
+            decided_at: row.try_get("decided_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Moves a request to its new state only if nobody changed it since it was read
+/// (`version`); returns false when someone did, so the caller answers "already decided".
+pub async fn advance(
+    tx: &mut Tx,
+    now: Timestamp,
+    request: &RequestRow,
+    status: RequestStatus,
+    current_stage: Option<i64>,
+    decided: bool,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update access_request set status = $1, current_stage = $2, \
+         decided_at = case when $3 then $4 else decided_at end, updated_at = $4, version = version + 1 \
+         where id = $5 and version = $6",
+    )
+    .bind(status.as_str())
+    .bind(current_stage)
+    .bind(decided)
+    .bind(now.millis())
+    .bind(request.id)
+    .bind(request.version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn record_decision(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    stage_position: i64,
+    approver_id: i64,
+    outcome: &str,
+    justification: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into decision (access_request_id, stage_position, approver_id, outcome, \
+         justification, decided_at) values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .bind(approver_id)
+    .bind(outcome)
+    .bind(justification)
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn approvals_on_stage(
+    tx: &mut Tx,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from decision where access_request_id = $1 and stage_position = $2 and outcome = 'approve'",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Whether the person has (or had) an approval task on the request: who may see it.
+pub async fn is_approver_of(
+    tx: &mut Tx,
+    request_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from approval_task where access_request_id = $1 and approver_id = $2",
+    )
+    .bind(request_id)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count > 0)
+}
+
+pub async fn has_open_task(
+    tx: &mut Tx,
+    request_id: i64,
+    stage_position: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from approval_task where access_request_id = $1 and stage_position = $2 \
+         and approver_id = $3 and status = 'open'",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count > 0)
+}
+
+/// Closes the open tasks of a stage (`done` when decided, `cancelled` when withdrawn),
+/// or only one approver's task when `approver_id` is given.
+pub async fn close_tasks(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    status: &str,
+    approver_id: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "update approval_task set status = $1, updated_at = $2 \
+         where access_request_id = $3 and status = 'open' and ($4 is null or approver_id = $4)",
+    )
+    .bind(status)
+    .bind(now.millis())
+    .bind(request_id)
+    .bind(approver_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Who took the final decision on a request and when, for "already decided by X at T".
+pub async fn final_decider(
+    tx: &mut Tx,
+    request_id: i64,
+) -> Result<Option<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select p.display_name, d.decided_at from decision d join person p on p.id = d.approver_id \
+         where d.access_request_id = $1 order by d.decided_at desc, d.id desc limit 1",
+    )
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// An open request for the same package and person, if one exists.
+pub async fn open_request_for(
+    tx: &mut Tx,
+    person_id: i64,
+    package_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from access_request where person_id = $1 and access_package_id = $2 \
+         and status in ('submitted', 'pending_approval', 'approved', 'delivering') limit 1",
+    )
+    .bind(person_id)
+    .bind(package_id)
+    .fetch_optional(&mut **tx)
+    .await
+}

@@ -1,0 +1,680 @@
+//! Submitting, deciding and cancelling access requests. Each use case is one write
+//! transaction: load, ask the domain, store the new state with its audit events and its
+//! outbox rows (messages, provisioning jobs), commit.
+
+use crate::backend::store::{
+    self, assignment::NewAssignment, audit, message::NewMessage, person::PersonRow,
+    policy::PolicyRow, request::NewRequest, request::RequestRow, Tx,
+};
+use crate::backend::AppState;
+use crate::domain::approvers::{self, ApproverRule, Candidates};
+use crate::domain::assignment::AssignmentState;
+use crate::domain::error::Validation;
+use crate::domain::request::{RequestEvent, RequestRefusal, RequestState};
+use crate::domain::status::RequestStatus;
+use crate::domain::{AppError, ErrorCode, Timestamp};
+
+/// The longest justification or decision comment accepted.
+pub const MAX_JUSTIFICATION_CHARS: usize = 2_000;
+
+#[derive(Clone, Debug, Default)]
+pub struct SubmitRequest {
+    pub package_id: i64,
+    /// Which policy, when several admit the person.
+    pub policy_id: Option<i64>,
+    /// On behalf of a direct report; none for oneself.
+    pub for_person_id: Option<i64>,
+    pub justification: String,
+    pub start_at: Option<Timestamp>,
+    pub end_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Approve,
+    Deny,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Approve => "approve",
+            Outcome::Deny => "deny",
+        }
+    }
+}
+
+/// What a submission or decision led to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Submitted {
+    pub request_id: i64,
+    pub status: RequestStatus,
+    pub assignment_id: Option<i64>,
+}
+
+fn parse_justification(text: &str, required: bool) -> Result<String, String> {
+    let trimmed = text.trim();
+    if required && trimmed.is_empty() {
+        return Err("Say why you need this.".into());
+    }
+    if trimmed.chars().count() > MAX_JUSTIFICATION_CHARS {
+        return Err(format!("Use at most {MAX_JUSTIFICATION_CHARS} characters."));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn refusal(refusal: RequestRefusal) -> AppError {
+    AppError::new(
+        ErrorCode::Conflict,
+        format!("{}.", capitalise(&refusal.to_string())),
+    )
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+pub async fn submit(
+    state: &AppState,
+    actor: &PersonRow,
+    input: SubmitRequest,
+) -> Result<Submitted, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let package = store::policy::find_package(&mut tx, input.package_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("access package"))?;
+    let subject_id = match input.for_person_id {
+        None => actor.id,
+        Some(id) if id == actor.id => actor.id,
+        Some(id) => {
+            // Only a manager may ask on behalf of someone, and only for a direct report.
+            if store::policy::manager_of(&mut tx, id).await.ok().flatten() != Some(actor.id) {
+                return Err(AppError::invalid_field(
+                    "for_person_id",
+                    "You can request on behalf of your direct reports only.",
+                ));
+            }
+            id
+        }
+    };
+    let requestor = store::policy::requestor(&mut tx, subject_id).await?;
+    let policies = store::policy::policies_of(&mut tx, package.id).await?;
+    let admitting: Vec<&PolicyRow> = policies
+        .iter()
+        .filter(|policy| policy.scope.admits(&requestor))
+        .collect();
+    let policy = match (admitting.as_slice(), input.policy_id) {
+        ([], _) => {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "You cannot request {}: no policy of this package admits you.",
+                    package.name
+                ),
+            ))
+        }
+        ([only], None) => *only,
+        (_, None) => {
+            return Err(AppError::invalid_field(
+                "policy_id",
+                "Choose the policy to request under.",
+            ))
+        }
+        (_, Some(chosen)) => *admitting
+            .iter()
+            .find(|policy| policy.id == chosen)
+            .ok_or_else(|| {
+                AppError::invalid_field(
+                    "policy_id",
+                    "That policy does not admit you; choose another.",
+                )
+            })?,
+    };
+
+    let mut validation = Validation::new();
+    let justification = validation.check(
+        "justification",
+        parse_justification(&input.justification, policy.justification_required),
+    );
+    let period = validation.check(
+        "end_at",
+        policy
+            .duration
+            .resolve(input.start_at, input.end_at, now)
+            .map_err(|(_, message)| message),
+    );
+    validation.finish()?;
+    let (justification, (start_at, end_at)) = match (justification, period) {
+        (Some(justification), Some(period)) => (justification, period),
+        _ => return Err(AppError::internal()),
+    };
+
+    if let Some(conflict) =
+        store::policy::conflicting_package_held(&mut tx, subject_id, package.id).await?
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("{} cannot be held together with {conflict}, which is already held (separation of duties).", package.name),
+        ));
+    }
+    if store::assignment::held_or_scheduled(&mut tx, subject_id, package.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} is already held; ask for an extension instead.",
+                package.name
+            ),
+        ));
+    }
+    if store::request::open_request_for(&mut tx, subject_id, package.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("A request for {} is already open.", package.name),
+        ));
+    }
+
+    let stage_count = u8::try_from(policy.stages.len()).unwrap_or(u8::MAX);
+    let required_first = policy
+        .stages
+        .first()
+        .map_or(1, |stage| stage.required_approvals);
+    let accepted = RequestState::submitted(stage_count, required_first)
+        .apply(RequestEvent::Accept, now)
+        .map_err(refusal)?;
+    let request_id = store::request::insert(
+        &mut tx,
+        now,
+        &NewRequest {
+            person_id: subject_id,
+            requested_by_id: actor.id,
+            package_id: package.id,
+            policy_id: policy.id,
+            status: accepted.status,
+            current_stage: accepted.current_stage.map(i64::from),
+            justification: &justification,
+            start_at,
+            end_at,
+        },
+    )
+    .await?;
+    let actor_ref = audit::Actor::person(actor.id, &actor.display_name);
+    audit::append(
+        &mut tx,
+        now,
+        &actor_ref,
+        audit::Change::new("access_request.submitted", "access_request", request_id).after(
+            serde_json::json!({
+                "person_id": subject_id, "access_package_id": package.id, "policy_id": policy.id,
+                "status": accepted.status.as_str(), "start_at": start_at, "end_at": end_at,
+            }),
+        ),
+    )
+    .await?;
+
+    let mut outcome = Submitted {
+        request_id,
+        status: accepted.status,
+        assignment_id: None,
+    };
+    if accepted.status == RequestStatus::Approved {
+        let request = store::request::find(&mut tx, request_id)
+            .await?
+            .ok_or_else(AppError::internal)?;
+        outcome = grant(&mut tx, now, &request, &actor_ref).await?;
+    } else if let Some(stage) = policy.stages.first() {
+        open_stage(
+            &mut tx,
+            now,
+            request_id,
+            subject_id,
+            actor.id,
+            package.id,
+            &package.name,
+            stage,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Creates the approval tasks of a stage and tells each approver.
+#[allow(clippy::too_many_arguments)]
+async fn open_stage(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    subject_id: i64,
+    requested_by_id: i64,
+    package_id: i64,
+    package_name: &str,
+    stage: &store::policy::StageRow,
+) -> Result<(), AppError> {
+    let manager_id = store::policy::manager_of(tx, subject_id).await?;
+    let second_level_manager_id = match manager_id {
+        Some(manager) => store::policy::manager_of(tx, manager).await?,
+        None => None,
+    };
+    let group_member_ids = match &stage.rule {
+        ApproverRule::GroupMembers { group_ids } => {
+            store::policy::active_members_of(tx, group_ids).await?
+        }
+        _ => Vec::new(),
+    };
+    let candidates = Candidates {
+        subject_id,
+        requested_by_id,
+        manager_id,
+        second_level_manager_id,
+        package_owner_ids: store::policy::package_owner_ids(tx, package_id).await?,
+        group_member_ids,
+        fallback_ids: stage.fallback_ids.clone(),
+        administrator_ids: store::policy::administrator_ids(tx).await?,
+    };
+    let resolved = approvers::resolve(&stage.rule, &candidates);
+    if resolved.approver_ids.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "Nobody can approve this request: the stage names no approver, has no fallback and there is no administrator.",
+        ));
+    }
+    let due_at = now.plus_days(stage.decision_timeout_days);
+    let requester_name = display_name(tx, subject_id).await?;
+    for approver_id in &resolved.approver_ids {
+        store::request::insert_approval_task(
+            tx,
+            now,
+            request_id,
+            i64::from(stage.position),
+            *approver_id,
+            due_at,
+        )
+        .await?;
+        let body = format!(
+            "{requester_name} asks for \"{package_name}\". Please approve or deny it in Gatehouse before {}.",
+            due_at.date_utc()
+        );
+        notify(
+            tx,
+            now,
+            *approver_id,
+            "approval_needed",
+            &format!("{requester_name} requests {package_name}"),
+            &body,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn display_name(tx: &mut Tx, person_id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select display_name from person where id = $1")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Queues a message to a person (the mailer delivers it after the commit).
+async fn notify(
+    tx: &mut Tx,
+    now: Timestamp,
+    person_id: i64,
+    template: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    let (name, address): (String, String) =
+        sqlx::query_as("select display_name, email from person where id = $1")
+            .bind(person_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let text = format!("Hello {name},\n\n{body}\n");
+    store::message::enqueue(
+        tx,
+        now,
+        &NewMessage {
+            to_person_id: Some(person_id),
+            to_address: &address,
+            template,
+            subject,
+            body_text: &text,
+            body_html: "",
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Turns an approved request into an assignment, with provisioning jobs for downstream
+/// resources, in the caller's transaction.
+async fn grant(
+    tx: &mut Tx,
+    now: Timestamp,
+    request: &RequestRow,
+    actor: &audit::Actor,
+) -> Result<Submitted, AppError> {
+    let assignment = AssignmentState::new(
+        Timestamp(request.start_at),
+        request.end_at.map(Timestamp),
+        now,
+    );
+    let assignment_id = store::assignment::insert(
+        tx,
+        now,
+        &NewAssignment {
+            person_id: request.person_id,
+            package_id: request.package_id,
+            policy_id: request.policy_id,
+            request_id: Some(request.id),
+            status: assignment.status,
+            start_at: assignment.start_at,
+            end_at: assignment.end_at,
+        },
+    )
+    .await?;
+    let downstream = store::policy::downstream_resources(tx, request.package_id).await?;
+    for (resource_id, connector_id) in &downstream {
+        store::provisioning::queue_add_member(
+            tx,
+            now,
+            assignment_id,
+            request.person_id,
+            *resource_id,
+            *connector_id,
+        )
+        .await?;
+    }
+    // Gatehouse's own groups are granted by the assignment itself; downstream resources
+    // are delivered by the provisioner.
+    let status = if downstream.is_empty() {
+        RequestStatus::Delivered
+    } else {
+        RequestStatus::Delivering
+    };
+    sqlx::query("update access_request set status = $1, updated_at = $2 where id = $3")
+        .bind(status.as_str())
+        .bind(now.millis())
+        .bind(request.id)
+        .execute(&mut **tx)
+        .await?;
+    audit::append(
+        tx,
+        now,
+        actor,
+        audit::Change::new("assignment.created", "assignment", assignment_id).after(
+            serde_json::json!({
+                "person_id": request.person_id, "access_package_id": request.package_id,
+                "access_request_id": request.id, "status": assignment.status.as_str(),
+                "start_at": assignment.start_at, "end_at": assignment.end_at,
+            }),
+        ),
+    )
+    .await?;
+    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(request.package_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    notify(
+        tx,
+        now,
+        request.person_id,
+        "access_granted",
+        &format!("You now have {package_name}"),
+        &format!("Your request for \"{package_name}\" was approved and the access granted."),
+    )
+    .await?;
+    Ok(Submitted {
+        request_id: request.id,
+        status,
+        assignment_id: Some(assignment_id),
+    })
+}
+
+/// Records one approver's decision on the waiting stage. The first valid final decision
+/// wins; a concurrent or late one is answered "already decided by X at T" and changes
+/// nothing.
+pub async fn decide(
+    state: &AppState,
+    actor: &PersonRow,
+    request_id: i64,
+    outcome: Outcome,
+    justification: &str,
+) -> Result<Submitted, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let request = store::request::find(&mut tx, request_id).await?;
+    // A request the person may not decide answers as if it did not exist.
+    let request = match request {
+        Some(request) if store::request::is_approver_of(&mut tx, request.id, actor.id).await? => {
+            request
+        }
+        _ => return Err(AppError::not_found("request")),
+    };
+    if request.status != RequestStatus::PendingApproval {
+        return Err(already_decided(&mut tx, &request).await?);
+    }
+    let stage_position = request.current_stage.unwrap_or(1);
+    if !store::request::has_open_task(&mut tx, request.id, stage_position, actor.id).await? {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "You have already decided this stage, or it is not yours to decide.",
+        ));
+    }
+    let policy_id = request.policy_id.ok_or_else(AppError::internal)?;
+    let stages = store::policy::stages_of(&mut tx, policy_id).await?;
+    let stage = stages
+        .iter()
+        .find(|stage| i64::from(stage.position) == stage_position)
+        .ok_or_else(AppError::internal)?;
+    let justification = parse_justification(justification, stage.justification_required)
+        .map_err(|message| AppError::invalid_field("justification", message))?;
+
+    let current = RequestState {
+        status: request.status,
+        current_stage: u8::try_from(stage_position).ok(),
+        stage_count: u8::try_from(stages.len()).unwrap_or(u8::MAX),
+        approvals_on_stage: u8::try_from(
+            store::request::approvals_on_stage(&mut tx, request.id, stage_position).await?,
+        )
+        .unwrap_or(u8::MAX),
+        required_on_stage: stage.required_approvals,
+        decided_at: None,
+    };
+    let stage_number = stage.position;
+    let next_stage = stages
+        .iter()
+        .find(|candidate| candidate.position == stage_number + 1);
+    let event = match outcome {
+        Outcome::Approve => RequestEvent::Approve {
+            stage: stage_number,
+            next_stage_requires: next_stage.map_or(1, |next| next.required_approvals),
+        },
+        Outcome::Deny => RequestEvent::Deny {
+            stage: stage_number,
+        },
+    };
+    let next = current.apply(event, now).map_err(refusal)?;
+    let finished = matches!(next.status, RequestStatus::Approved | RequestStatus::Denied);
+    if !store::request::advance(
+        &mut tx,
+        now,
+        &request,
+        next.status,
+        next.current_stage.map(i64::from),
+        finished,
+    )
+    .await?
+    {
+        // Someone else's decision committed between our read and our write.
+        drop(tx);
+        let mut tx = state.db.begin_write().await?;
+        let fresh = store::request::find(&mut tx, request.id)
+            .await?
+            .ok_or_else(AppError::internal)?;
+        return Err(already_decided(&mut tx, &fresh).await?);
+    }
+    let decision_id = store::request::record_decision(
+        &mut tx,
+        now,
+        request.id,
+        stage_position,
+        actor.id,
+        outcome.as_str(),
+        &justification,
+    )
+    .await?;
+    let actor_ref = audit::Actor::person(actor.id, &actor.display_name);
+    audit::append(
+        &mut tx,
+        now,
+        &actor_ref,
+        audit::Change::new("decision.recorded", "access_request", request.id).after(
+            serde_json::json!({
+                "decision_id": decision_id, "stage": stage_position, "outcome": outcome.as_str(),
+                "status": next.status.as_str(),
+            }),
+        ),
+    )
+    .await?;
+
+    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(request.package_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut result = Submitted {
+        request_id: request.id,
+        status: next.status,
+        assignment_id: None,
+    };
+    if next.current_stage != current.current_stage || finished {
+        // The stage is decided: nobody else needs to act on it.
+        store::request::close_tasks(&mut tx, now, request.id, "done", None).await?;
+    } else {
+        store::request::close_tasks(&mut tx, now, request.id, "done", Some(actor.id)).await?;
+    }
+    match next.status {
+        RequestStatus::Approved => {
+            let approved = store::request::find(&mut tx, request.id)
+                .await?
+                .ok_or_else(AppError::internal)?;
+            result = grant(&mut tx, now, &approved, &actor_ref).await?;
+        }
+        RequestStatus::Denied => {
+            notify(
+                &mut tx,
+                now,
+                request.person_id,
+                "request_denied",
+                &format!("Your request for {package_name} was denied"),
+                &format!(
+                    "{} denied your request for \"{package_name}\".{}",
+                    actor.display_name,
+                    if justification.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" Reason: {justification}")
+                    }
+                ),
+            )
+            .await?;
+        }
+        _ => {
+            if let (Some(stage), true) = (next_stage, next.current_stage != current.current_stage) {
+                open_stage(
+                    &mut tx,
+                    now,
+                    request.id,
+                    request.person_id,
+                    request.requested_by_id,
+                    request.package_id,
+                    &package_name,
+                    stage,
+                )
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(result)
+}
+
+async fn already_decided(tx: &mut Tx, request: &RequestRow) -> Result<AppError, AppError> {
+    let message = match store::request::final_decider(tx, request.id).await? {
+        Some((name, at))
+            if matches!(
+                request.status,
+                RequestStatus::Approved
+                    | RequestStatus::Denied
+                    | RequestStatus::Delivering
+                    | RequestStatus::Delivered
+            ) =>
+        {
+            format!(
+                "Already decided by {name} at {}: {}.",
+                Timestamp(at).date_time_utc(),
+                request.status.label().to_lowercase()
+            )
+        }
+        _ => format!(
+            "This request is no longer waiting for a decision: it is {}{}.",
+            request.status.label().to_lowercase(),
+            request
+                .decided_at
+                .map(|at| format!(" since {}", Timestamp(at).date_time_utc()))
+                .unwrap_or_default()
+        ),
+    };
+    Ok(AppError::new(ErrorCode::Conflict, message))
+}
+
+/// The requester withdraws a request that is still waiting.
+pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let request = match store::request::find(&mut tx, request_id).await? {
+        Some(request) if request.requested_by_id == actor.id || request.person_id == actor.id => {
+            request
+        }
+        _ => return Err(AppError::not_found("request")),
+    };
+    let current = RequestState {
+        status: request.status,
+        current_stage: request
+            .current_stage
+            .and_then(|stage| u8::try_from(stage).ok()),
+        stage_count: 0,
+        approvals_on_stage: 0,
+        required_on_stage: 1,
+        decided_at: None,
+    };
+    let next = current.apply(RequestEvent::Cancel, now).map_err(refusal)?;
+    if !store::request::advance(&mut tx, now, &request, next.status, None, true).await? {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "The request changed meanwhile; reload to see where it stands.",
+        ));
+    }
+    store::request::close_tasks(&mut tx, now, request.id, "cancelled", None).await?;
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::person(actor.id, &actor.display_name),
+        audit::Change::new("access_request.cancelled", "access_request", request.id)
+            .before(serde_json::json!({ "status": request.status.as_str() }))
+            .after(serde_json::json!({ "status": next.status.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

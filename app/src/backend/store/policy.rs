@@ -1,0 +1,307 @@
+//! Reading packages, their assignment policies and approval stages, and the people a
+//! request concerns, in the shape the domain rules take.
+
+use super::{get_bool, Tx};
+use crate::domain::approvers::ApproverRule;
+use crate::domain::policy::{DurationRule, Requestor, RequestorScope};
+use crate::domain::Timestamp;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct PackageRow {
+    pub id: i64,
+    pub catalog_id: i64,
+    pub name: String,
+    pub is_hidden: bool,
+}
+
+pub async fn find_package(tx: &mut Tx, package_id: i64) -> Result<Option<PackageRow>, sqlx::Error> {
+    let row =
+        sqlx::query("select id, catalog_id, name, is_hidden from access_package where id = $1")
+            .bind(package_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(|row| {
+        Ok(PackageRow {
+            id: row.try_get("id")?,
+            catalog_id: row.try_get("catalog_id")?,
+            name: row.try_get("name")?,
+            is_hidden: get_bool(&row, "is_hidden")?,
+        })
+    })
+    .transpose()
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyRow {
+    pub id: i64,
+    pub name: String,
+    pub scope: RequestorScope,
+    pub justification_required: bool,
+    pub duration: DurationRule,
+    pub extension_allowed: bool,
+    pub stages: Vec<StageRow>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StageRow {
+    pub position: u8,
+    pub rule: ApproverRule,
+    pub required_approvals: u8,
+    pub decision_timeout_days: i64,
+    pub fallback_ids: Vec<i64>,
+    pub justification_required: bool,
+}
+
+fn decode(message: String) -> sqlx::Error {
+    sqlx::Error::Decode(message.into())
+}
+
+fn parse_scope(kind: &str, rule_json: &str) -> Result<RequestorScope, sqlx::Error> {
+    let rule: serde_json::Value =
+        serde_json::from_str(rule_json).map_err(|e| decode(e.to_string()))?;
+    let strings = |key: &str| -> Vec<String> {
+        rule[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(match kind {
+        "everyone" => RequestorScope::Everyone,
+        "none" => RequestorScope::Nobody,
+        "groups" => RequestorScope::Groups {
+            group_ids: rule["group_ids"]
+                .as_array()
+                .map(|ids| ids.iter().filter_map(serde_json::Value::as_i64).collect())
+                .unwrap_or_default(),
+            departments: strings("departments"),
+        },
+        "attribute_rule" => RequestorScope::AttributeRule {
+            equals: rule["equals"]
+                .as_object()
+                .map(|pairs| {
+                    pairs
+                        .iter()
+                        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        other => return Err(decode(format!("unknown requestor scope {other:?}"))),
+    })
+}
+
+fn parse_duration(
+    kind: &str,
+    value: Option<i64>,
+    fixed_end_at: Option<i64>,
+) -> Result<DurationRule, sqlx::Error> {
+    match (kind, value, fixed_end_at) {
+        ("no_end", _, _) => Ok(DurationRule::NoEnd),
+        ("max_days", Some(days), _) => Ok(DurationRule::MaxDays(days)),
+        ("max_hours", Some(hours), _) => Ok(DurationRule::MaxHours(hours)),
+        ("fixed_end", _, Some(end)) => Ok(DurationRule::FixedEnd(Timestamp(end))),
+        (other, _, _) => Err(decode(format!("incomplete duration rule {other:?}"))),
+    }
+}
+
+fn id_list(json: &str) -> Result<Vec<i64>, sqlx::Error> {
+    serde_json::from_str::<Vec<i64>>(json).map_err(|e| decode(e.to_string()))
+}
+
+fn parse_rule(kind: &str, reference_json: &str) -> Result<ApproverRule, sqlx::Error> {
+    Ok(match kind {
+        "manager" => ApproverRule::Manager,
+        "second_level_manager" => ApproverRule::SecondLevelManager,
+        "package_owners" => ApproverRule::PackageOwners,
+        "named_people" => ApproverRule::NamedPeople {
+            person_ids: id_list(reference_json)?,
+        },
+        "group_members" => ApproverRule::GroupMembers {
+            group_ids: id_list(reference_json)?,
+        },
+        other => return Err(decode(format!("unknown approver kind {other:?}"))),
+    })
+}
+
+/// The enabled policies of a package in their order, each with its stages.
+pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, name, requestor_scope, requestor_rule_json, justification_required, duration_kind, \
+         duration_value, fixed_end_at, extension_allowed, is_enabled from assignment_policy \
+         where access_package_id = $1 order by position, id",
+    )
+    .bind(package_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut policies = Vec::new();
+    for row in rows {
+        if !get_bool(&row, "is_enabled")? {
+            continue;
+        }
+        let scope_kind: String = row.try_get("requestor_scope")?;
+        let rule_json: String = row.try_get("requestor_rule_json")?;
+        let duration_kind: String = row.try_get("duration_kind")?;
+        let id: i64 = row.try_get("id")?;
+        policies.push(PolicyRow {
+            id,
+            name: row.try_get("name")?,
+            scope: parse_scope(&scope_kind, &rule_json)?,
+            justification_required: get_bool(&row, "justification_required")?,
+            duration: parse_duration(
+                &duration_kind,
+                row.try_get("duration_value")?,
+                row.try_get("fixed_end_at")?,
+            )?,
+            extension_allowed: get_bool(&row, "extension_allowed")?,
+            stages: Vec::new(),
+        });
+    }
+    for policy in &mut policies {
+        policy.stages = stages_of(tx, policy.id).await?;
+    }
+    Ok(policies)
+}
+
+pub async fn stages_of(tx: &mut Tx, policy_id: i64) -> Result<Vec<StageRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select position, approver_kind, approver_ref_json, required_approvals, decision_timeout_days, \
+         fallback_approvers_json, justification_required from approval_stage \
+         where assignment_policy_id = $1 order by position",
+    )
+    .bind(policy_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("approver_kind")?;
+            let reference: String = row.try_get("approver_ref_json")?;
+            let fallback: String = row.try_get("fallback_approvers_json")?;
+            let position: i64 = row.try_get("position")?;
+            let required: i64 = row.try_get("required_approvals")?;
+            Ok(StageRow {
+                position: u8::try_from(position).map_err(|e| decode(e.to_string()))?,
+                rule: parse_rule(&kind, &reference)?,
+                required_approvals: u8::try_from(required.clamp(1, 255)).unwrap_or(1),
+                decision_timeout_days: row.try_get("decision_timeout_days")?,
+                fallback_ids: id_list(&fallback)?,
+                justification_required: get_bool(row, "justification_required")?,
+            })
+        })
+        .collect()
+}
+
+/// What eligibility needs to know about a person.
+pub async fn requestor(tx: &mut Tx, person_id: i64) -> Result<Requestor, sqlx::Error> {
+    let row =
+        sqlx::query("select department, job_title, attributes_json from person where id = $1")
+            .bind(person_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let attributes_json: String = row.try_get("attributes_json")?;
+    let attributes: BTreeMap<String, String> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&attributes_json)
+            .map(|map| {
+                map.into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+    let group_ids =
+        sqlx::query_scalar("select person_group_id from person_group_member where person_id = $1")
+            .bind(person_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(Requestor {
+        department: row.try_get("department")?,
+        job_title: row.try_get("job_title")?,
+        group_ids,
+        attributes,
+    })
+}
+
+pub async fn manager_of(tx: &mut Tx, person_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select manager_id from person where id = $1")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+pub async fn package_owner_ids(tx: &mut Tx, package_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select o.person_id from access_package_owner o join person p on p.id = o.person_id \
+         where o.access_package_id = $1 and p.status = 'active' order by o.person_id",
+    )
+    .bind(package_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn active_members_of(tx: &mut Tx, group_ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut members = Vec::new();
+    for group_id in group_ids {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "select m.person_id from person_group_member m join person p on p.id = m.person_id \
+             where m.person_group_id = $1 and p.status = 'active' order by m.person_id",
+        )
+        .bind(group_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        members.extend(
+            ids.into_iter()
+                .filter(|id| !members.contains(id))
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(members)
+}
+
+pub async fn administrator_ids(tx: &mut Tx) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from person where is_admin = $1 and status = 'active' order by id",
+    )
+    .bind(true)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The name of a package the person holds (or will hold) that may not be held together
+/// with `package_id`, if any.
+pub async fn conflicting_package_held(
+    tx: &mut Tx,
+    person_id: i64,
+    package_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select p.name from incompatibility i \
+         join assignment a on a.access_package_id = i.incompatible_package_id \
+         join access_package p on p.id = a.access_package_id \
+         where i.access_package_id = $1 and a.person_id = $2 and a.status in ('scheduled', 'active') \
+         order by p.name limit 1",
+    )
+    .bind(package_id)
+    .bind(person_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Resources a package grants that live in a downstream (non built-in) connector.
+pub async fn downstream_resources(
+    tx: &mut Tx,
+    package_id: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.id, r.connector_id from access_package_resource pr \
+         join resource r on r.id = pr.resource_id join connector c on c.id = r.connector_id \
+         where pr.access_package_id = $1 and c.kind <> 'builtin' order by r.id",
+    )
+    .bind(package_id)
+    .fetch_all(&mut **tx)
+    .await
+}

@@ -1,0 +1,214 @@
+//! Fifty approvers deciding the same hundred pending requests at once: exactly one final
+//! decision per request, each with its audit event, on both backends.
+
+use crate::harness::{TestApp, TestBackend};
+use app::backend::services::requests::{self, Outcome, SubmitRequest};
+use app::backend::store::{self, audit, catalog, person::NewPerson};
+use app::backend::Clock;
+use app::domain::ErrorCode;
+
+const APPROVERS: usize = 50;
+const REQUESTS: usize = 100;
+
+async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let now = app.clock.now();
+    // An organisation of its own: a group of approvers and a package they decide.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let new_person = |index: usize, role: &str| NewPerson {
+        email: format!("{role}{index}@example.com"),
+        display_name: format!("{role} {index}"),
+        ..NewPerson::default()
+    };
+    let mut approver_ids = Vec::new();
+    for index in 0..APPROVERS {
+        approver_ids.push(
+            store::person::insert(&mut tx, now, &new_person(index, "approver"))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut requester_ids = Vec::new();
+    for index in 0..REQUESTS {
+        requester_ids.push(
+            store::person::insert(&mut tx, now, &new_person(index, "requester"))
+                .await
+                .unwrap(),
+        );
+    }
+    let group_id: i64 = sqlx::query_scalar(
+        "insert into person_group (name, created_at, updated_at) values ('Approvers', $1, $1) returning id",
+    )
+    .bind(now.millis())
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    for id in &approver_ids {
+        sqlx::query("insert into person_group_member (person_group_id, person_id, created_at) values ($1, $2, $3)")
+            .bind(group_id)
+            .bind(id)
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let catalog_id = catalog::insert_catalog(&mut tx, now, "Load", "")
+        .await
+        .unwrap();
+    let package_id = catalog::insert_package(
+        &mut tx,
+        now,
+        &catalog::NewPackage {
+            catalog_id,
+            name: "Contested",
+            description: "",
+            is_hidden: false,
+        },
+    )
+    .await
+    .unwrap();
+    let policy_id = catalog::insert_policy(
+        &mut tx,
+        now,
+        &catalog::NewPolicy {
+            package_id,
+            name: "Group decides",
+            requestor_scope: "everyone",
+            requestor_rule_json: "{}".into(),
+            justification_required: false,
+            duration_kind: "max_days",
+            duration_value: Some(30),
+            extension_allowed: false,
+        },
+    )
+    .await
+    .unwrap();
+    catalog::insert_stage(
+        &mut tx,
+        now,
+        &catalog::NewStage {
+            policy_id,
+            position: 1,
+            approver_kind: "group_members",
+            decision_timeout_days: 14,
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("update approval_stage set approver_ref_json = $1 where assignment_policy_id = $2")
+        .bind(format!("[{group_id}]"))
+        .bind(policy_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut request_ids = Vec::new();
+    for requester_id in &requester_ids {
+        let requester = store::person::find(app.state.db.reader(), *requester_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let submitted = requests::submit(
+            &app.state,
+            &requester,
+            SubmitRequest {
+                package_id,
+                ..SubmitRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+        request_ids.push(submitted.request_id);
+    }
+
+    let deciders: Vec<_> = approver_ids
+        .iter()
+        .enumerate()
+        .map(|(index, approver_id)| {
+            let state = app.state.clone();
+            let approver_id = *approver_id;
+            // Each approver walks the requests from a different place, so they collide.
+            let mut order = request_ids.clone();
+            order.rotate_left(index * 2 % REQUESTS);
+            tokio::spawn(async move {
+                let approver = store::person::find(state.db.reader(), approver_id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let (mut decided, mut refused) = (0, 0);
+                for request_id in order {
+                    let outcome = if (request_id + approver_id) % 3 == 0 {
+                        Outcome::Deny
+                    } else {
+                        Outcome::Approve
+                    };
+                    match requests::decide(&state, &approver, request_id, outcome, "").await {
+                        Ok(_) => decided += 1,
+                        Err(error) if error.code == ErrorCode::Conflict => refused += 1,
+                        Err(error) => panic!("unexpected refusal: {error}"),
+                    }
+                }
+                (decided, refused)
+            })
+        })
+        .collect();
+    let mut decided = 0;
+    for decider in deciders {
+        let (won, lost) = decider.await.unwrap();
+        decided += won;
+        assert_eq!(won + lost, REQUESTS);
+    }
+    assert_eq!(decided, REQUESTS, "one winning decision per request");
+
+    for request_id in &request_ids {
+        let decisions: i64 =
+            sqlx::query_scalar("select count(*) from decision where access_request_id = $1")
+                .bind(request_id)
+                .fetch_one(app.state.db.reader())
+                .await
+                .unwrap();
+        assert_eq!(decisions, 1, "request {request_id}");
+        let events = audit::count_for(
+            app.state.db.reader(),
+            "decision.recorded",
+            "access_request",
+            &request_id.to_string(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(events, 1, "request {request_id}");
+        let status: String = sqlx::query_scalar("select status from access_request where id = $1")
+            .bind(request_id)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+        assert!(status == "delivered" || status == "denied", "{status}");
+    }
+    let granted: i64 =
+        sqlx::query_scalar("select count(*) from assignment where access_package_id = $1")
+            .bind(package_id)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    let delivered: i64 = sqlx::query_scalar(
+        "select count(*) from access_request where status = 'delivered' and access_package_id = $1",
+    )
+    .bind(package_id)
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        granted, delivered,
+        "an assignment for every approval, none for a denial"
+    );
+    assert!(matches!(
+        audit::verify(app.state.db.reader()).await.unwrap(),
+        audit::VerifyOutcome::Intact { .. }
+    ));
+    app.stop().await;
+}
+
+crate::on_both_backends!(fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision);
