@@ -2,8 +2,8 @@
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    audit::AuditPage, dev_mail::DevMailPage, home::HomePage, not_found::NotFound,
-    sign_in::SignInPage,
+    approvals::ApprovalsPage, audit::AuditPage, catalog::CatalogPage, dev_mail::DevMailPage,
+    home::HomePage, not_found::NotFound, request_package::RequestPackagePage, sign_in::SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -68,6 +68,9 @@ pub fn App() -> impl IntoView {
                     // the same without JavaScript.
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("catalog") view=CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("catalog/:id") view=RequestPackagePage ssr=SsrMode::Async />
+                    <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("dev/mail") view=DevMailPage ssr=SsrMode::Async />
                 </Routes>

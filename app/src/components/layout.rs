@@ -74,6 +74,7 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
     let current =
         move |path: &'static str| move || (location.pathname.get() == path).then_some("page");
     let viewer = info.viewer.clone();
+    let signed_in = viewer.is_some();
     let sees_audit = viewer
         .as_ref()
         .is_some_and(|viewer| viewer.is_admin || viewer.is_auditor);
@@ -82,6 +83,14 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
             <li>
                 <a href="/" aria-current=current("/")>"Home"</a>
             </li>
+            {signed_in.then(|| view! {
+                <li>
+                    <a href="/catalog" aria-current=current("/catalog")>"Request access"</a>
+                </li>
+                <li>
+                    <a href="/approvals" aria-current=current("/approvals")>"Approvals"</a>
+                </li>
+            })}
             {sees_audit.then(|| view! {
                 <li>
                     <a href="/audit" aria-current=current("/audit")>"Audit trail"</a>

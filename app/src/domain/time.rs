@@ -45,6 +45,32 @@ impl Timestamp {
         format!("{year:04}-{month:02}-{day:02}")
     }
 
+    /// Midnight UTC at the start of a `YYYY-MM-DD` date, as typed into a date field.
+    pub fn parse_date(text: &str) -> Result<Self, String> {
+        let invalid = || format!("Enter a date like 2026-12-31 (got {:?}).", text.trim());
+        let mut parts = text.trim().splitn(3, '-');
+        let (Some(year), Some(month), Some(day)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let (Ok(year), Ok(month), Ok(day)) = (
+            year.parse::<i64>(),
+            month.parse::<u32>(),
+            day.parse::<u32>(),
+        ) else {
+            return Err(invalid());
+        };
+        if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
+            return Err(invalid());
+        }
+        let days = days_from_civil(year, month, day);
+        // Reject 2026-02-30 and the like: the day must survive the round trip.
+        if civil_from_days(days) != (year, month, day) {
+            return Err(invalid());
+        }
+        Ok(Self(days * MILLIS_PER_DAY))
+    }
+
     /// `YYYY-MM-DD HH:MM UTC`.
     pub fn date_time_utc(self) -> String {
         let minutes_of_day = self.0.rem_euclid(MILLIS_PER_DAY) / MILLIS_PER_MINUTE;
@@ -73,6 +99,16 @@ pub fn elapsed_percent(start: Timestamp, end: Timestamp, now: Timestamp) -> u8 {
     }
     let percent = (now.0 - start.0) as i128 * 100 / (end.0 - start.0) as i128;
     percent.clamp(0, 100) as u8
+}
+
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_index = i64::from(if month > 2 { month - 3 } else { month + 9 });
+    let day_of_year = (153 * month_index + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 fn civil_from_days(days_since_epoch: i64) -> (i64, u32, u32) {
@@ -121,6 +157,34 @@ mod tests {
         assert_eq!(start.days_until(start.plus_days(3)), 3);
         assert_eq!(start.days_until(Timestamp(MILLIS_PER_DAY - 1)), 0);
         assert_eq!(start.days_until(Timestamp(-1)), -1);
+    }
+
+    #[test]
+    fn dates_typed_into_a_form_parse_to_midnight_utc() {
+        assert_eq!(
+            Timestamp::parse_date("2000-02-29"),
+            Ok(Timestamp(951_782_400_000))
+        );
+        assert_eq!(Timestamp::parse_date(" 1970-01-01 "), Ok(Timestamp(0)));
+        for bad in [
+            "",
+            "2026-02-30",
+            "2026-13-01",
+            "31/12/2026",
+            "2026-12",
+            "abcd-ef-gh",
+            "1969-12-31",
+        ] {
+            assert!(Timestamp::parse_date(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_a_formatted_date_gives_back_its_midnight(day in 0i64..2_900_000) {
+            let midnight = Timestamp(day * MILLIS_PER_DAY);
+            proptest::prop_assert_eq!(Timestamp::parse_date(&midnight.date_utc()), Ok(midnight));
+        }
     }
 
     #[test]

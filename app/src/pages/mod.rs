@@ -1,7 +1,10 @@
 //! One file per page; folders would mirror URL segments as pages grow.
 
+pub mod approvals;
 pub mod audit;
+pub mod catalog;
 pub mod dev_mail;
 pub mod home;
 pub mod not_found;
+pub mod request_package;
 pub mod sign_in;

@@ -11,6 +11,7 @@ mod audit_trail;
 mod concurrency;
 mod demo;
 mod http_basics;
+mod request_api;
 mod requests;
 mod sessions;
 mod startup_refusals;

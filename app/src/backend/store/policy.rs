@@ -305,3 +305,82 @@ pub async fn downstream_resources(
     .fetch_all(&mut **tx)
     .await
 }
+
+/// A package as listed in the request catalog.
+#[derive(Clone, Debug)]
+pub struct ListedPackage {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub catalog_name: String,
+}
+
+/// Visible packages of enabled catalogs whose name or description contains `search`
+/// (case-insensitive), in catalog and name order.
+pub async fn listed_packages(tx: &mut Tx, search: &str) -> Result<Vec<ListedPackage>, sqlx::Error> {
+    let pattern = format!(
+        "%{}%",
+        // Wildcards typed by the person are taken literally by dropping them.
+        search.trim().to_lowercase().replace(['\\', '%', '_'], "")
+    );
+    let rows = sqlx::query(
+        "select p.id, p.name, p.description, c.name as catalog_name from access_package p \
+         join catalog c on c.id = p.catalog_id \
+         where p.is_hidden = $1 and c.is_enabled = $2 \
+         and (lower(p.name) like $3 or lower(p.description) like $3) \
+         order by c.name, p.name",
+    )
+    .bind(false)
+    .bind(true)
+    .bind(pattern)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ListedPackage {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                catalog_name: row.try_get("catalog_name")?,
+            })
+        })
+        .collect()
+}
+
+/// The package with its catalog's name, hidden or not (a hidden package is reachable by
+/// its direct link).
+pub async fn package_details(
+    tx: &mut Tx,
+    package_id: i64,
+) -> Result<Option<ListedPackage>, sqlx::Error> {
+    let row = sqlx::query(
+        "select p.id, p.name, p.description, c.name as catalog_name from access_package p \
+         join catalog c on c.id = p.catalog_id where p.id = $1 and c.is_enabled = $2",
+    )
+    .bind(package_id)
+    .bind(true)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        Ok(ListedPackage {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            catalog_name: row.try_get("catalog_name")?,
+        })
+    })
+    .transpose()
+}
+
+/// Active direct reports of a manager, for requesting on their behalf.
+pub async fn direct_reports(
+    tx: &mut Tx,
+    manager_id: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, display_name from person where manager_id = $1 and status = 'active' order by display_name",
+    )
+    .bind(manager_id)
+    .fetch_all(&mut **tx)
+    .await
+}

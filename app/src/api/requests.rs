@@ -1,0 +1,222 @@
+//! The request catalog, the request form, cancelling, and the approvals inbox.
+
+use crate::domain::{AppError, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub package_id: i64,
+    pub name: String,
+    pub description: String,
+    pub catalog_name: String,
+    /// "30 days", "no end date"... of the first policy that admits the person.
+    pub duration: String,
+    pub needs_approval: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyChoice {
+    pub policy_id: i64,
+    pub name: String,
+    pub duration: String,
+    pub stage_count: usize,
+    pub justification_required: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestFormView {
+    pub package_id: i64,
+    pub name: String,
+    pub description: String,
+    pub catalog_name: String,
+    /// Policies that admit the person; empty when none does.
+    pub policies: Vec<PolicyChoice>,
+    /// Direct reports the person may request for.
+    pub reports: Vec<(i64, String)>,
+    /// The signed-in person, the "myself" choice of the on-behalf field.
+    pub self_id: i64,
+    pub today: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalItem {
+    pub request_id: i64,
+    pub requester_name: String,
+    pub package_name: String,
+    pub justification: String,
+    pub stage_position: i64,
+    pub due_at: Timestamp,
+}
+
+/// Packages the signed-in person may request, optionally filtered by words.
+#[server]
+pub async fn list_requestable(search: String) -> Result<Vec<CatalogEntry>, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, store};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let mut tx = state.db.reader().begin().await?;
+    let requestor = store::policy::requestor(&mut tx, person.id).await?;
+    let mut entries = Vec::new();
+    for package in store::policy::listed_packages(&mut tx, &search).await? {
+        let policies = store::policy::policies_of(&mut tx, package.id).await?;
+        if let Some(policy) = policies
+            .iter()
+            .find(|policy| policy.scope.admits(&requestor))
+        {
+            entries.push(CatalogEntry {
+                package_id: package.id,
+                name: package.name,
+                description: package.description,
+                catalog_name: package.catalog_name,
+                duration: policy.duration.describe(),
+                needs_approval: !policy.stages.is_empty(),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+#[server]
+pub async fn get_request_form(package_id: i64) -> Result<RequestFormView, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, store};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let mut tx = state.db.reader().begin().await?;
+    let package = store::policy::package_details(&mut tx, package_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("access package"))?;
+    let requestor = store::policy::requestor(&mut tx, person.id).await?;
+    let policies = store::policy::policies_of(&mut tx, package.id)
+        .await?
+        .into_iter()
+        .filter(|policy| policy.scope.admits(&requestor))
+        .map(|policy| PolicyChoice {
+            policy_id: policy.id,
+            name: policy.name,
+            duration: policy.duration.describe(),
+            stage_count: policy.stages.len(),
+            justification_required: policy.justification_required,
+        })
+        .collect();
+    Ok(RequestFormView {
+        package_id: package.id,
+        name: package.name,
+        description: package.description,
+        catalog_name: package.catalog_name,
+        policies,
+        reports: store::policy::direct_reports(&mut tx, person.id).await?,
+        self_id: person.id,
+        today: state.clock.now().date_utc(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn optional_date(field: &str, text: &str) -> Result<Option<Timestamp>, AppError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Timestamp::parse_date(text)
+        .map(Some)
+        .map_err(|message| AppError::invalid_field(field, message))
+}
+
+/// Submits a request. Dates are `YYYY-MM-DD` (empty: from now / the longest allowed).
+#[server]
+pub async fn submit_request(
+    package_id: i64,
+    policy_id: Option<i64>,
+    for_person_id: Option<i64>,
+    justification: String,
+    start_date: String,
+    end_date: String,
+) -> Result<(), AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::requests};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let input = requests::SubmitRequest {
+        package_id,
+        policy_id,
+        for_person_id: for_person_id.filter(|id| *id != person.id),
+        justification,
+        start_at: optional_date("start_date", &start_date)?,
+        end_at: optional_date("end_date", &end_date)?,
+    };
+    let submitted = requests::submit(&state, &person, input)
+        .await
+        .map_err(|mut error| {
+            // The service names the period's fields after the stored columns.
+            for field in &mut error.fields {
+                field.field = match field.field.as_str() {
+                    "end_at" => "end_date".into(),
+                    "start_at" => "start_date".into(),
+                    other => other.into(),
+                };
+            }
+            error
+        })?;
+    leptos_axum::redirect(&format!("/?submitted={}", submitted.request_id));
+    Ok(())
+}
+
+#[server]
+pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::requests};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    requests::cancel(&state, &person, request_id).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server]
+pub async fn list_approvals() -> Result<Vec<ApprovalItem>, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, store};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    Ok(
+        store::request::list_waiting_for(state.db.reader(), person.id, 200)
+            .await?
+            .into_iter()
+            .map(|row| ApprovalItem {
+                request_id: row.request_id,
+                requester_name: row.requester_name,
+                package_name: row.package_name,
+                justification: row.justification,
+                stage_position: row.stage_position,
+                due_at: Timestamp(row.due_at),
+            })
+            .collect(),
+    )
+}
+
+/// Approves or denies one request. `outcome` is `approve` or `deny`.
+#[server]
+pub async fn decide_request(
+    request_id: i64,
+    outcome: String,
+    justification: String,
+) -> Result<(), AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::requests};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let outcome = match outcome.as_str() {
+        "approve" => requests::Outcome::Approve,
+        "deny" => requests::Outcome::Deny,
+        _ => {
+            return Err(AppError::invalid_field(
+                "outcome",
+                "Choose approve or deny.",
+            ))
+        }
+    };
+    requests::decide(&state, &person, request_id, outcome, &justification).await?;
+    leptos_axum::redirect("/approvals");
+    Ok(())
+}

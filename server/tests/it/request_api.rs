@@ -1,0 +1,206 @@
+//! The request server functions over HTTP: the flow, and refusals to anyone else.
+
+use crate::harness::{new_client, TestApp, TestBackend};
+use app::api::requests::{
+    CancelRequest, DecideRequest, GetRequestForm, ListApprovals, ListRequestable, SubmitRequest,
+};
+use leptos::server_fn::ServerFn;
+
+async fn package_id(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar("select id from access_package where name = $1")
+        .bind(name)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap()
+}
+
+async fn json(response: reqwest::Response) -> serde_json::Value {
+    response.json().await.unwrap()
+}
+
+async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let anyone = new_client();
+    for path in [
+        ListRequestable::PATH,
+        GetRequestForm::PATH,
+        SubmitRequest::PATH,
+        CancelRequest::PATH,
+        ListApprovals::PATH,
+        DecideRequest::PATH,
+    ] {
+        let response = anyone
+            .post(app.url(path))
+            .header("accept", "application/json")
+            .form(&[
+                ("search", ""),
+                ("package_id", "1"),
+                ("request_id", "1"),
+                ("justification", ""),
+                ("start_date", ""),
+                ("end_date", ""),
+                ("outcome", "approve"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+        assert_eq!(json(response).await["code"], "unauthenticated", "{path}");
+    }
+    let requests: i64 = sqlx::query_scalar("select count(*) from access_request")
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(requests, 6, "nothing changed");
+    app.stop().await;
+}
+
+async fn the_catalog_shows_only_what_the_person_may_request(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let tom = new_client();
+    app.sign_in_as(&tom, "Tom Turner").await;
+    let listed = json(
+        app.call::<ListRequestable>(&tom, &[("search", String::new())])
+            .await,
+    )
+    .await;
+    let names: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Salesforce", "AWS sandbox account"],
+        "sales sees Salesforce and the everyone package, nothing hidden"
+    );
+    let searched = json(
+        app.call::<ListRequestable>(&tom, &[("search", "SALES".into())])
+            .await,
+    )
+    .await;
+    assert_eq!(searched.as_array().unwrap().len(), 1);
+    // A hidden package is reachable by its link, and says no policy admits him.
+    let hidden = package_id(&app, "Expense approver").await;
+    let form = json(
+        app.call::<GetRequestForm>(&tom, &[("package_id", hidden.to_string())])
+            .await,
+    )
+    .await;
+    assert_eq!(form["name"], "Expense approver");
+    assert!(form["policies"].as_array().unwrap().is_empty());
+    app.stop().await;
+}
+
+async fn a_request_goes_through_two_stages_over_http(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let proddb = package_id(&app, "Production database (read-only)").await;
+    let fatima = new_client();
+    app.sign_in_as(&fatima, "Fatima Farouk").await;
+    let missing = app
+        .call::<SubmitRequest>(
+            &fatima,
+            &[
+                ("package_id", proddb.to_string()),
+                ("justification", String::new()),
+                ("start_date", String::new()),
+                ("end_date", "2026-13-45".into()),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status(), 400);
+    let body = json(missing).await;
+    let fields: Vec<_> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, vec!["end_date"], "{body}");
+
+    let submitted = app
+        .call::<SubmitRequest>(
+            &fatima,
+            &[
+                ("package_id", proddb.to_string()),
+                ("justification", "Incident INC-9".into()),
+                ("start_date", String::new()),
+                ("end_date", String::new()),
+            ],
+        )
+        .await;
+    assert!(submitted.status().is_success(), "{}", submitted.status());
+    let request_id: i64 = sqlx::query_scalar(
+        "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Fatima Farouk'",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+
+    // Someone who is not the approver: the request does not exist for them.
+    let dev = new_client();
+    app.sign_in_as(&dev, "Dev Patel").await;
+    let refused = app
+        .call::<DecideRequest>(
+            &dev,
+            &[
+                ("request_id", request_id.to_string()),
+                ("outcome", "approve".into()),
+                ("justification", String::new()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+    let cancel = app
+        .call::<CancelRequest>(&dev, &[("request_id", request_id.to_string())])
+        .await;
+    assert_eq!(cancel.status(), 404);
+
+    for approver in ["Alice Anders", "Ada Admin"] {
+        let client = new_client();
+        app.sign_in_as(&client, approver).await;
+        let inbox = json(app.call::<ListApprovals>(&client, &[]).await).await;
+        assert!(
+            inbox
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|item| item["request_id"] == request_id),
+            "{approver}: {inbox}"
+        );
+        let decided = app
+            .call::<DecideRequest>(
+                &client,
+                &[
+                    ("request_id", request_id.to_string()),
+                    ("outcome", "approve".into()),
+                    ("justification", "ok".into()),
+                ],
+            )
+            .await;
+        assert!(
+            decided.status().is_success(),
+            "{approver}: {}",
+            decided.status()
+        );
+    }
+    let status: String = sqlx::query_scalar("select status from access_request where id = $1")
+        .bind(request_id)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(status, "delivered");
+    let home = app.page(&fatima, "/").await;
+    assert!(home.contains("Production database (read-only)"), "{home}");
+    app.stop().await;
+}
+
+crate::on_both_backends!(
+    every_request_function_refuses_a_visitor_who_is_not_signed_in,
+    the_catalog_shows_only_what_the_person_may_request,
+    a_request_goes_through_two_stages_over_http,
+);
