@@ -61,6 +61,10 @@ test('accessibility: no serious or critical axe violations', async ({ page, erro
   await devSignIn(page, 'Alice');
   await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
   await scan('home, signed in');
+  for (const [path, what] of [['/catalog', 'request catalog'], ['/catalog/2', 'request form'], ['/approvals', 'approvals inbox']]) {
+    await page.goto(path, { waitUntil: 'load' });
+    await scan(what);
+  }
   expectNoErrors(errors);
 });
 

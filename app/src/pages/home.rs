@@ -2,20 +2,23 @@
 //! their requests (with the approval stage reached), and approvals waiting for them.
 
 use crate::api::home::{get_home, HeldAccess, HomeView, OwnRequest, WaitingApproval};
+use crate::api::requests::CancelRequest;
 use crate::components::feedback::{Badge, Empty, ErrorAlert, Loading};
 use crate::components::table::DataTable;
+use crate::domain::status::RequestStatus;
 use crate::domain::ErrorCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let home = Resource::new(|| (), |_| get_home());
+    let cancel = ServerAction::<CancelRequest>::new();
+    let home = Resource::new(move || cancel.version().get(), |_| get_home());
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match home.await {
-                    Ok(home) => signed_in(home).into_any(),
+                    Ok(home) => signed_in(home, cancel).into_any(),
                     Err(error) if error.code == ErrorCode::Unauthenticated => signed_out().into_any(),
                     Err(error) => view! { <Title text="Home" /> <ErrorAlert error /> }.into_any(),
                 }
@@ -38,7 +41,7 @@ fn signed_out() -> impl IntoView {
     }
 }
 
-fn signed_in(home: HomeView) -> impl IntoView {
+fn signed_in(home: HomeView, cancel: ServerAction<CancelRequest>) -> impl IntoView {
     let open_requests = home
         .requests
         .iter()
@@ -74,7 +77,7 @@ fn signed_in(home: HomeView) -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="requests-heading">
             <h2 id="requests-heading">"My requests"</h2>
-            {requests_table(home.requests)}
+            {requests_table(home.requests, cancel)}
         </section>
         </div>
     }
@@ -134,12 +137,12 @@ fn days_left_text(days_left: i64) -> String {
     }
 }
 
-fn requests_table(requests: Vec<OwnRequest>) -> AnyView {
+fn requests_table(requests: Vec<OwnRequest>, cancel: ServerAction<CancelRequest>) -> AnyView {
     if requests.is_empty() {
         return view! { <Empty>"You have made no requests."</Empty> }.into_any();
     }
     view! {
-        <DataTable label="My requests" columns=&["Access package", "For", "Submitted", "Status", "Approval"]>
+        <DataTable label="My requests" columns=&["Access package", "For", "Submitted", "Status", "Approval", "Actions"]>
                     {requests.into_iter().map(|request| {
                         let approval = match (request.current_stage, request.stage_count) {
                             (_, 0) => view! { <span class="muted">"No approval needed"</span> }.into_any(),
@@ -163,6 +166,16 @@ fn requests_table(requests: Vec<OwnRequest>) -> AnyView {
                                 <td><time>{request.submitted_at.date_utc()}</time></td>
                                 <td><Badge label=request.status.label() tone=request.status.tone() /></td>
                                 <td>{approval}</td>
+                                <td>
+                                    {(request.status == RequestStatus::PendingApproval).then(|| view! {
+                                        <ActionForm action=cancel>
+                                            <input type="hidden" name="request_id" value=request.request_id.to_string() />
+                                            <button type="submit" class="button button-link" aria-label=format!("Cancel the request for {}", request.package_name)>
+                                                "Cancel"
+                                            </button>
+                                        </ActionForm>
+                                    })}
+                                </td>
                             </tr>
                         }
                     }).collect_view()}
