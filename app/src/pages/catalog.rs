@@ -18,7 +18,7 @@ pub fn CatalogPage() -> impl IntoView {
             <h1>"Request access"</h1>
             <p class="lead">"Access packages you may request. Hidden packages are reached by their direct link."</p>
         </div>
-        <form class="form cluster" method="get" action="/catalog" role="search">
+        <form class="search-form" method="get" action="/catalog" role="search">
             <div class="field">
                 <label for="q">"Search packages"</label>
                 <input id="q" name="q" type="search" maxlength="200" value=search />
