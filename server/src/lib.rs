@@ -7,7 +7,7 @@ pub mod startup;
 pub mod telemetry;
 
 use app::backend::store::audit::VerifyOutcome;
-use app::backend::workers::{self, SessionJanitor, Worker};
+use app::backend::workers::{self, ApprovalDeadlines, SessionJanitor, Worker};
 use app::backend::{AppState, Clock, SystemClock};
 use config::Config;
 use std::net::SocketAddr;
@@ -89,12 +89,17 @@ pub async fn start(
         }
     })];
     if run_workers {
-        let janitor: Arc<dyn Worker> = Arc::new(SessionJanitor::new(state.clone()));
-        tasks.push(tokio::spawn(workers::run(
-            janitor,
-            state.clone(),
-            shutdown_signal,
-        )));
+        let workers: [Arc<dyn Worker>; 2] = [
+            Arc::new(SessionJanitor::new(state.clone())),
+            Arc::new(ApprovalDeadlines::new(state.clone())),
+        ];
+        for worker in workers {
+            tasks.push(tokio::spawn(workers::run(
+                worker,
+                state.clone(),
+                shutdown_signal.clone(),
+            )));
+        }
     }
     tracing::info!(%address, backend = state.db.backend().name(), "gatehouse is serving");
     Ok(Running {

@@ -30,6 +30,9 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+    /// Wakes the scheduler when a service commits a deadline that may be earlier than the
+    /// one it sleeps towards.
+    pub scheduler_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
             db,
             clock,
             settings: Arc::new(settings),
+            scheduler_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }

@@ -12,8 +12,53 @@ pub trait Worker: Send + Sync {
     fn name(&self) -> &'static str;
     /// Does what is due at `now`; returns how many items it handled.
     async fn step(&self, now: Timestamp) -> Result<usize, AppError>;
-    /// How long to wait after a step that found nothing to do.
+    /// How long to wait at most after a step that found nothing to do (the safety net).
     fn idle_interval(&self) -> Duration;
+    /// The earliest instant at which work becomes due, when the worker knows it; the loop
+    /// then wakes at that instant instead of waiting the whole idle interval.
+    async fn next_due(&self) -> Result<Option<Timestamp>, AppError> {
+        Ok(None)
+    }
+}
+
+/// Fires approval deadlines: a stage whose decision timeout has passed without a final
+/// decision denies the request ("timed out"), at the deadline and not on page load.
+pub struct ApprovalDeadlines {
+    state: AppState,
+}
+
+impl ApprovalDeadlines {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait::async_trait]
+impl Worker for ApprovalDeadlines {
+    fn name(&self) -> &'static str {
+        "approval-deadlines"
+    }
+
+    async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
+        let due = store::request::overdue_stages(self.state.db.reader(), now, 100).await?;
+        let mut fired = 0;
+        for (request_id, stage_position) in due {
+            if crate::backend::services::requests::time_out(&self.state, request_id, stage_position)
+                .await?
+            {
+                fired += 1;
+            }
+        }
+        Ok(fired)
+    }
+
+    fn idle_interval(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, AppError> {
+        Ok(store::request::earliest_open_deadline(self.state.db.reader()).await?)
+    }
 }
 
 /// Deletes expired sessions.
@@ -61,8 +106,17 @@ pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::
         if handled > 0 {
             continue;
         }
+        let mut wait = worker.idle_interval();
+        if let Ok(Some(due)) = worker.next_due().await {
+            let until_due = due
+                .millis()
+                .saturating_sub(state.clock.now().millis())
+                .max(0);
+            wait = wait.min(Duration::from_millis(u64::try_from(until_due).unwrap_or(0)));
+        }
         tokio::select! {
-            _ = tokio::time::sleep(worker.idle_interval()) => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.scheduler_wakeup.notified() => {}
             _ = shutdown.changed() => {}
         }
     }

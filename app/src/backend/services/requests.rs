@@ -246,6 +246,7 @@ pub async fn submit(
         .await?;
     }
     tx.commit().await?;
+    state.scheduler_wakeup.notify_one();
     Ok(outcome)
 }
 
@@ -606,6 +607,7 @@ pub async fn decide(
         }
     }
     tx.commit().await?;
+    state.scheduler_wakeup.notify_one();
     Ok(result)
 }
 
@@ -677,4 +679,66 @@ pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Res
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Fires a stage's decision timeout: the request is denied as timed out, its open tasks
+/// expire, and the requester is told. Returns false when the request had already moved on
+/// (decided, cancelled, or past that stage), which changes nothing.
+pub async fn time_out(
+    state: &AppState,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<bool, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let Some(request) = store::request::find(&mut tx, request_id).await? else {
+        return Ok(false);
+    };
+    if request.status != RequestStatus::PendingApproval
+        || request.current_stage != Some(stage_position)
+    {
+        return Ok(false);
+    }
+    let current = RequestState {
+        status: request.status,
+        current_stage: u8::try_from(stage_position).ok(),
+        stage_count: 0,
+        approvals_on_stage: 0,
+        required_on_stage: 1,
+        decided_at: None,
+    };
+    let stage = u8::try_from(stage_position).unwrap_or(u8::MAX);
+    let next = current
+        .apply(RequestEvent::TimeOut { stage }, now)
+        .map_err(refusal)?;
+    if !store::request::advance(&mut tx, now, &request, next.status, None, true).await? {
+        return Ok(false);
+    }
+    store::request::close_tasks(&mut tx, now, request.id, "expired", None).await?;
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::System("scheduler"),
+        audit::Change::new("access_request.timed_out", "access_request", request.id)
+            .before(
+                serde_json::json!({ "status": request.status.as_str(), "stage": stage_position }),
+            )
+            .after(serde_json::json!({ "status": next.status.as_str() })),
+    )
+    .await?;
+    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(request.package_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    notify(
+        &mut tx,
+        now,
+        request.person_id,
+        "request_timed_out",
+        &format!("Your request for {package_name} timed out"),
+        &format!("Nobody decided your request for \"{package_name}\" in time, so it was closed. You can request it again."),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }

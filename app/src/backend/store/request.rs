@@ -387,3 +387,30 @@ pub async fn open_request_for(
     .fetch_optional(&mut **tx)
     .await
 }
+
+/// Requests whose waiting stage has an open task past its deadline: (request, stage).
+pub async fn overdue_stages(
+    pool: &AnyPool,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select distinct t.access_request_id, t.stage_position from approval_task t \
+         join access_request r on r.id = t.access_request_id \
+         where t.status = 'open' and t.due_at <= $1 and r.status = 'pending_approval' \
+         and r.current_stage = t.stage_position order by t.access_request_id limit $2",
+    )
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The earliest deadline of an open approval task, for the scheduler's sleep.
+pub async fn earliest_open_deadline(pool: &AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
+    let earliest: Option<i64> =
+        sqlx::query_scalar("select min(due_at) from approval_task where status = 'open'")
+            .fetch_one(pool)
+            .await?;
+    Ok(earliest.map(Timestamp))
+}
