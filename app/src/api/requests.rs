@@ -220,3 +220,25 @@ pub async fn decide_request(
     leptos_axum::redirect("/approvals");
     Ok(())
 }
+
+/// The holder gives an access package back before its end.
+#[server]
+pub async fn release_access(assignment_id: i64) -> Result<(), AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::assignments};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    assignments::release(&state, &person, assignment_id).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// An owner or administrator removes someone's access, saying why.
+#[server]
+pub async fn revoke_access(assignment_id: i64, comment: String) -> Result<(), AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::assignments};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    assignments::revoke(&state, &person, assignment_id, &comment).await
+}

@@ -2,10 +2,10 @@
 //! their requests (with the approval stage reached), and approvals waiting for them.
 
 use crate::api::home::{get_home, HeldAccess, HomeView, OwnRequest, WaitingApproval};
-use crate::api::requests::CancelRequest;
+use crate::api::requests::{CancelRequest, ReleaseAccess};
 use crate::components::feedback::{Badge, Empty, ErrorAlert, Loading};
 use crate::components::table::DataTable;
-use crate::domain::status::RequestStatus;
+use crate::domain::status::{AssignmentStatus, RequestStatus};
 use crate::domain::ErrorCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,12 +13,16 @@ use leptos_meta::Title;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let cancel = ServerAction::<CancelRequest>::new();
-    let home = Resource::new(move || cancel.version().get(), |_| get_home());
+    let release = ServerAction::<ReleaseAccess>::new();
+    let home = Resource::new(
+        move || (cancel.version().get(), release.version().get()),
+        |_| get_home(),
+    );
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match home.await {
-                    Ok(home) => signed_in(home, cancel).into_any(),
+                    Ok(home) => signed_in(home, cancel, release).into_any(),
                     Err(error) if error.code == ErrorCode::Unauthenticated => signed_out().into_any(),
                     Err(error) => view! { <Title text="Home" /> <ErrorAlert error /> }.into_any(),
                 }
@@ -41,7 +45,11 @@ fn signed_out() -> impl IntoView {
     }
 }
 
-fn signed_in(home: HomeView, cancel: ServerAction<CancelRequest>) -> impl IntoView {
+fn signed_in(
+    home: HomeView,
+    cancel: ServerAction<CancelRequest>,
+    release: ServerAction<ReleaseAccess>,
+) -> impl IntoView {
     let open_requests = home
         .requests
         .iter()
@@ -73,7 +81,7 @@ fn signed_in(home: HomeView, cancel: ServerAction<CancelRequest>) -> impl IntoVi
         </section>
         <section class="card" aria-labelledby="access-heading">
             <h2 id="access-heading">"My access"</h2>
-            {access_table(home.access)}
+            {access_table(home.access, release)}
         </section>
         <section class="card" aria-labelledby="requests-heading">
             <h2 id="requests-heading">"My requests"</h2>
@@ -83,12 +91,12 @@ fn signed_in(home: HomeView, cancel: ServerAction<CancelRequest>) -> impl IntoVi
     }
 }
 
-fn access_table(access: Vec<HeldAccess>) -> AnyView {
+fn access_table(access: Vec<HeldAccess>, release: ServerAction<ReleaseAccess>) -> AnyView {
     if access.is_empty() {
         return view! { <Empty>"You hold no access packages yet."</Empty> }.into_any();
     }
     view! {
-        <DataTable label="My access" columns=&["Access package", "Catalog", "Status", "Period used", "Ends"]>
+        <DataTable label="My access" columns=&["Access package", "Catalog", "Status", "Period used", "Ends", "Actions"]>
                     {access.into_iter().map(|held| {
                         let period = match (held.elapsed_percent, held.days_left) {
                             (Some(percent), Some(days_left)) => view! {
@@ -119,6 +127,16 @@ fn access_table(access: Vec<HeldAccess>) -> AnyView {
                                         Some(end) => view! { <time>{end.date_utc()}</time> }.into_any(),
                                         None => view! { <span class="muted">"—"</span> }.into_any(),
                                     }}
+                                </td>
+                                <td>
+                                    {(held.status == AssignmentStatus::Active || held.status == AssignmentStatus::Scheduled).then(|| view! {
+                                        <ActionForm action=release>
+                                            <input type="hidden" name="assignment_id" value=held.assignment_id.to_string() />
+                                            <button type="submit" class="button button-link" aria-label=format!("Give back {}", held.package_name)>
+                                                "Give back"
+                                            </button>
+                                        </ActionForm>
+                                    })}
                                 </td>
                             </tr>
                         }

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod assignments;
 mod audit_trail;
 mod concurrency;
 mod demo;

@@ -2,7 +2,8 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::requests::{
-    CancelRequest, DecideRequest, GetRequestForm, ListApprovals, ListRequestable, SubmitRequest,
+    CancelRequest, DecideRequest, GetRequestForm, ListApprovals, ListRequestable, ReleaseAccess,
+    RevokeAccess, SubmitRequest,
 };
 use leptos::server_fn::ServerFn;
 
@@ -29,6 +30,8 @@ async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: 
         CancelRequest::PATH,
         ListApprovals::PATH,
         DecideRequest::PATH,
+        ReleaseAccess::PATH,
+        RevokeAccess::PATH,
     ] {
         let response = anyone
             .post(app.url(path))
@@ -41,6 +44,8 @@ async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: 
                 ("start_date", ""),
                 ("end_date", ""),
                 ("outcome", "approve"),
+                ("assignment_id", "1"),
+                ("comment", "x"),
             ])
             .send()
             .await
@@ -53,6 +58,13 @@ async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: 
         .await
         .unwrap();
     assert_eq!(requests, 6, "nothing changed");
+    let removed: i64 = sqlx::query_scalar(
+        "select count(*) from assignment where status <> 'active' and status <> 'scheduled'",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(removed, 0);
     app.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! Use cases that span tables. Each opens one write transaction, asks the domain, writes
 //! the new state with its audit event and outbox rows, and commits.
 
+pub mod assignments;
 pub mod demo;
 pub mod home;
 pub mod requests;

@@ -94,3 +94,100 @@ pub async fn held_or_scheduled(
     .fetch_optional(&mut **tx)
     .await
 }
+
+#[derive(Clone, Debug)]
+pub struct AssignmentRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub package_id: i64,
+    pub status: AssignmentStatus,
+    pub start_at: i64,
+    pub end_at: Option<i64>,
+    pub version: i64,
+}
+
+pub async fn find(tx: &mut Tx, assignment_id: i64) -> Result<Option<AssignmentRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "select id, person_id, access_package_id, status, start_at, end_at, version from assignment where id = $1",
+    )
+    .bind(assignment_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        let status: String = row.try_get("status")?;
+        Ok(AssignmentRow {
+            id: row.try_get("id")?,
+            person_id: row.try_get("person_id")?,
+            package_id: row.try_get("access_package_id")?,
+            status: AssignmentStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
+            start_at: row.try_get("start_at")?,
+            end_at: row.try_get("end_at")?,
+            version: row.try_get("version")?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores a new state of an assignment if nobody changed it since it was read.
+pub async fn store_state(
+    tx: &mut Tx,
+    now: Timestamp,
+    row: &AssignmentRow,
+    state: &crate::domain::assignment::AssignmentState,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update assignment set status = $1, end_at = $2, removal_reason = $3, removed_at = $4, \
+         updated_at = $5, version = version + 1 where id = $6 and version = $7",
+    )
+    .bind(state.status.as_str())
+    .bind(state.end_at.map(Timestamp::millis))
+    .bind(state.removal_reason.map(|reason| reason.as_str()))
+    .bind(state.removed_at.map(Timestamp::millis))
+    .bind(now.millis())
+    .bind(row.id)
+    .bind(row.version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Downstream resources of the assignment's package that no other current assignment of
+/// the same person still grants: the ones to remove (reference counting).
+pub async fn resources_to_remove(
+    tx: &mut Tx,
+    row: &AssignmentRow,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.id, r.connector_id from access_package_resource pr \
+         join resource r on r.id = pr.resource_id join connector c on c.id = r.connector_id \
+         where pr.access_package_id = $1 and c.kind <> 'builtin' \
+         and not exists (select 1 from assignment other \
+             join access_package_resource opr on opr.access_package_id = other.access_package_id \
+             where other.person_id = $2 and other.id <> $3 and other.status in ('scheduled', 'active') \
+             and opr.resource_id = r.id) \
+         order by r.id",
+    )
+    .bind(row.package_id)
+    .bind(row.person_id)
+    .bind(row.id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether the person manages the package: an owner of it or of its catalog.
+pub async fn manages_package(
+    tx: &mut Tx,
+    person_id: i64,
+    package_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "select (select count(*) from access_package_owner where access_package_id = $1 and person_id = $2) \
+         + (select count(*) from catalog_owner o join access_package p on p.catalog_id = o.catalog_id \
+            where p.id = $1 and o.person_id = $2)",
+    )
+    .bind(package_id)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(count > 0)
+}

@@ -29,3 +29,28 @@ pub async fn queue_add_member(
     .await
     .map(|_| ())
 }
+
+/// Queues removing the person from a downstream resource when an assignment ends.
+pub async fn queue_remove_member(
+    tx: &mut Tx,
+    now: Timestamp,
+    assignment_id: i64,
+    person_id: i64,
+    resource_id: i64,
+    connector_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into provisioning_job (connector_id, resource_id, assignment_id, person_id, operation, \
+         next_attempt_at, idempotency_key, created_at, updated_at) \
+         values ($1, $2, $3, $4, 'remove_member', $5, $6, $5, $5) on conflict (idempotency_key) do nothing",
+    )
+    .bind(connector_id)
+    .bind(resource_id)
+    .bind(assignment_id)
+    .bind(person_id)
+    .bind(now.millis())
+    .bind(format!("remove:{assignment_id}:{resource_id}"))
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}

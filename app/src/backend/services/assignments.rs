@@ -1,0 +1,155 @@
+//! Ending access. Every path that ends an assignment (the holder giving it back, an owner
+//! or administrator revoking it, and later expiry, review denial and leavers) goes through
+//! [`end`], so removal, its audit event and its provisioning jobs are written one way.
+
+use crate::backend::store::{self, audit, person::PersonRow};
+use crate::backend::AppState;
+use crate::domain::assignment::{
+    AssignmentEvent, AssignmentRefusal, AssignmentState, RemovalReason,
+};
+use crate::domain::{AppError, ErrorCode, Timestamp};
+
+/// Who ends the assignment, and why in their words.
+pub struct Ending<'a> {
+    pub actor: audit::Actor,
+    pub reason: RemovalReason,
+    pub comment: &'a str,
+}
+
+fn refused(refusal: AssignmentRefusal) -> AppError {
+    AppError::new(
+        ErrorCode::Conflict,
+        format!("This access cannot be ended: {refusal}."),
+    )
+}
+
+/// Ends an assignment in one transaction. Resources in Gatehouse's own groups are removed
+/// at once; downstream ones get a removal job each (unless another current assignment of
+/// the person still grants them), and the assignment shows as removing until those are
+/// verified.
+pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let row = store::assignment::find(&mut tx, assignment_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("assignment"))?;
+    let current = AssignmentState {
+        status: row.status,
+        start_at: Timestamp(row.start_at),
+        end_at: row.end_at.map(Timestamp),
+        removal_reason: None,
+        removed_at: None,
+    };
+    let mut next = current
+        .apply(AssignmentEvent::End(ending.reason), now)
+        .map_err(refused)?;
+    let removals = store::assignment::resources_to_remove(&mut tx, &row).await?;
+    for (resource_id, connector_id) in &removals {
+        store::provisioning::queue_remove_member(
+            &mut tx,
+            now,
+            row.id,
+            row.person_id,
+            *resource_id,
+            *connector_id,
+        )
+        .await?;
+    }
+    if removals.is_empty() {
+        next = next
+            .apply(AssignmentEvent::RemovalVerified, now)
+            .map_err(refused)?;
+    }
+    if !store::assignment::store_state(&mut tx, now, &row, &next).await? {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "This access changed meanwhile; reload to see where it stands.",
+        ));
+    }
+    audit::append(
+        &mut tx,
+        now,
+        &ending.actor,
+        audit::Change::new("assignment.ended", "assignment", row.id)
+            .before(serde_json::json!({ "status": row.status.as_str() }))
+            .after(serde_json::json!({
+                "status": next.status.as_str(), "reason": ending.reason.as_str(),
+                "comment": ending.comment, "removal_jobs": removals.len(),
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The holder gives their access back early.
+pub async fn release(
+    state: &AppState,
+    holder: &PersonRow,
+    assignment_id: i64,
+) -> Result<(), AppError> {
+    let owned = {
+        let mut tx = state.db.reader().begin().await?;
+        store::assignment::find(&mut tx, assignment_id).await?
+    };
+    match owned {
+        Some(row) if row.person_id == holder.id => {}
+        _ => return Err(AppError::not_found("assignment")),
+    }
+    end(
+        state,
+        assignment_id,
+        Ending {
+            actor: audit::Actor::person(holder.id, &holder.display_name),
+            reason: RemovalReason::Released,
+            comment: "",
+        },
+    )
+    .await
+}
+
+/// An owner of the package (or its catalog) or an administrator removes someone's access,
+/// with a reason.
+pub async fn revoke(
+    state: &AppState,
+    actor: &PersonRow,
+    assignment_id: i64,
+    comment: &str,
+) -> Result<(), AppError> {
+    let comment = comment.trim();
+    if comment.is_empty() {
+        return Err(AppError::invalid_field(
+            "comment",
+            "Say why this access is removed.",
+        ));
+    }
+    if comment.chars().count() > crate::backend::services::requests::MAX_JUSTIFICATION_CHARS {
+        return Err(AppError::invalid_field(
+            "comment",
+            "Use at most 2000 characters.",
+        ));
+    }
+    let allowed = {
+        let mut tx = state.db.reader().begin().await?;
+        match store::assignment::find(&mut tx, assignment_id).await? {
+            Some(row) => {
+                actor.is_admin
+                    || store::assignment::manages_package(&mut tx, actor.id, row.package_id).await?
+            }
+            None => false,
+        }
+    };
+    if !allowed {
+        return Err(AppError::not_found("assignment"));
+    }
+    end(
+        state,
+        assignment_id,
+        Ending {
+            actor: audit::Actor::person(actor.id, &actor.display_name),
+            reason: RemovalReason::Revoked,
+            comment,
+        },
+    )
+    .await
+}
