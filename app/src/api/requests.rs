@@ -242,3 +242,62 @@ pub async fn revoke_access(assignment_id: i64, comment: String) -> Result<(), Ap
     let person = auth::require_person(&state, &session).await?;
     assignments::revoke(&state, &person, assignment_id, &comment).await
 }
+
+/// Approves or denies several requests with one comment. Each is decided on its own (the
+/// first valid decision wins for each); when some cannot be decided, the answer says which
+/// and why, and the others stay decided.
+#[server]
+pub async fn decide_requests(
+    request_ids: Option<Vec<i64>>,
+    outcome: String,
+    justification: String,
+) -> Result<usize, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::requests};
+    use crate::domain::ErrorCode;
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let outcome = match outcome.as_str() {
+        "approve" => requests::Outcome::Approve,
+        "deny" => requests::Outcome::Deny,
+        _ => {
+            return Err(AppError::invalid_field(
+                "outcome",
+                "Choose approve or deny.",
+            ))
+        }
+    };
+    let request_ids = request_ids.unwrap_or_default();
+    if request_ids.is_empty() {
+        return Err(AppError::invalid_field(
+            "request_ids",
+            "Select at least one request.",
+        ));
+    }
+    if request_ids.len() > 200 {
+        return Err(AppError::invalid_field(
+            "request_ids",
+            "Select at most 200 requests at once.",
+        ));
+    }
+    let mut decided = 0;
+    let mut refusals = Vec::new();
+    for request_id in &request_ids {
+        match requests::decide(&state, &person, *request_id, outcome, &justification).await {
+            Ok(_) => decided += 1,
+            Err(error) => refusals.push(format!("request {request_id}: {}", error.message)),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{decided} of {} decided. Not decided: {}",
+                request_ids.len(),
+                refusals.join(" ")
+            ),
+        ));
+    }
+    leptos_axum::redirect("/approvals");
+    Ok(decided)
+}

@@ -1,7 +1,7 @@
 //! The approvals inbox: requests waiting for the signed-in person, each with Approve and
 //! Deny (a plain form post, so it works without JavaScript).
 
-use crate::api::requests::{list_approvals, ApprovalItem, DecideRequest};
+use crate::api::requests::{list_approvals, ApprovalItem, DecideRequest, DecideRequests};
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::ErrorSummary;
 use crate::domain::AppError;
@@ -11,8 +11,18 @@ use leptos_meta::Title;
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
     let decide = ServerAction::<DecideRequest>::new();
-    let approvals = Resource::new(move || decide.version().get(), |_| list_approvals());
-    let failure = move || decide.value().get().and_then(Result::err);
+    let decide_many = ServerAction::<DecideRequests>::new();
+    let approvals = Resource::new(
+        move || (decide.version().get(), decide_many.version().get()),
+        |_| list_approvals(),
+    );
+    let failure = move || {
+        decide
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| decide_many.value().get().and_then(Result::err))
+    };
     view! {
         <Title text="Approvals" />
         <div class="page-header">
@@ -25,6 +35,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                 match approvals.await {
                     Ok(items) if items.is_empty() => view! { <Empty>"Nothing is waiting for you."</Empty> }.into_any(),
                     Ok(items) => view! {
+                        {(items.len() > 1).then(|| bulk_form(items.clone(), decide_many))}
                         <ul class="stack">
                             {items.into_iter().map(|item| approval_card(item, decide)).collect_view()}
                         </ul>
@@ -60,5 +71,41 @@ fn approval_card(item: ApprovalItem, decide: ServerAction<DecideRequest>) -> imp
                 </div>
             </ActionForm>
         </li>
+    }
+}
+
+/// Several decisions at once: tick the requests, one comment, Approve or Deny selected.
+fn bulk_form(items: Vec<ApprovalItem>, decide_many: ServerAction<DecideRequests>) -> impl IntoView {
+    view! {
+        <section class="card stack" aria-labelledby="bulk-heading">
+            <h2 id="bulk-heading">"Decide several at once"</h2>
+            <ActionForm action=decide_many attr:class="form">
+                <fieldset id="request_ids">
+                    <legend>"Requests"</legend>
+                    {items.into_iter().enumerate().map(|(index, item)| {
+                        let id = format!("bulk-{}", item.request_id);
+                        view! {
+                            <div class="checkbox">
+                                <input
+                                    type="checkbox"
+                                    id=id.clone()
+                                    name=format!("request_ids[{index}]")
+                                    value=item.request_id.to_string()
+                                />
+                                <label for=id>{format!("{} — {}", item.requester_name, item.package_name)}</label>
+                            </div>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <div class="field">
+                    <label for="bulk-justification">"Comment for all (optional)"</label>
+                    <textarea id="bulk-justification" name="justification" rows="2" maxlength="2000"></textarea>
+                </div>
+                <div class="cluster">
+                    <button type="submit" name="outcome" value="approve" class="button button-primary">"Approve selected"</button>
+                    <button type="submit" name="outcome" value="deny" class="button button-danger">"Deny selected"</button>
+                </div>
+            </ActionForm>
+        </section>
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::requests::{
-    CancelRequest, DecideRequest, GetRequestForm, ListApprovals, ListRequestable, ReleaseAccess,
-    RevokeAccess, SubmitRequest,
+    CancelRequest, DecideRequest, DecideRequests, GetRequestForm, ListApprovals, ListRequestable,
+    ReleaseAccess, RevokeAccess, SubmitRequest,
 };
 use leptos::server_fn::ServerFn;
 
@@ -30,6 +30,7 @@ async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: 
         CancelRequest::PATH,
         ListApprovals::PATH,
         DecideRequest::PATH,
+        DecideRequests::PATH,
         ReleaseAccess::PATH,
         RevokeAccess::PATH,
     ] {
@@ -211,7 +212,72 @@ async fn a_request_goes_through_two_stages_over_http(backend: TestBackend) {
     app.stop().await;
 }
 
+async fn an_approver_decides_several_requests_at_once(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let alice = new_client();
+    app.sign_in_as(&alice, "Alice Anders").await;
+    let waiting = json(app.call::<ListApprovals>(&alice, &[]).await).await;
+    let ids: Vec<i64> = waiting
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["request_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{waiting}");
+
+    let nothing = app
+        .call::<DecideRequests>(
+            &alice,
+            &[
+                ("outcome", "approve".into()),
+                ("justification", String::new()),
+            ],
+        )
+        .await;
+    assert_eq!(nothing.status(), 400);
+    assert_eq!(json(nothing).await["fields"][0]["field"], "request_ids");
+
+    // Ticked boxes arrive as indexed fields, with gaps where boxes were left unticked; one
+    // id belongs to a request Alice may not decide.
+    let foreign: i64 = sqlx::query_scalar(
+        "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Tom Turner'",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    let answer = app
+        .call::<DecideRequests>(
+            &alice,
+            &[
+                ("request_ids[0]", ids[0].to_string()),
+                ("request_ids[2]", foreign.to_string()),
+                ("request_ids[3]", ids[1].to_string()),
+                ("outcome", "deny".into()),
+                ("justification", "Not this quarter".into()),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), 409);
+    let message = json(answer).await["message"].as_str().unwrap().to_string();
+    assert!(message.starts_with("2 of 3 decided."), "{message}");
+    let denied: i64 =
+        sqlx::query_scalar("select count(*) from access_request where status = 'denied'")
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(denied, 2);
+    let toms: String = sqlx::query_scalar("select status from access_request where id = $1")
+        .bind(foreign)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(toms, "pending_approval", "Sam's decision, not Alice's");
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    an_approver_decides_several_requests_at_once,
     every_request_function_refuses_a_visitor_who_is_not_signed_in,
     the_catalog_shows_only_what_the_person_may_request,
     a_request_goes_through_two_stages_over_http,
