@@ -301,3 +301,65 @@ pub async fn decide_requests(
     leptos_axum::redirect("/approvals");
     Ok(decided)
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionFormView {
+    pub assignment_id: i64,
+    pub package_name: String,
+    pub current_end: Option<Timestamp>,
+    /// The longest one extension may add, in words ("30 days").
+    pub step: String,
+    /// None when the policy allows no extension; otherwise whether it needs approval.
+    pub needs_approval: Option<bool>,
+    pub justification_required: bool,
+}
+
+#[server]
+pub async fn get_extension_form(assignment_id: i64) -> Result<ExtensionFormView, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, store};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let mut tx = state.db.reader().begin().await?;
+    let row = match store::assignment::find(&mut tx, assignment_id).await? {
+        Some(row) if row.person_id == person.id => row,
+        _ => return Err(AppError::not_found("assignment")),
+    };
+    let package = store::policy::package_details(&mut tx, row.package_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("assignment"))?;
+    let policy = store::policy::policies_of(&mut tx, row.package_id)
+        .await?
+        .into_iter()
+        .find(|policy| Some(policy.id) == row.policy_id);
+    Ok(ExtensionFormView {
+        assignment_id: row.id,
+        package_name: package.name,
+        current_end: row.end_at.map(Timestamp),
+        step: policy
+            .as_ref()
+            .map(|p| p.duration.describe())
+            .unwrap_or_default(),
+        needs_approval: policy
+            .as_ref()
+            .filter(|policy| policy.extension_allowed)
+            .map(|policy| policy.extension_needs_approval && !policy.stages.is_empty()),
+        justification_required: policy.is_some_and(|policy| policy.justification_required),
+    })
+}
+
+#[server]
+pub async fn request_extension(
+    assignment_id: i64,
+    end_date: String,
+    justification: String,
+) -> Result<(), AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, services::requests};
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let new_end = optional_date("end_date", &end_date)?;
+    requests::request_extension(&state, &person, assignment_id, new_end, &justification).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

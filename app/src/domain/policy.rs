@@ -161,6 +161,54 @@ impl DurationRule {
         }
     }
 
+    /// Checks an extension: the new end must be later than the current one and within the
+    /// rule, counted from the current end (a capped grant can be renewed by one more period).
+    pub fn check_extension(
+        self,
+        current_end: Option<Timestamp>,
+        new_end: Option<Timestamp>,
+    ) -> Result<(), String> {
+        let Some(current_end) = current_end else {
+            return Err("This access has no end date; there is nothing to extend.".into());
+        };
+        let Some(new_end) = new_end else {
+            return match self {
+                DurationRule::NoEnd => Ok(()),
+                _ => Err("Choose the new end date.".into()),
+            };
+        };
+        if new_end <= current_end {
+            return Err(format!(
+                "The new end must be after the current end, {}.",
+                current_end.date_utc()
+            ));
+        }
+        match self {
+            DurationRule::NoEnd => Ok(()),
+            DurationRule::FixedEnd(fixed) if new_end > fixed => Err(format!(
+                "This package ends for everyone on {}.",
+                fixed.date_utc()
+            )),
+            DurationRule::FixedEnd(_) => Ok(()),
+            rule => {
+                let latest = Timestamp(
+                    current_end
+                        .millis()
+                        .saturating_add(rule.longest().unwrap_or(0)),
+                );
+                if new_end > latest {
+                    Err(format!(
+                        "An extension adds at most {}: choose {} or earlier.",
+                        rule.describe(),
+                        latest.date_utc()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
     pub fn describe(self) -> String {
         match self {
             DurationRule::FixedEnd(end) => format!("until {}", end.date_utc()),
@@ -278,6 +326,25 @@ mod tests {
                 .0,
             "start_at"
         );
+    }
+
+    #[test]
+    fn an_extension_is_later_and_within_one_more_period() {
+        let end = NOW.plus_days(3);
+        let rule = DurationRule::MaxDays(30);
+        assert!(rule
+            .check_extension(Some(end), Some(end.plus_days(30)))
+            .is_ok());
+        assert!(rule
+            .check_extension(Some(end), Some(end.plus_days(31)))
+            .is_err());
+        assert!(rule.check_extension(Some(end), Some(end)).is_err());
+        assert!(rule.check_extension(Some(end), None).is_err());
+        assert!(rule.check_extension(None, Some(end)).is_err());
+        assert!(DurationRule::NoEnd.check_extension(Some(end), None).is_ok());
+        assert!(DurationRule::FixedEnd(end.plus_days(5))
+            .check_extension(Some(end), Some(end.plus_days(6)))
+            .is_err());
     }
 
     proptest! {

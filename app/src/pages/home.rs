@@ -130,6 +130,9 @@ fn access_table(access: Vec<HeldAccess>, release: ServerAction<ReleaseAccess>) -
                                 </td>
                                 <td>
                                     {(held.status == AssignmentStatus::Active || held.status == AssignmentStatus::Scheduled).then(|| view! {
+                                        {held.end_at.is_some().then(|| view! {
+                                            <a class="button button-link" href=format!("/access/{}/extend", held.assignment_id) aria-label=format!("Extend {}", held.package_name)>"Extend"</a>
+                                        })}
                                         <ActionForm action=release>
                                             <input type="hidden" name="assignment_id" value=held.assignment_id.to_string() />
                                             <button type="submit" class="button button-link" aria-label=format!("Give back {}", held.package_name)>

@@ -4,6 +4,7 @@ pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod dev_mail;
+pub mod extend_access;
 pub mod home;
 pub mod not_found;
 pub mod request_package;

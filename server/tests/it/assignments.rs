@@ -1,7 +1,7 @@
 //! Ending access: giving it back, revoking it, and reference-counted removal downstream.
 
 use crate::harness::{TestApp, TestBackend};
-use app::backend::services::assignments;
+use app::backend::services::{assignments, requests};
 use app::backend::store::{self, catalog};
 use app::backend::Clock;
 use app::domain::ErrorCode;
@@ -177,8 +177,136 @@ async fn a_downstream_resource_granted_twice_is_removed_only_with_the_last_assig
     app.stop().await;
 }
 
+async fn end_of(app: &TestApp, assignment_id: i64) -> Option<i64> {
+    sqlx::query_scalar("select end_at from assignment where id = $1")
+        .bind(assignment_id)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap()
+}
+
+async fn an_extension_without_approval_moves_the_end_at_once(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let alice = person(&app, "Alice Anders").await;
+    let ben = person(&app, "Ben Brooks").await;
+    let sandbox = assignment_of(&app, "Alice Anders", "AWS sandbox account").await;
+    let end = app::domain::Timestamp(end_of(&app, sandbox).await.unwrap());
+
+    let foreign =
+        requests::request_extension(&app.state, &ben, sandbox, Some(end.plus_days(5)), "")
+            .await
+            .unwrap_err();
+    assert_eq!(foreign.code, ErrorCode::NotFound);
+    let earlier = requests::request_extension(&app.state, &alice, sandbox, Some(end), "")
+        .await
+        .unwrap_err();
+    assert!(earlier
+        .field_message("end_date")
+        .unwrap()
+        .contains("after the current end"));
+    let too_long =
+        requests::request_extension(&app.state, &alice, sandbox, Some(end.plus_days(31)), "")
+            .await
+            .unwrap_err();
+    assert!(too_long
+        .field_message("end_date")
+        .unwrap()
+        .contains("at most 30 days"));
+    assert_eq!(
+        end_of(&app, sandbox).await,
+        Some(end.millis()),
+        "refusals change nothing"
+    );
+
+    let extended =
+        requests::request_extension(&app.state, &alice, sandbox, Some(end.plus_days(20)), "")
+            .await
+            .unwrap();
+    assert_eq!(
+        extended.status,
+        app::domain::status::RequestStatus::Delivered
+    );
+    assert_eq!(
+        end_of(&app, sandbox).await,
+        Some(end.plus_days(20).millis())
+    );
+    let events = store::audit::count_for(
+        app.state.db.reader(),
+        "assignment.extended",
+        "assignment",
+        &sandbox.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(events, 1);
+    app.stop().await;
+}
+
+async fn an_extension_that_needs_approval_keeps_access_until_it_is_decided(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    sqlx::query(
+        "update assignment_policy set extension_needs_approval = $1 where access_package_id = \
+         (select id from access_package where name = 'Production database (read-only)')",
+    )
+    .bind(true)
+    .execute(app.state.db.writer())
+    .await
+    .unwrap();
+    let chloe = person(&app, "Chloe Chen").await;
+    let proddb = assignment_of(&app, "Chloe Chen", "Production database (read-only)").await;
+    let end = app::domain::Timestamp(end_of(&app, proddb).await.unwrap());
+    let asked = requests::request_extension(
+        &app.state,
+        &chloe,
+        proddb,
+        Some(end.plus_days(5)),
+        "Incident still open",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        asked.status,
+        app::domain::status::RequestStatus::PendingApproval
+    );
+    assert_eq!(
+        end_of(&app, proddb).await,
+        Some(end.millis()),
+        "not extended before approval"
+    );
+    assert_eq!(
+        status_of(&app, proddb).await.0,
+        "active",
+        "and still held meanwhile"
+    );
+    for approver in ["Alice Anders", "Ada Admin"] {
+        let approver = person(&app, approver).await;
+        requests::decide(
+            &app.state,
+            &approver,
+            asked.request_id,
+            requests::Outcome::Approve,
+            "ok",
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(end_of(&app, proddb).await, Some(end.plus_days(5).millis()));
+    let assignments: i64 =
+        sqlx::query_scalar("select count(*) from assignment where person_id = $1")
+            .bind(chloe.id)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(assignments, 2, "the same assignment, extended: no new one");
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     the_holder_gives_access_back_and_nobody_else_can,
     owners_and_administrators_revoke_with_a_reason,
     a_downstream_resource_granted_twice_is_removed_only_with_the_last_assignment,
+    an_extension_without_approval_moves_the_end_at_once,
+    an_extension_that_needs_approval_keeps_access_until_it_is_decided,
 );

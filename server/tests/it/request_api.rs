@@ -2,8 +2,8 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::requests::{
-    CancelRequest, DecideRequest, DecideRequests, GetRequestForm, ListApprovals, ListRequestable,
-    ReleaseAccess, RevokeAccess, SubmitRequest,
+    CancelRequest, DecideRequest, DecideRequests, GetExtensionForm, GetRequestForm, ListApprovals,
+    ListRequestable, ReleaseAccess, RequestExtension, RevokeAccess, SubmitRequest,
 };
 use leptos::server_fn::ServerFn;
 
@@ -33,6 +33,8 @@ async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: 
         DecideRequests::PATH,
         ReleaseAccess::PATH,
         RevokeAccess::PATH,
+        GetExtensionForm::PATH,
+        RequestExtension::PATH,
     ] {
         let response = anyone
             .post(app.url(path))

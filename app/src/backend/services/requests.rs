@@ -569,7 +569,11 @@ pub async fn decide(
             let approved = store::request::find(&mut tx, request.id)
                 .await?
                 .ok_or_else(AppError::internal)?;
-            result = grant(&mut tx, now, &approved, &actor_ref).await?;
+            result = if approved.kind == "extend" {
+                extend(&mut tx, now, &approved, &actor_ref).await?
+            } else {
+                grant(&mut tx, now, &approved, &actor_ref).await?
+            };
         }
         RequestStatus::Denied => {
             notify(
@@ -741,4 +745,192 @@ pub async fn time_out(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Moves the end of the extended assignment to the request's end, in the caller's
+/// transaction. The access never lapses in between: only its end moves.
+async fn extend(
+    tx: &mut Tx,
+    now: Timestamp,
+    request: &RequestRow,
+    actor: &audit::Actor,
+) -> Result<Submitted, AppError> {
+    let assignment_id = request.assignment_id.ok_or_else(AppError::internal)?;
+    let row = store::assignment::find(tx, assignment_id)
+        .await?
+        .ok_or_else(AppError::internal)?;
+    let current = AssignmentState {
+        status: row.status,
+        start_at: Timestamp(row.start_at),
+        end_at: row.end_at.map(Timestamp),
+        removal_reason: None,
+        removed_at: None,
+    };
+    let new_end = request.end_at.map(Timestamp);
+    let extended = current
+        .apply(
+            crate::domain::assignment::AssignmentEvent::Extend { new_end },
+            now,
+        )
+        .map_err(|refusal| {
+            AppError::new(
+                ErrorCode::Conflict,
+                format!("The access cannot be extended: {refusal}."),
+            )
+        })?;
+    if !store::assignment::store_state(tx, now, &row, &extended).await? {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "The access changed meanwhile; reload to see where it stands.",
+        ));
+    }
+    sqlx::query("update access_request set status = $1, updated_at = $2 where id = $3")
+        .bind(RequestStatus::Delivered.as_str())
+        .bind(now.millis())
+        .bind(request.id)
+        .execute(&mut **tx)
+        .await?;
+    audit::append(
+        tx,
+        now,
+        actor,
+        audit::Change::new("assignment.extended", "assignment", row.id)
+            .before(serde_json::json!({ "end_at": row.end_at }))
+            .after(
+                serde_json::json!({ "end_at": extended.end_at, "access_request_id": request.id }),
+            ),
+    )
+    .await?;
+    let until = extended
+        .end_at
+        .map_or("no end date".to_string(), |end| end.date_utc());
+    notify(
+        tx,
+        now,
+        request.person_id,
+        "access_extended",
+        "Your access was extended",
+        &format!("Your access now lasts until {until}."),
+    )
+    .await?;
+    Ok(Submitted {
+        request_id: request.id,
+        status: RequestStatus::Delivered,
+        assignment_id: Some(row.id),
+    })
+}
+
+/// The holder asks to keep their access longer. Granted at once when the policy lets
+/// extensions through without approval; otherwise it goes through the policy's stages.
+pub async fn request_extension(
+    state: &AppState,
+    holder: &PersonRow,
+    assignment_id: i64,
+    new_end: Option<Timestamp>,
+    justification: &str,
+) -> Result<Submitted, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let row = match store::assignment::find(&mut tx, assignment_id).await? {
+        Some(row) if row.person_id == holder.id => row,
+        _ => return Err(AppError::not_found("assignment")),
+    };
+    let policies = store::policy::policies_of(&mut tx, row.package_id).await?;
+    let policy = policies
+        .iter()
+        .find(|policy| Some(policy.id) == row.policy_id && policy.extension_allowed)
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::Forbidden,
+                "This access cannot be extended; request it again when it ends.",
+            )
+        })?;
+    policy
+        .duration
+        .check_extension(row.end_at.map(Timestamp), new_end)
+        .map_err(|message| AppError::invalid_field("end_date", message))?;
+    let justification = parse_justification(justification, policy.justification_required)
+        .map_err(|message| AppError::invalid_field("justification", message))?;
+    if store::request::open_request_for(&mut tx, holder.id, row.package_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "A request for this package is already open.",
+        ));
+    }
+    let needs_approval = policy.extension_needs_approval && !policy.stages.is_empty();
+    let stage_count = if needs_approval {
+        u8::try_from(policy.stages.len()).unwrap_or(u8::MAX)
+    } else {
+        0
+    };
+    let required_first = policy
+        .stages
+        .first()
+        .map_or(1, |stage| stage.required_approvals);
+    let accepted = RequestState::submitted(stage_count, required_first)
+        .apply(RequestEvent::Accept, now)
+        .map_err(refusal)?;
+    let request_id = store::request::insert_extension(
+        &mut tx,
+        now,
+        &NewRequest {
+            person_id: holder.id,
+            requested_by_id: holder.id,
+            package_id: row.package_id,
+            policy_id: policy.id,
+            status: accepted.status,
+            current_stage: accepted.current_stage.map(i64::from),
+            justification: &justification,
+            start_at: Timestamp(row.start_at),
+            end_at: new_end,
+        },
+        row.id,
+    )
+    .await?;
+    let actor = audit::Actor::person(holder.id, &holder.display_name);
+    audit::append(
+        &mut tx,
+        now,
+        &actor,
+        audit::Change::new("access_request.submitted", "access_request", request_id).after(serde_json::json!({
+            "kind": "extend", "assignment_id": row.id, "end_at": new_end, "status": accepted.status.as_str(),
+        })),
+    )
+    .await?;
+    let outcome = if needs_approval {
+        let package_name: String =
+            sqlx::query_scalar("select name from access_package where id = $1")
+                .bind(row.package_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(stage) = policy.stages.first() {
+            open_stage(
+                &mut tx,
+                now,
+                request_id,
+                holder.id,
+                holder.id,
+                row.package_id,
+                &package_name,
+                stage,
+            )
+            .await?;
+        }
+        Submitted {
+            request_id,
+            status: accepted.status,
+            assignment_id: Some(row.id),
+        }
+    } else {
+        let request = store::request::find(&mut tx, request_id)
+            .await?
+            .ok_or_else(AppError::internal)?;
+        extend(&mut tx, now, &request, &actor).await?
+    };
+    tx.commit().await?;
+    state.scheduler_wakeup.notify_one();
+    Ok(outcome)
 }

@@ -100,6 +100,7 @@ pub struct AssignmentRow {
     pub id: i64,
     pub person_id: i64,
     pub package_id: i64,
+    pub policy_id: Option<i64>,
     pub status: AssignmentStatus,
     pub start_at: i64,
     pub end_at: Option<i64>,
@@ -108,7 +109,8 @@ pub struct AssignmentRow {
 
 pub async fn find(tx: &mut Tx, assignment_id: i64) -> Result<Option<AssignmentRow>, sqlx::Error> {
     let row = sqlx::query(
-        "select id, person_id, access_package_id, status, start_at, end_at, version from assignment where id = $1",
+        "select id, person_id, access_package_id, assignment_policy_id, status, start_at, end_at, version \
+         from assignment where id = $1",
     )
     .bind(assignment_id)
     .fetch_optional(&mut **tx)
@@ -119,6 +121,7 @@ pub async fn find(tx: &mut Tx, assignment_id: i64) -> Result<Option<AssignmentRo
             id: row.try_get("id")?,
             person_id: row.try_get("person_id")?,
             package_id: row.try_get("access_package_id")?,
+            policy_id: row.try_get("assignment_policy_id")?,
             status: AssignmentStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
             start_at: row.try_get("start_at")?,
             end_at: row.try_get("end_at")?,

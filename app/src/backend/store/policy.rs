@@ -41,6 +41,7 @@ pub struct PolicyRow {
     pub justification_required: bool,
     pub duration: DurationRule,
     pub extension_allowed: bool,
+    pub extension_needs_approval: bool,
     pub stages: Vec<StageRow>,
 }
 
@@ -134,8 +135,8 @@ fn parse_rule(kind: &str, reference_json: &str) -> Result<ApproverRule, sqlx::Er
 pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, name, requestor_scope, requestor_rule_json, justification_required, duration_kind, \
-         duration_value, fixed_end_at, extension_allowed, is_enabled from assignment_policy \
-         where access_package_id = $1 order by position, id",
+         duration_value, fixed_end_at, extension_allowed, extension_needs_approval, is_enabled \
+         from assignment_policy where access_package_id = $1 order by position, id",
     )
     .bind(package_id)
     .fetch_all(&mut **tx)
@@ -160,6 +161,7 @@ pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>,
                 row.try_get("fixed_end_at")?,
             )?,
             extension_allowed: get_bool(&row, "extension_allowed")?,
+            extension_needs_approval: get_bool(&row, "extension_needs_approval")?,
             stages: Vec::new(),
         });
     }

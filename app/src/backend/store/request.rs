@@ -200,6 +200,10 @@ pub async fn list_waiting_for(
 #[derive(Clone, Debug)]
 pub struct RequestRow {
     pub id: i64,
+    /// `assign`, `extend` or `remove`.
+    pub kind: String,
+    /// The assignment an extension or removal is about.
+    pub assignment_id: Option<i64>,
     pub person_id: i64,
     pub requested_by_id: i64,
     pub package_id: i64,
@@ -214,8 +218,9 @@ pub struct RequestRow {
 
 pub async fn find(tx: &mut Tx, request_id: i64) -> Result<Option<RequestRow>, sqlx::Error> {
     let row = sqlx::query(
-        "select id, person_id, requested_by_id, access_package_id, assignment_policy_id, status, \
-         current_stage, start_at, end_at, version, decided_at from access_request where id = $1",
+        "select id, kind, assignment_id, person_id, requested_by_id, access_package_id, \
+         assignment_policy_id, status, current_stage, start_at, end_at, version, decided_at \
+         from access_request where id = $1",
     )
     .bind(request_id)
     .fetch_optional(&mut **tx)
@@ -224,6 +229,8 @@ pub async fn find(tx: &mut Tx, request_id: i64) -> Result<Option<RequestRow>, sq
         let status: String = row.try_get("status")?;
         Ok(RequestRow {
             id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            assignment_id: row.try_get("assignment_id")?,
             person_id: row.try_get("person_id")?,
             requested_by_id: row.try_get("requested_by_id")?,
             package_id: row.try_get("access_package_id")?,
@@ -413,4 +420,32 @@ pub async fn earliest_open_deadline(pool: &AnyPool) -> Result<Option<Timestamp>,
             .fetch_one(pool)
             .await?;
     Ok(earliest.map(Timestamp))
+}
+
+/// Records a request to extend an assignment until `end_at`.
+pub async fn insert_extension(
+    tx: &mut Tx,
+    now: Timestamp,
+    request: &NewRequest<'_>,
+    assignment_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into access_request (kind, person_id, requested_by_id, access_package_id, \
+         assignment_policy_id, assignment_id, status, current_stage, justification, start_at, end_at, \
+         created_at, updated_at) values ('extend', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         returning id",
+    )
+    .bind(request.person_id)
+    .bind(request.requested_by_id)
+    .bind(request.package_id)
+    .bind(request.policy_id)
+    .bind(assignment_id)
+    .bind(request.status.as_str())
+    .bind(request.current_stage)
+    .bind(request.justification)
+    .bind(request.start_at.millis())
+    .bind(request.end_at.map(Timestamp::millis))
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
 }
