@@ -363,3 +363,147 @@ pub async fn request_extension(
     leptos_axum::redirect("/");
     Ok(())
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageView {
+    pub position: i64,
+    /// Who the stage asks, in words ("Manager", "Package owners"...).
+    pub asks: String,
+    /// `done`, `current` or `pending`, for the timeline.
+    pub progress: String,
+    pub approvers: Vec<String>,
+    pub due_at: Option<Timestamp>,
+    pub decisions: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestDetail {
+    pub request_id: i64,
+    pub kind: String,
+    pub package_name: String,
+    pub for_name: String,
+    pub status: crate::domain::status::RequestStatus,
+    pub justification: String,
+    pub submitted_at: Timestamp,
+    pub start_at: Timestamp,
+    pub end_at: Option<Timestamp>,
+    pub stages: Vec<StageView>,
+}
+
+/// A request with its stages, approvers and decisions: for the person it is for, the one
+/// who asked, its approvers, administrators and auditors. To anyone else it does not exist.
+#[server]
+pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
+    use crate::api::context::request_context;
+    use crate::backend::{auth, store};
+    use crate::domain::approvers::ApproverRule;
+    let (state, session) = request_context().await?;
+    let person = auth::require_person(&state, &session).await?;
+    let mut tx = state.db.reader().begin().await?;
+    let request = store::request::find(&mut tx, request_id).await?;
+    let visible = match &request {
+        Some(request) => {
+            person.is_admin
+                || person.is_auditor
+                || request.person_id == person.id
+                || request.requested_by_id == person.id
+                || store::request::is_approver_of(&mut tx, request.id, person.id).await?
+        }
+        None => false,
+    };
+    let Some(request) = request.filter(|_| visible) else {
+        return Err(AppError::not_found("request"));
+    };
+    let package = store::policy::package_details(&mut tx, request.package_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("request"))?;
+    let for_name: String = sqlx::query_scalar("select display_name from person where id = $1")
+        .bind(request.person_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let justification: String =
+        sqlx::query_scalar("select justification from access_request where id = $1")
+            .bind(request.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let submitted_at: i64 =
+        sqlx::query_scalar("select created_at from access_request where id = $1")
+            .bind(request.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let stages = match request.policy_id {
+        Some(policy_id) => store::policy::stages_of(&mut tx, policy_id).await?,
+        None => Vec::new(),
+    };
+    let tasks = store::request::tasks_of(&mut tx, request.id).await?;
+    let decisions = store::request::decisions_of(&mut tx, request.id).await?;
+    let pending = request.status == crate::domain::status::RequestStatus::PendingApproval;
+    let current = request.current_stage.unwrap_or(0);
+    let stage_views = stages
+        .iter()
+        .map(|stage| {
+            let position = i64::from(stage.position);
+            let progress = if pending && position == current {
+                "current"
+            } else if decisions.iter().any(|d| d.stage_position == position) {
+                "done"
+            } else {
+                "pending"
+            };
+            let stage_tasks: Vec<_> = tasks
+                .iter()
+                .filter(|task| task.stage_position == position)
+                .collect();
+            StageView {
+                position,
+                asks: match stage.rule {
+                    ApproverRule::Manager => "Manager",
+                    ApproverRule::SecondLevelManager => "Second-level manager",
+                    ApproverRule::PackageOwners => "Package owners",
+                    ApproverRule::NamedPeople { .. } => "Named approvers",
+                    ApproverRule::GroupMembers { .. } => "Members of a group",
+                }
+                .to_string(),
+                progress: progress.to_string(),
+                approvers: stage_tasks
+                    .iter()
+                    .map(|task| task.approver_name.clone())
+                    .collect(),
+                due_at: stage_tasks.first().map(|task| Timestamp(task.due_at)),
+                decisions: decisions
+                    .iter()
+                    .filter(|d| d.stage_position == position)
+                    .map(|d| {
+                        let verb = if d.outcome == "approve" {
+                            "approved"
+                        } else {
+                            "denied"
+                        };
+                        let comment = if d.justification.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": “{}”", d.justification)
+                        };
+                        format!(
+                            "{} {verb} on {}{comment}",
+                            d.approver_name,
+                            Timestamp(d.decided_at).date_time_utc()
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(RequestDetail {
+        request_id: request.id,
+        kind: request.kind,
+        package_name: package.name,
+        for_name,
+        status: request.status,
+        justification,
+        submitted_at: Timestamp(submitted_at),
+        start_at: Timestamp(request.start_at),
+        end_at: request.end_at.map(Timestamp),
+        stages: stage_views,
+    })
+}

@@ -52,7 +52,7 @@ fn approval_card(item: ApprovalItem, decide: ServerAction<DecideRequest>) -> imp
     let heading = format!("{} requests {}", item.requester_name, item.package_name);
     view! {
         <li class="card stack">
-            <h2>{heading}</h2>
+            <h2><a href=format!("/requests/{}", item.request_id)>{heading}</a></h2>
             <p>
                 {if item.justification.is_empty() { "No justification given.".to_string() } else { format!("“{}”", item.justification) }}
             </p>

@@ -182,7 +182,7 @@ fn requests_table(requests: Vec<OwnRequest>, cancel: ServerAction<CancelRequest>
                         };
                         view! {
                             <tr>
-                                <td>{request.package_name.clone()}</td>
+                                <td><a href=format!("/requests/{}", request.request_id)>{request.package_name.clone()}</a></td>
                                 <td>{request.for_person_name}</td>
                                 <td><time>{request.submitted_at.date_utc()}</time></td>
                                 <td><Badge label=request.status.label() tone=request.status.tone() /></td>

@@ -7,5 +7,6 @@ pub mod dev_mail;
 pub mod extend_access;
 pub mod home;
 pub mod not_found;
+pub mod request_detail;
 pub mod request_package;
 pub mod sign_in;

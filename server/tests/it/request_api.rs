@@ -2,8 +2,8 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::requests::{
-    CancelRequest, DecideRequest, DecideRequests, GetExtensionForm, GetRequestForm, ListApprovals,
-    ListRequestable, ReleaseAccess, RequestExtension, RevokeAccess, SubmitRequest,
+    CancelRequest, DecideRequest, DecideRequests, GetExtensionForm, GetRequest, GetRequestForm,
+    ListApprovals, ListRequestable, ReleaseAccess, RequestExtension, RevokeAccess, SubmitRequest,
 };
 use leptos::server_fn::ServerFn;
 
@@ -35,6 +35,7 @@ async fn every_request_function_refuses_a_visitor_who_is_not_signed_in(backend: 
         RevokeAccess::PATH,
         GetExtensionForm::PATH,
         RequestExtension::PATH,
+        GetRequest::PATH,
     ] {
         let response = anyone
             .post(app.url(path))
@@ -278,7 +279,52 @@ async fn an_approver_decides_several_requests_at_once(backend: TestBackend) {
     app.stop().await;
 }
 
+async fn a_request_is_shown_to_those_it_concerns_and_no_one_else(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    // Hana's request waits at stage 2 (Ada) after Alice approved stage 1.
+    let request_id: i64 = sqlx::query_scalar(
+        "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Hana Hill'",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    for (who, visible) in [
+        ("Hana Hill", true),
+        ("Ada Admin", true),
+        ("Otto Auditor", true),
+        ("Dev Patel", false),
+        ("Sam Sutton", false),
+    ] {
+        let client = new_client();
+        app.sign_in_as(&client, who).await;
+        let response = app
+            .call::<GetRequest>(&client, &[("request_id", request_id.to_string())])
+            .await;
+        if visible {
+            assert_eq!(response.status(), 200, "{who}");
+            let detail = json(response).await;
+            assert_eq!(detail["stages"][0]["progress"], "done", "{detail}");
+            assert!(
+                detail["stages"][0]["decisions"][0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Alice Anders approved"),
+                "{detail}"
+            );
+            assert_eq!(detail["stages"][1]["progress"], "current");
+            assert_eq!(detail["stages"][1]["approvers"][0], "Ada Admin");
+        } else {
+            assert_eq!(response.status(), 404, "{who}");
+            let body = response.text().await.unwrap();
+            assert!(!body.contains("Hana"), "{who} learnt something: {body}");
+        }
+    }
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    a_request_is_shown_to_those_it_concerns_and_no_one_else,
     an_approver_decides_several_requests_at_once,
     every_request_function_refuses_a_visitor_who_is_not_signed_in,
     the_catalog_shows_only_what_the_person_may_request,

@@ -449,3 +449,62 @@ pub async fn insert_extension(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// One approver's task on a request, with their name, for the request's timeline.
+#[derive(Clone, Debug)]
+pub struct TaskView {
+    pub stage_position: i64,
+    pub approver_name: String,
+    pub status: String,
+    pub due_at: i64,
+}
+
+pub async fn tasks_of(tx: &mut Tx, request_id: i64) -> Result<Vec<TaskView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select t.stage_position, p.display_name, t.status, t.due_at from approval_task t \
+         join person p on p.id = t.approver_id where t.access_request_id = $1 order by t.stage_position, p.display_name",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TaskView {
+                stage_position: row.try_get("stage_position")?,
+                approver_name: row.try_get("display_name")?,
+                status: row.try_get("status")?,
+                due_at: row.try_get("due_at")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug)]
+pub struct DecisionView {
+    pub stage_position: i64,
+    pub approver_name: String,
+    pub outcome: String,
+    pub justification: String,
+    pub decided_at: i64,
+}
+
+pub async fn decisions_of(tx: &mut Tx, request_id: i64) -> Result<Vec<DecisionView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select d.stage_position, p.display_name, d.outcome, d.justification, d.decided_at from decision d \
+         join person p on p.id = d.approver_id where d.access_request_id = $1 order by d.decided_at, d.id",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DecisionView {
+                stage_position: row.try_get("stage_position")?,
+                approver_name: row.try_get("display_name")?,
+                outcome: row.try_get("outcome")?,
+                justification: row.try_get("justification")?,
+                decided_at: row.try_get("decided_at")?,
+            })
+        })
+        .collect()
+}
