@@ -214,7 +214,7 @@ fn waiting_table(waiting: Vec<WaitingApproval>) -> AnyView {
                     {waiting.into_iter().map(|item| view! {
                         <tr>
                             <td>{item.requester_name}</td>
-                            <td>{item.package_name}</td>
+                            <td><a href=format!("/requests/{}", item.request_id)>{item.package_name}</a></td>
                             <td>
                                 {if item.justification.is_empty() {
                                     view! { <span class="muted">"None given"</span> }.into_any()
