@@ -24,10 +24,9 @@ pub struct AuditTrail {
 
 #[server]
 pub async fn get_audit_trail() -> Result<AuditTrail, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, store};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
     // Only administrators and auditors see the trail; to anyone else it does not exist.
     if !(person.is_admin || person.is_auditor) {
         return Err(AppError::not_found("page"));

@@ -50,9 +50,8 @@ pub struct HomeView {
 
 #[server]
 pub async fn get_home() -> Result<HomeView, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services;
+    let (state, person) = signed_in().await?;
     services::home::load(&state, &person).await
 }

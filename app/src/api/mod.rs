@@ -26,4 +26,12 @@ pub(crate) mod context {
         })?;
         Ok((state, session))
     }
+
+    /// The application state and the signed-in person, or "please sign in".
+    pub async fn signed_in(
+    ) -> Result<(AppState, crate::backend::store::person::PersonRow), AppError> {
+        let (state, session) = request_context().await?;
+        let person = crate::backend::auth::require_person(&state, &session).await?;
+        Ok((state, person))
+    }
 }

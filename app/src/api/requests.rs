@@ -52,10 +52,9 @@ pub struct ApprovalItem {
 /// Packages the signed-in person may request, optionally filtered by words.
 #[server]
 pub async fn list_requestable(search: String) -> Result<Vec<CatalogEntry>, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, store};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let requestor = store::policy::requestor(&mut tx, person.id).await?;
     let mut entries = Vec::new();
@@ -80,10 +79,9 @@ pub async fn list_requestable(search: String) -> Result<Vec<CatalogEntry>, AppEr
 
 #[server]
 pub async fn get_request_form(package_id: i64) -> Result<RequestFormView, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, store};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let package = store::policy::package_details(&mut tx, package_id)
         .await?
@@ -133,10 +131,9 @@ pub async fn submit_request(
     start_date: String,
     end_date: String,
 ) -> Result<(), AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::requests};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services::requests;
+    let (state, person) = signed_in().await?;
     let input = requests::SubmitRequest {
         package_id,
         policy_id,
@@ -164,10 +161,9 @@ pub async fn submit_request(
 
 #[server]
 pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::requests};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services::requests;
+    let (state, person) = signed_in().await?;
     requests::cancel(&state, &person, request_id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -175,10 +171,9 @@ pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
 
 #[server]
 pub async fn list_approvals() -> Result<Vec<ApprovalItem>, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, store};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
     Ok(
         store::request::list_waiting_for(state.db.reader(), person.id, 200)
             .await?
@@ -202,10 +197,9 @@ pub async fn decide_request(
     outcome: String,
     justification: String,
 ) -> Result<(), AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::requests};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services::requests;
+    let (state, person) = signed_in().await?;
     let outcome = match outcome.as_str() {
         "approve" => requests::Outcome::Approve,
         "deny" => requests::Outcome::Deny,
@@ -224,10 +218,9 @@ pub async fn decide_request(
 /// The holder gives an access package back before its end.
 #[server]
 pub async fn release_access(assignment_id: i64) -> Result<(), AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::assignments};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services::assignments;
+    let (state, person) = signed_in().await?;
     assignments::release(&state, &person, assignment_id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -236,10 +229,9 @@ pub async fn release_access(assignment_id: i64) -> Result<(), AppError> {
 /// An owner or administrator removes someone's access, saying why.
 #[server]
 pub async fn revoke_access(assignment_id: i64, comment: String) -> Result<(), AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::assignments};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services::assignments;
+    let (state, person) = signed_in().await?;
     assignments::revoke(&state, &person, assignment_id, &comment).await
 }
 
@@ -252,11 +244,10 @@ pub async fn decide_requests(
     outcome: String,
     justification: String,
 ) -> Result<usize, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::requests};
+    use crate::api::context::signed_in;
+    use crate::backend::services::requests;
     use crate::domain::ErrorCode;
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    let (state, person) = signed_in().await?;
     let outcome = match outcome.as_str() {
         "approve" => requests::Outcome::Approve,
         "deny" => requests::Outcome::Deny,
@@ -316,10 +307,9 @@ pub struct ExtensionFormView {
 
 #[server]
 pub async fn get_extension_form(assignment_id: i64) -> Result<ExtensionFormView, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, store};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let row = match store::assignment::find(&mut tx, assignment_id).await? {
         Some(row) if row.person_id == person.id => row,
@@ -354,10 +344,9 @@ pub async fn request_extension(
     end_date: String,
     justification: String,
 ) -> Result<(), AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, services::requests};
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    use crate::api::context::signed_in;
+    use crate::backend::services::requests;
+    let (state, person) = signed_in().await?;
     let new_end = optional_date("end_date", &end_date)?;
     requests::request_extension(&state, &person, assignment_id, new_end, &justification).await?;
     leptos_axum::redirect("/");
@@ -394,11 +383,10 @@ pub struct RequestDetail {
 /// who asked, its approvers, administrators and auditors. To anyone else it does not exist.
 #[server]
 pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
-    use crate::api::context::request_context;
-    use crate::backend::{auth, store};
+    use crate::api::context::signed_in;
+    use crate::backend::store;
     use crate::domain::approvers::ApproverRule;
-    let (state, session) = request_context().await?;
-    let person = auth::require_person(&state, &session).await?;
+    let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let request = store::request::find(&mut tx, request_id).await?;
     let visible = match &request {

@@ -6,14 +6,6 @@ use app::backend::store::{self, catalog};
 use app::backend::Clock;
 use app::domain::ErrorCode;
 
-async fn person(app: &TestApp, name: &str) -> store::person::PersonRow {
-    let id = app.person_id(name).await;
-    store::person::find(app.state.db.reader(), id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 async fn assignment_of(app: &TestApp, holder: &str, package: &str) -> i64 {
     sqlx::query_scalar(
         "select a.id from assignment a join person p on p.id = a.person_id \
@@ -38,8 +30,8 @@ async fn status_of(app: &TestApp, assignment_id: i64) -> (String, Option<String>
 async fn the_holder_gives_access_back_and_nobody_else_can(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let alice = person(&app, "Alice Anders").await;
-    let ben = person(&app, "Ben Brooks").await;
+    let alice = app.person("Alice Anders").await;
+    let ben = app.person("Ben Brooks").await;
     let sandbox = assignment_of(&app, "Alice Anders", "AWS sandbox account").await;
     let refused = assignments::release(&app.state, &ben, sandbox)
         .await
@@ -72,12 +64,12 @@ async fn owners_and_administrators_revoke_with_a_reason(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let github_of_chloe = assignment_of(&app, "Chloe Chen", "GitHub organisation").await;
-    let dev = person(&app, "Dev Patel").await;
+    let dev = app.person("Dev Patel").await;
     let refused = assignments::revoke(&app.state, &dev, github_of_chloe, "I do not like it")
         .await
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::NotFound, "not his package");
-    let ben = person(&app, "Ben Brooks").await; // owns the GitHub package
+    let ben = app.person("Ben Brooks").await; // owns the GitHub package
     let missing = assignments::revoke(&app.state, &ben, github_of_chloe, "  ")
         .await
         .unwrap_err();
@@ -93,7 +85,7 @@ async fn owners_and_administrators_revoke_with_a_reason(backend: TestBackend) {
         status_of(&app, github_of_chloe).await,
         ("removed".into(), Some("revoked".into()))
     );
-    let ada = person(&app, "Ada Admin").await; // an administrator, owner of nothing here
+    let ada = app.person("Ada Admin").await; // an administrator, owner of nothing here
     let salesforce_of_tom = assignment_of(&app, "Tom Turner", "Salesforce").await;
     assignments::revoke(&app.state, &ada, salesforce_of_tom, "Licence audit")
         .await
@@ -141,7 +133,7 @@ async fn a_downstream_resource_granted_twice_is_removed_only_with_the_last_assig
             .unwrap();
     }
     tx.commit().await.unwrap();
-    let alice = person(&app, "Alice Anders").await;
+    let alice = app.person("Alice Anders").await;
     let sandbox = assignment_of(&app, "Alice Anders", "AWS sandbox account").await;
     let github = assignment_of(&app, "Alice Anders", "GitHub organisation").await;
 
@@ -188,8 +180,8 @@ async fn end_of(app: &TestApp, assignment_id: i64) -> Option<i64> {
 async fn an_extension_without_approval_moves_the_end_at_once(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let alice = person(&app, "Alice Anders").await;
-    let ben = person(&app, "Ben Brooks").await;
+    let alice = app.person("Alice Anders").await;
+    let ben = app.person("Ben Brooks").await;
     let sandbox = assignment_of(&app, "Alice Anders", "AWS sandbox account").await;
     let end = app::domain::Timestamp(end_of(&app, sandbox).await.unwrap());
 
@@ -254,7 +246,7 @@ async fn an_extension_that_needs_approval_keeps_access_until_it_is_decided(backe
     .execute(app.state.db.writer())
     .await
     .unwrap();
-    let chloe = person(&app, "Chloe Chen").await;
+    let chloe = app.person("Chloe Chen").await;
     let proddb = assignment_of(&app, "Chloe Chen", "Production database (read-only)").await;
     let end = app::domain::Timestamp(end_of(&app, proddb).await.unwrap());
     let asked = requests::request_extension(
@@ -281,7 +273,7 @@ async fn an_extension_that_needs_approval_keeps_access_until_it_is_decided(backe
         "and still held meanwhile"
     );
     for approver in ["Alice Anders", "Ada Admin"] {
-        let approver = person(&app, approver).await;
+        let approver = app.person(approver).await;
         requests::decide(
             &app.state,
             &approver,

@@ -234,6 +234,24 @@ impl TestApp {
             .expect("person exists")
     }
 
+    /// A demo person as the services take them.
+    pub async fn person(&self, display_name: &str) -> app::backend::store::person::PersonRow {
+        let id = self.person_id(display_name).await;
+        app::backend::store::person::find(self.state.db.reader(), id)
+            .await
+            .expect("person loads")
+            .expect("person exists")
+    }
+
+    /// The id of an access package by name.
+    pub async fn package_id(&self, name: &str) -> i64 {
+        sqlx::query_scalar("select id from access_package where name = $1")
+            .bind(name)
+            .fetch_one(self.state.db.reader())
+            .await
+            .expect("package exists")
+    }
+
     /// The HTML of a page, as a browser without JavaScript gets it.
     pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
         let response = client

@@ -7,14 +7,6 @@ use app::api::requests::{
 };
 use leptos::server_fn::ServerFn;
 
-async fn package_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("select id from access_package where name = $1")
-        .bind(name)
-        .fetch_one(app.state.db.reader())
-        .await
-        .unwrap()
-}
-
 async fn json(response: reqwest::Response) -> serde_json::Value {
     response.json().await.unwrap()
 }
@@ -100,7 +92,7 @@ async fn the_catalog_shows_only_what_the_person_may_request(backend: TestBackend
     .await;
     assert_eq!(searched.as_array().unwrap().len(), 1);
     // A hidden package is reachable by its link, and says no policy admits him.
-    let hidden = package_id(&app, "Expense approver").await;
+    let hidden = app.package_id("Expense approver").await;
     let form = json(
         app.call::<GetRequestForm>(&tom, &[("package_id", hidden.to_string())])
             .await,
@@ -114,7 +106,7 @@ async fn the_catalog_shows_only_what_the_person_may_request(backend: TestBackend
 async fn a_request_goes_through_two_stages_over_http(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let proddb = package_id(&app, "Production database (read-only)").await;
+    let proddb = app.package_id("Production database (read-only)").await;
     let fatima = new_client();
     app.sign_in_as(&fatima, "Fatima Farouk").await;
     let missing = app

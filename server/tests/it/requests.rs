@@ -6,22 +6,6 @@ use app::backend::store;
 use app::domain::status::RequestStatus;
 use app::domain::ErrorCode;
 
-async fn person(app: &TestApp, name: &str) -> store::person::PersonRow {
-    let id = app.person_id(name).await;
-    store::person::find(app.state.db.reader(), id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn package_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("select id from access_package where name = $1")
-        .bind(name)
-        .fetch_one(app.state.db.reader())
-        .await
-        .unwrap()
-}
-
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(app.state.db.reader())
@@ -42,10 +26,10 @@ async fn a_two_stage_request_becomes_an_assignment_after_manager_and_owner_appro
 ) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let fatima = person(&app, "Fatima Farouk").await;
-    let alice = person(&app, "Alice Anders").await;
-    let ada = person(&app, "Ada Admin").await;
-    let proddb = package_id(&app, "Production database (read-only)").await;
+    let fatima = app.person("Fatima Farouk").await;
+    let alice = app.person("Alice Anders").await;
+    let ada = app.person("Ada Admin").await;
+    let proddb = app.package_id("Production database (read-only)").await;
 
     let submitted = requests::submit(&app.state, &fatima, asking(proddb, "Incident INC-7"))
         .await
@@ -109,7 +93,7 @@ async fn a_two_stage_request_becomes_an_assignment_after_manager_and_owner_appro
 async fn a_late_decision_is_told_who_decided_and_changes_nothing(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let alice = person(&app, "Alice Anders").await;
+    let alice = app.person("Alice Anders").await;
     let eli_request: i64 = count(&app, "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Eli Evans'").await;
     requests::decide(
         &app.state,
@@ -151,7 +135,7 @@ async fn people_who_are_not_approvers_cannot_see_or_decide_a_request(backend: Te
     app.seed_demo().await;
     let eli_request: i64 = count(&app, "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Eli Evans'").await;
     for name in ["Eli Evans", "Dev Patel", "Sam Sutton"] {
-        let someone = person(&app, name).await;
+        let someone = app.person(name).await;
         let refused = requests::decide(&app.state, &someone, eli_request, Outcome::Approve, "")
             .await
             .unwrap_err();
@@ -174,15 +158,15 @@ async fn requests_outside_policy_or_against_separation_of_duties_are_refused(bac
     let requests_before = count(&app, "select count(*) from access_request").await;
     let events_before = count(&app, "select count(*) from audit_event").await;
 
-    let tom = person(&app, "Tom Turner").await;
-    let github = package_id(&app, "GitHub organisation").await;
+    let tom = app.person("Tom Turner").await;
+    let github = app.package_id("GitHub organisation").await;
     let refused = requests::submit(&app.state, &tom, asking(github, ""))
         .await
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::Forbidden);
 
-    let fiona = person(&app, "Fiona Fischer").await;
-    let reports = package_id(&app, "Finance reports").await;
+    let fiona = app.person("Fiona Fischer").await;
+    let reports = app.package_id("Finance reports").await;
     let conflict = requests::submit(&app.state, &fiona, asking(reports, "Month end"))
         .await
         .unwrap_err();
@@ -193,8 +177,8 @@ async fn requests_outside_policy_or_against_separation_of_duties_are_refused(bac
         conflict.message
     );
 
-    let expense = package_id(&app, "Expense approver").await;
-    let henry = person(&app, "Henry Hall").await;
+    let expense = app.package_id("Expense approver").await;
+    let henry = app.person("Henry Hall").await;
     let nobody = requests::submit(&app.state, &henry, asking(expense, "please"))
         .await
         .unwrap_err();
@@ -214,8 +198,8 @@ async fn requests_outside_policy_or_against_separation_of_duties_are_refused(bac
 async fn bad_input_is_answered_on_its_field_and_saves_nothing(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let fatima = person(&app, "Fatima Farouk").await;
-    let proddb = package_id(&app, "Production database (read-only)").await;
+    let fatima = app.person("Fatima Farouk").await;
+    let proddb = app.package_id("Production database (read-only)").await;
     let requests_before = count(&app, "select count(*) from access_request").await;
 
     let missing = requests::submit(&app.state, &fatima, asking(proddb, "   "))
@@ -271,8 +255,8 @@ async fn bad_input_is_answered_on_its_field_and_saves_nothing(backend: TestBacke
 async fn a_package_without_approval_is_granted_at_once_and_only_once(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let ben = person(&app, "Ben Brooks").await;
-    let sandbox = package_id(&app, "AWS sandbox account").await;
+    let ben = app.person("Ben Brooks").await;
+    let sandbox = app.package_id("AWS sandbox account").await;
     let granted = requests::submit(&app.state, &ben, asking(sandbox, ""))
         .await
         .unwrap();
@@ -289,8 +273,8 @@ async fn a_package_without_approval_is_granted_at_once_and_only_once(backend: Te
 async fn the_requester_cancels_a_pending_request_and_its_tasks_close(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let dev = person(&app, "Dev Patel").await;
-    let alice = person(&app, "Alice Anders").await;
+    let dev = app.person("Dev Patel").await;
+    let alice = app.person("Alice Anders").await;
     let request: i64 = count(&app, "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Dev Patel'").await;
     requests::cancel(&app.state, &alice, request)
         .await

@@ -4,10 +4,8 @@
 
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
-use crate::domain::assignment::{
-    AssignmentEvent, AssignmentRefusal, AssignmentState, RemovalReason,
-};
-use crate::domain::{AppError, ErrorCode, Timestamp};
+use crate::domain::assignment::{AssignmentEvent, AssignmentRefusal, RemovalReason};
+use crate::domain::{AppError, ErrorCode};
 
 /// Who ends the assignment, and why in their words.
 pub struct Ending<'a> {
@@ -33,21 +31,16 @@ pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Re
     let row = store::assignment::find(&mut tx, assignment_id)
         .await?
         .ok_or_else(|| AppError::not_found("assignment"))?;
-    let current = AssignmentState {
-        status: row.status,
-        start_at: Timestamp(row.start_at),
-        end_at: row.end_at.map(Timestamp),
-        removal_reason: None,
-        removed_at: None,
-    };
+    let current = row.state();
     let mut next = current
         .apply(AssignmentEvent::End(ending.reason), now)
         .map_err(refused)?;
     let removals = store::assignment::resources_to_remove(&mut tx, &row).await?;
     for (resource_id, connector_id) in &removals {
-        store::provisioning::queue_remove_member(
+        store::provisioning::queue_membership(
             &mut tx,
             now,
+            store::provisioning::MemberOperation::Remove,
             row.id,
             row.person_id,
             *resource_id,

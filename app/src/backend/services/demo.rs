@@ -453,6 +453,8 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             &mut tx,
             created,
             &NewRequest {
+                kind: "assign",
+                assignment_id: None,
                 person_id: requester_id,
                 requested_by_id: requester_id,
                 package_id,

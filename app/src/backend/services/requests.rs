@@ -78,6 +78,27 @@ fn capitalise(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The state of a request just accepted under a policy: waiting at stage 1, or approved
+/// at once when no approval is asked for.
+fn accept(
+    policy: &PolicyRow,
+    with_approval: bool,
+    now: Timestamp,
+) -> Result<RequestState, AppError> {
+    let stage_count = if with_approval {
+        u8::try_from(policy.stages.len()).unwrap_or(u8::MAX)
+    } else {
+        0
+    };
+    let required_first = policy
+        .stages
+        .first()
+        .map_or(1, |stage| stage.required_approvals);
+    RequestState::submitted(stage_count, required_first)
+        .apply(RequestEvent::Accept, now)
+        .map_err(refusal)
+}
+
 pub async fn submit(
     state: &AppState,
     actor: &PersonRow,
@@ -184,18 +205,13 @@ pub async fn submit(
         ));
     }
 
-    let stage_count = u8::try_from(policy.stages.len()).unwrap_or(u8::MAX);
-    let required_first = policy
-        .stages
-        .first()
-        .map_or(1, |stage| stage.required_approvals);
-    let accepted = RequestState::submitted(stage_count, required_first)
-        .apply(RequestEvent::Accept, now)
-        .map_err(refusal)?;
+    let accepted = accept(policy, true, now)?;
     let request_id = store::request::insert(
         &mut tx,
         now,
         &NewRequest {
+            kind: "assign",
+            assignment_id: None,
             person_id: subject_id,
             requested_by_id: actor.id,
             package_id: package.id,
@@ -386,9 +402,10 @@ async fn grant(
     .await?;
     let downstream = store::policy::downstream_resources(tx, request.package_id).await?;
     for (resource_id, connector_id) in &downstream {
-        store::provisioning::queue_add_member(
+        store::provisioning::queue_membership(
             tx,
             now,
+            store::provisioning::MemberOperation::Add,
             assignment_id,
             request.person_id,
             *resource_id,
@@ -759,13 +776,7 @@ async fn extend(
     let row = store::assignment::find(tx, assignment_id)
         .await?
         .ok_or_else(AppError::internal)?;
-    let current = AssignmentState {
-        status: row.status,
-        start_at: Timestamp(row.start_at),
-        end_at: row.end_at.map(Timestamp),
-        removal_reason: None,
-        removed_at: None,
-    };
+    let current = row.state();
     let new_end = request.end_at.map(Timestamp);
     let extended = current
         .apply(
@@ -861,22 +872,13 @@ pub async fn request_extension(
         ));
     }
     let needs_approval = policy.extension_needs_approval && !policy.stages.is_empty();
-    let stage_count = if needs_approval {
-        u8::try_from(policy.stages.len()).unwrap_or(u8::MAX)
-    } else {
-        0
-    };
-    let required_first = policy
-        .stages
-        .first()
-        .map_or(1, |stage| stage.required_approvals);
-    let accepted = RequestState::submitted(stage_count, required_first)
-        .apply(RequestEvent::Accept, now)
-        .map_err(refusal)?;
-    let request_id = store::request::insert_extension(
+    let accepted = accept(policy, needs_approval, now)?;
+    let request_id = store::request::insert(
         &mut tx,
         now,
         &NewRequest {
+            kind: "extend",
+            assignment_id: Some(row.id),
             person_id: holder.id,
             requested_by_id: holder.id,
             package_id: row.package_id,
@@ -887,7 +889,6 @@ pub async fn request_extension(
             start_at: Timestamp(row.start_at),
             end_at: new_end,
         },
-        row.id,
     )
     .await?;
     let actor = audit::Actor::person(holder.id, &holder.display_name);

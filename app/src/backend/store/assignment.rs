@@ -107,6 +107,19 @@ pub struct AssignmentRow {
     pub version: i64,
 }
 
+impl AssignmentRow {
+    /// The row as the state machine sees it (a current assignment has no removal yet).
+    pub fn state(&self) -> crate::domain::assignment::AssignmentState {
+        crate::domain::assignment::AssignmentState {
+            status: self.status,
+            start_at: Timestamp(self.start_at),
+            end_at: self.end_at.map(Timestamp),
+            removal_reason: None,
+            removed_at: None,
+        }
+    }
+}
+
 pub async fn find(tx: &mut Tx, assignment_id: i64) -> Result<Option<AssignmentRow>, sqlx::Error> {
     let row = sqlx::query(
         "select id, person_id, access_package_id, assignment_policy_id, status, start_at, end_at, version \

@@ -6,6 +6,9 @@ use crate::domain::Timestamp;
 use sqlx::{AnyPool, Row};
 
 pub struct NewRequest<'a> {
+    /// `assign` for new access, `extend` for a later end of `assignment_id`.
+    pub kind: &'static str,
+    pub assignment_id: Option<i64>,
     pub person_id: i64,
     pub requested_by_id: i64,
     pub package_id: i64,
@@ -24,14 +27,16 @@ pub async fn insert(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "insert into access_request (kind, person_id, requested_by_id, access_package_id, \
-         assignment_policy_id, status, current_stage, justification, start_at, end_at, \
-         created_at, updated_at) values ('assign', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         assignment_policy_id, assignment_id, status, current_stage, justification, start_at, end_at, \
+         created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
          returning id",
     )
+    .bind(request.kind)
     .bind(request.person_id)
     .bind(request.requested_by_id)
     .bind(request.package_id)
     .bind(request.policy_id)
+    .bind(request.assignment_id)
     .bind(request.status.as_str())
     .bind(request.current_stage)
     .bind(request.justification)
@@ -40,25 +45,6 @@ pub async fn insert(
     .bind(now.millis())
     .fetch_one(&mut **tx)
     .await
-}
-
-/// Marks a request decided (used when the last approval turns it into an assignment).
-pub async fn set_status(
-    tx: &mut Tx,
-    now: Timestamp,
-    request_id: i64,
-    status: RequestStatus,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update access_request set status = $1, decided_at = $2, updated_at = $2, \
-         version = version + 1 where id = $3",
-    )
-    .bind(status.as_str())
-    .bind(now.millis())
-    .bind(request_id)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
 }
 
 pub async fn insert_approval_task(
@@ -421,35 +407,6 @@ pub async fn earliest_open_deadline(pool: &AnyPool) -> Result<Option<Timestamp>,
             .await?;
     Ok(earliest.map(Timestamp))
 }
-
-/// Records a request to extend an assignment until `end_at`.
-pub async fn insert_extension(
-    tx: &mut Tx,
-    now: Timestamp,
-    request: &NewRequest<'_>,
-    assignment_id: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into access_request (kind, person_id, requested_by_id, access_package_id, \
-         assignment_policy_id, assignment_id, status, current_stage, justification, start_at, end_at, \
-         created_at, updated_at) values ('extend', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-         returning id",
-    )
-    .bind(request.person_id)
-    .bind(request.requested_by_id)
-    .bind(request.package_id)
-    .bind(request.policy_id)
-    .bind(assignment_id)
-    .bind(request.status.as_str())
-    .bind(request.current_stage)
-    .bind(request.justification)
-    .bind(request.start_at.millis())
-    .bind(request.end_at.map(Timestamp::millis))
-    .bind(now.millis())
-    .fetch_one(&mut **tx)
-    .await
-}
-
 /// One approver's task on a request, with their name, for the request's timeline.
 #[derive(Clone, Debug)]
 pub struct TaskView {
