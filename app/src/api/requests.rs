@@ -39,15 +39,8 @@ pub struct RequestFormView {
     pub today: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ApprovalItem {
-    pub request_id: i64,
-    pub requester_name: String,
-    pub package_name: String,
-    pub justification: String,
-    pub stage_position: i64,
-    pub due_at: Timestamp,
-}
+/// An approval waiting for the signed-in person (the home page shows the same).
+pub use crate::api::home::WaitingApproval as ApprovalItem;
 
 /// Packages the signed-in person may request, optionally filtered by words.
 #[server]
@@ -172,22 +165,9 @@ pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
 #[server]
 pub async fn list_approvals() -> Result<Vec<ApprovalItem>, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::store;
+    use crate::backend::services::home;
     let (state, person) = signed_in().await?;
-    Ok(
-        store::request::list_waiting_for(state.db.reader(), person.id, 200)
-            .await?
-            .into_iter()
-            .map(|row| ApprovalItem {
-                request_id: row.request_id,
-                requester_name: row.requester_name,
-                package_name: row.package_name,
-                justification: row.justification,
-                stage_position: row.stage_position,
-                due_at: Timestamp(row.due_at),
-            })
-            .collect(),
-    )
+    home::waiting_for(&state, person.id, 200).await
 }
 
 /// Approves or denies one request. `outcome` is `approve` or `deny`.

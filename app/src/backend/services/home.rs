@@ -40,23 +40,35 @@ pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppE
             submitted_at: Timestamp(row.created_at),
         })
         .collect();
-    let waiting = store::request::list_waiting_for(pool, person.id, 50)
-        .await?
-        .into_iter()
-        .map(|row| WaitingApproval {
-            request_id: row.request_id,
-            requester_name: row.requester_name,
-            package_name: row.package_name,
-            justification: row.justification,
-            stage_position: row.stage_position,
-            due_at: Timestamp(row.due_at),
-            days_left: now.days_until(Timestamp(row.due_at)),
-        })
-        .collect();
+    let waiting = waiting_for(state, person.id, 50).await?;
     Ok(HomeView {
         display_name: person.display_name.clone(),
         access,
         requests,
         waiting,
     })
+}
+
+/// Approvals waiting for a person, the most urgent first.
+pub async fn waiting_for(
+    state: &AppState,
+    approver_id: i64,
+    limit: i64,
+) -> Result<Vec<WaitingApproval>, AppError> {
+    let now = state.clock.now();
+    Ok(
+        store::request::list_waiting_for(state.db.reader(), approver_id, limit)
+            .await?
+            .into_iter()
+            .map(|row| WaitingApproval {
+                request_id: row.request_id,
+                requester_name: row.requester_name,
+                package_name: row.package_name,
+                justification: row.justification,
+                stage_position: row.stage_position,
+                due_at: Timestamp(row.due_at),
+                days_left: now.days_until(Timestamp(row.due_at)),
+            })
+            .collect(),
+    )
 }

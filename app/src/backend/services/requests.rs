@@ -420,12 +420,7 @@ async fn grant(
     } else {
         RequestStatus::Delivering
     };
-    sqlx::query("update access_request set status = $1, updated_at = $2 where id = $3")
-        .bind(status.as_str())
-        .bind(now.millis())
-        .bind(request.id)
-        .execute(&mut **tx)
-        .await?;
+    store::request::mark_delivery(tx, now, request.id, status).await?;
     audit::append(
         tx,
         now,
@@ -795,12 +790,7 @@ async fn extend(
             "The access changed meanwhile; reload to see where it stands.",
         ));
     }
-    sqlx::query("update access_request set status = $1, updated_at = $2 where id = $3")
-        .bind(RequestStatus::Delivered.as_str())
-        .bind(now.millis())
-        .bind(request.id)
-        .execute(&mut **tx)
-        .await?;
+    store::request::mark_delivery(tx, now, request.id, RequestStatus::Delivered).await?;
     audit::append(
         tx,
         now,

@@ -47,6 +47,22 @@ pub async fn insert(
     .await
 }
 
+/// Records how delivery of a decided request stands (delivering, delivered).
+pub async fn mark_delivery(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    status: RequestStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update access_request set status = $1, updated_at = $2 where id = $3")
+        .bind(status.as_str())
+        .bind(now.millis())
+        .bind(request_id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 pub async fn insert_approval_task(
     tx: &mut Tx,
     now: Timestamp,
