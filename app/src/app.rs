@@ -2,9 +2,17 @@
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    approvals::ApprovalsPage, audit::AuditPage, catalog::CatalogPage, dev_mail::DevMailPage,
-    extend_access::ExtendAccessPage, home::HomePage, not_found::NotFound,
-    request_detail::RequestDetailPage, request_package::RequestPackagePage, sign_in::SignInPage,
+    approvals::ApprovalsPage,
+    audit::AuditPage,
+    catalog::CatalogPage,
+    dev_mail::DevMailPage,
+    extend_access::ExtendAccessPage,
+    home::HomePage,
+    manage::{ManagePackagePage, ManagePage},
+    not_found::NotFound,
+    request_detail::RequestDetailPage,
+    request_package::RequestPackagePage,
+    sign_in::SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -74,6 +82,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("requests/:id") view=RequestDetailPage ssr=SsrMode::Async />
                     <Route path=path!("access/:id/extend") view=ExtendAccessPage ssr=SsrMode::Async />
+                    <Route path=path!("manage") view=ManagePage ssr=SsrMode::Async />
+                    <Route path=path!("manage/packages/:id") view=ManagePackagePage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("dev/mail") view=DevMailPage ssr=SsrMode::Async />
                 </Routes>

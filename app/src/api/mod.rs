@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod dev;
 pub mod home;
+pub mod manage;
 pub mod requests;
 pub mod session;
 

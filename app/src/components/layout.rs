@@ -90,6 +90,9 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
                 <li>
                     <a href="/approvals" aria-current=current("/approvals")>"Approvals"</a>
                 </li>
+                <li>
+                    <a href="/manage" aria-current=current("/manage")>"Manage"</a>
+                </li>
             })}
             {sees_audit.then(|| view! {
                 <li>

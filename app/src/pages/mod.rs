@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod dev_mail;
 pub mod extend_access;
 pub mod home;
+pub mod manage;
 pub mod not_found;
 pub mod request_detail;
 pub mod request_package;

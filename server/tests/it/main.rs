@@ -12,6 +12,7 @@ mod audit_trail;
 mod concurrency;
 mod demo;
 mod http_basics;
+mod manage;
 mod request_api;
 mod requests;
 mod sessions;

@@ -146,3 +146,107 @@ pub async fn revoke(
     )
     .await
 }
+
+/// An owner of the package (or its catalog) or an administrator gives someone the package
+/// directly, with a reason, without a request. Separation of duties still applies.
+pub async fn assign_directly(
+    state: &AppState,
+    actor: &PersonRow,
+    package_id: i64,
+    person_id: i64,
+    end_at: Option<crate::domain::Timestamp>,
+    reason: &str,
+) -> Result<i64, AppError> {
+    use crate::backend::services::requests::{create_assignment, notify, MAX_JUSTIFICATION_CHARS};
+    use crate::domain::assignment::AssignmentState;
+    use crate::domain::status::PersonStatus;
+    let now = state.clock.now();
+    let reason = reason.trim();
+    let mut validation = crate::domain::error::Validation::new();
+    validation.check(
+        "reason",
+        if reason.is_empty() {
+            Err("Say why this person gets the package.".to_string())
+        } else if reason.chars().count() > MAX_JUSTIFICATION_CHARS {
+            Err(format!("Use at most {MAX_JUSTIFICATION_CHARS} characters."))
+        } else {
+            Ok(())
+        },
+    );
+    validation.check(
+        "end_date",
+        match end_at {
+            Some(end) if end <= now => Err("The end must be in the future.".to_string()),
+            _ => Ok(()),
+        },
+    );
+    let mut tx = state.db.begin_write().await?;
+    let package = store::policy::find_package(&mut tx, package_id).await?;
+    let allowed = match &package {
+        Some(package) => {
+            actor.is_admin
+                || store::assignment::manages_package(&mut tx, actor.id, package.id).await?
+        }
+        None => false,
+    };
+    let Some(package) = package.filter(|_| allowed) else {
+        return Err(AppError::not_found("access package"));
+    };
+    let person = store::person::find(state.db.reader(), person_id).await?;
+    validation.check(
+        "person_id",
+        match person {
+            Some(person) if person.status == PersonStatus::Active => Ok(()),
+            _ => Err("Choose an active person.".to_string()),
+        },
+    );
+    validation.finish()?;
+    if let Some(conflict) =
+        store::policy::conflicting_package_held(&mut tx, person_id, package.id).await?
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("{} cannot be held together with {conflict}, which this person holds (separation of duties).", package.name),
+        ));
+    }
+    if store::assignment::held_or_scheduled(&mut tx, person_id, package.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!("This person already holds {}.", package.name),
+        ));
+    }
+    let assignment = AssignmentState::new(now, end_at, now);
+    let (assignment_id, _) = create_assignment(
+        &mut tx,
+        now,
+        &store::assignment::NewAssignment {
+            person_id,
+            package_id: package.id,
+            policy_id: None,
+            request_id: None,
+            status: assignment.status,
+            start_at: assignment.start_at,
+            end_at: assignment.end_at,
+        },
+        &audit::Actor::person(actor.id, &actor.display_name),
+        serde_json::json!({ "direct": true, "reason": reason }),
+    )
+    .await?;
+    notify(
+        &mut tx,
+        now,
+        person_id,
+        "access_granted",
+        &format!("You now have {}", package.name),
+        &format!(
+            "{} gave you \"{}\": {reason}",
+            actor.display_name, package.name
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(assignment_id)
+}

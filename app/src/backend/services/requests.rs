@@ -343,7 +343,7 @@ async fn display_name(tx: &mut Tx, person_id: i64) -> Result<String, sqlx::Error
 }
 
 /// Queues a message to a person (the mailer delivers it after the commit).
-async fn notify(
+pub(crate) async fn notify(
     tx: &mut Tx,
     now: Timestamp,
     person_id: i64,
@@ -386,7 +386,7 @@ async fn grant(
         request.end_at.map(Timestamp),
         now,
     );
-    let assignment_id = store::assignment::insert(
+    let (assignment_id, downstream_pending) = create_assignment(
         tx,
         now,
         &NewAssignment {
@@ -398,42 +398,18 @@ async fn grant(
             start_at: assignment.start_at,
             end_at: assignment.end_at,
         },
+        actor,
+        serde_json::json!({ "access_request_id": request.id }),
     )
     .await?;
-    let downstream = store::policy::downstream_resources(tx, request.package_id).await?;
-    for (resource_id, connector_id) in &downstream {
-        store::provisioning::queue_membership(
-            tx,
-            now,
-            store::provisioning::MemberOperation::Add,
-            assignment_id,
-            request.person_id,
-            *resource_id,
-            *connector_id,
-        )
-        .await?;
-    }
     // Gatehouse's own groups are granted by the assignment itself; downstream resources
     // are delivered by the provisioner.
-    let status = if downstream.is_empty() {
+    let status = if !downstream_pending {
         RequestStatus::Delivered
     } else {
         RequestStatus::Delivering
     };
     store::request::mark_delivery(tx, now, request.id, status).await?;
-    audit::append(
-        tx,
-        now,
-        actor,
-        audit::Change::new("assignment.created", "assignment", assignment_id).after(
-            serde_json::json!({
-                "person_id": request.person_id, "access_package_id": request.package_id,
-                "access_request_id": request.id, "status": assignment.status.as_str(),
-                "start_at": assignment.start_at, "end_at": assignment.end_at,
-            }),
-        ),
-    )
-    .await?;
     let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
         .bind(request.package_id)
         .fetch_one(&mut **tx)
@@ -924,4 +900,42 @@ pub async fn request_extension(
     tx.commit().await?;
     state.scheduler_wakeup.notify_one();
     Ok(outcome)
+}
+
+/// Creates an assignment with a provisioning job per downstream resource and its audit
+/// event, in the caller's transaction. Returns its id and whether delivery downstream is
+/// still pending (Gatehouse's own groups are granted by the assignment itself).
+pub(crate) async fn create_assignment(
+    tx: &mut Tx,
+    now: Timestamp,
+    assignment: &NewAssignment,
+    actor: &audit::Actor,
+    details: serde_json::Value,
+) -> Result<(i64, bool), AppError> {
+    let assignment_id = store::assignment::insert(tx, now, assignment).await?;
+    let downstream = store::policy::downstream_resources(tx, assignment.package_id).await?;
+    for (resource_id, connector_id) in &downstream {
+        store::provisioning::queue_membership(
+            tx,
+            now,
+            store::provisioning::MemberOperation::Add,
+            assignment_id,
+            assignment.person_id,
+            *resource_id,
+            *connector_id,
+        )
+        .await?;
+    }
+    audit::append(
+        tx,
+        now,
+        actor,
+        audit::Change::new("assignment.created", "assignment", assignment_id).after(serde_json::json!({
+            "person_id": assignment.person_id, "access_package_id": assignment.package_id,
+            "status": assignment.status.as_str(), "start_at": assignment.start_at, "end_at": assignment.end_at,
+            "details": details,
+        })),
+    )
+    .await?;
+    Ok((assignment_id, !downstream.is_empty()))
 }

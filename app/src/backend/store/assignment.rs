@@ -207,3 +207,55 @@ pub async fn manages_package(
     .await?;
     Ok(count > 0)
 }
+
+/// A current assignment of a package, as its owners see it.
+#[derive(Clone, Debug)]
+pub struct HolderRow {
+    pub assignment_id: i64,
+    pub person_name: String,
+    pub status: AssignmentStatus,
+    pub start_at: i64,
+    pub end_at: Option<i64>,
+}
+
+pub async fn holders_of(tx: &mut Tx, package_id: i64) -> Result<Vec<HolderRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select a.id, p.display_name, a.status, a.start_at, a.end_at from assignment a \
+         join person p on p.id = a.person_id where a.access_package_id = $1 and a.status <> 'removed' \
+         order by p.display_name",
+    )
+    .bind(package_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok(HolderRow {
+                assignment_id: row.try_get("id")?,
+                person_name: row.try_get("display_name")?,
+                status: AssignmentStatus::parse(&status)
+                    .map_err(|e| sqlx::Error::Decode(e.into()))?,
+                start_at: row.try_get("start_at")?,
+                end_at: row.try_get("end_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Packages a person manages (all of them for an administrator): (id, name, catalog).
+pub async fn managed_packages(
+    tx: &mut Tx,
+    person_id: i64,
+    is_admin: bool,
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select p.id, p.name, c.name from access_package p join catalog c on c.id = p.catalog_id \
+         where $1 or exists (select 1 from access_package_owner o where o.access_package_id = p.id and o.person_id = $2) \
+         or exists (select 1 from catalog_owner o where o.catalog_id = p.catalog_id and o.person_id = $2) \
+         order by c.name, p.name",
+    )
+    .bind(is_admin)
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await
+}

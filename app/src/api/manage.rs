@@ -1,0 +1,114 @@
+//! Package owners and administrators: who holds a package, assigning it directly, and
+//! removing it with a reason.
+
+use crate::domain::status::AssignmentStatus;
+use crate::domain::{AppError, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManagedPackage {
+    pub package_id: i64,
+    pub name: String,
+    pub catalog_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    pub assignment_id: i64,
+    pub person_name: String,
+    pub status: AssignmentStatus,
+    pub start_at: Timestamp,
+    pub end_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PackageManagement {
+    pub package_id: i64,
+    pub name: String,
+    pub holders: Vec<Holder>,
+    /// Active people who may be given the package: (id, name).
+    pub people: Vec<(i64, String)>,
+}
+
+#[server]
+pub async fn list_managed_packages() -> Result<Vec<ManagedPackage>, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    Ok(
+        store::assignment::managed_packages(&mut tx, person.id, person.is_admin)
+            .await?
+            .into_iter()
+            .map(|(package_id, name, catalog_name)| ManagedPackage {
+                package_id,
+                name,
+                catalog_name,
+            })
+            .collect(),
+    )
+}
+
+#[server]
+pub async fn get_package_management(package_id: i64) -> Result<PackageManagement, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let package = store::policy::find_package(&mut tx, package_id).await?;
+    let allowed = match &package {
+        Some(package) => {
+            person.is_admin
+                || store::assignment::manages_package(&mut tx, person.id, package.id).await?
+        }
+        None => false,
+    };
+    let Some(package) = package.filter(|_| allowed) else {
+        return Err(AppError::not_found("access package"));
+    };
+    let holders = store::assignment::holders_of(&mut tx, package.id)
+        .await?
+        .into_iter()
+        .map(|row| Holder {
+            assignment_id: row.assignment_id,
+            person_name: row.person_name,
+            status: row.status,
+            start_at: Timestamp(row.start_at),
+            end_at: row.end_at.map(Timestamp),
+        })
+        .collect();
+    let people = store::person::list_active(state.db.reader())
+        .await?
+        .into_iter()
+        .map(|person| (person.id, person.display_name))
+        .collect();
+    Ok(PackageManagement {
+        package_id: package.id,
+        name: package.name,
+        holders,
+        people,
+    })
+}
+
+#[server]
+pub async fn assign_package(
+    package_id: i64,
+    person_id: i64,
+    end_date: String,
+    reason: String,
+) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::assignments;
+    let (state, actor) = signed_in().await?;
+    let end_at = if end_date.trim().is_empty() {
+        None
+    } else {
+        Some(
+            Timestamp::parse_date(&end_date)
+                .map_err(|message| AppError::invalid_field("end_date", message))?,
+        )
+    };
+    assignments::assign_directly(&state, &actor, package_id, person_id, end_at, &reason).await?;
+    Ok(())
+}
