@@ -4,21 +4,14 @@
 use crate::api::requests::{get_extension_form, ExtensionFormView, RequestExtension};
 use crate::components::feedback::{ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary};
+use crate::components::route::id_param;
 use crate::domain::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ExtendAccessPage() -> impl IntoView {
-    let params = use_params_map();
-    let assignment_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let assignment_id = id_param();
     let form = Resource::new(assignment_id, get_extension_form);
     let extend = ServerAction::<RequestExtension>::new();
     view! {

@@ -7,11 +7,11 @@ use crate::api::manage::{
 use crate::api::requests::RevokeAccess;
 use crate::components::feedback::{Badge, Empty, ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary};
+use crate::components::route::id_param;
 use crate::components::table::DataTable;
 use crate::domain::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ManagePage() -> impl IntoView {
@@ -45,14 +45,7 @@ pub fn ManagePage() -> impl IntoView {
 
 #[component]
 pub fn ManagePackagePage() -> impl IntoView {
-    let params = use_params_map();
-    let package_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let package_id = id_param();
     let assign = ServerAction::<AssignPackage>::new();
     let revoke = ServerAction::<RevokeAccess>::new();
     let management = Resource::new(

@@ -3,20 +3,13 @@
 
 use crate::api::requests::{get_request, RequestDetail};
 use crate::components::feedback::{Badge, ErrorAlert, Loading};
+use crate::components::route::id_param;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let request_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let request_id = id_param();
     let detail = Resource::new(request_id, get_request);
     view! {
         <Title text="Request" />

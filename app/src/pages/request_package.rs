@@ -4,21 +4,14 @@
 use crate::api::requests::{get_request_form, RequestFormView, SubmitRequest};
 use crate::components::feedback::{ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary};
+use crate::components::route::id_param;
 use crate::domain::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn RequestPackagePage() -> impl IntoView {
-    let params = use_params_map();
-    let package_id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let package_id = id_param();
     let form = Resource::new(package_id, get_request_form);
     let submit = ServerAction::<SubmitRequest>::new();
     view! {
