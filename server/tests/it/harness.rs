@@ -259,6 +259,23 @@ impl TestApp {
             .send()
             .await
             .expect("page answers");
+        if response.status() == reqwest::StatusCode::REQUEST_TIMEOUT {
+            // Known rare issue: a server render that never finished (seen once in about
+            // fifteen full runs, cause not found yet). The server bounds it with its request
+            // timeout; say so loudly and try once more rather than fail the whole suite.
+            eprintln!("WARNING: rendering {path} timed out on the server; retrying once");
+            let retry = client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("page answers");
+            assert_ne!(
+                retry.status(),
+                reqwest::StatusCode::REQUEST_TIMEOUT,
+                "{path} timed out twice"
+            );
+            return retry.text().await.expect("page body");
+        }
         response.text().await.expect("page body")
     }
 
@@ -302,6 +319,9 @@ impl TestApp {
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        // Longer than the server's own request timeout, so a stuck request fails the test
+        // instead of hanging the suite.
+        .timeout(std::time::Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client")
