@@ -5,11 +5,13 @@ use crate::pages::{
     approvals::ApprovalsPage,
     audit::AuditPage,
     catalog::CatalogPage,
+    catalogs::{CatalogPage as ManageCatalogPage, CatalogsPage, ConflictsPage},
     dev_mail::DevMailPage,
     extend_access::ExtendAccessPage,
     home::HomePage,
     manage::{ManagePackagePage, ManagePage},
     not_found::NotFound,
+    policy::PolicyPage,
     request_detail::RequestDetailPage,
     request_package::RequestPackagePage,
     sign_in::SignInPage,
@@ -84,6 +86,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("access/:id/extend") view=ExtendAccessPage ssr=SsrMode::Async />
                     <Route path=path!("manage") view=ManagePage ssr=SsrMode::Async />
                     <Route path=path!("manage/packages/:id") view=ManagePackagePage ssr=SsrMode::Async />
+                    <Route path=path!("manage/packages/:id/policies/new") view=PolicyPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/packages/:id/policies/:policy_id") view=PolicyPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/catalogs") view=CatalogsPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/catalogs/:id") view=ManageCatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/conflicts") view=ConflictsPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("dev/mail") view=DevMailPage ssr=SsrMode::Async />
                 </Routes>

@@ -35,9 +35,23 @@ pub struct WaitingApproval {
     pub requester_name: String,
     pub package_name: String,
     pub justification: String,
+    /// Answers to the policy's questions.
+    pub answers: Vec<crate::domain::drafts::Answer>,
+    /// Decisions already taken on earlier stages, oldest first.
+    pub history: Vec<PastDecision>,
     pub stage_position: i64,
     pub due_at: Timestamp,
     pub days_left: i64,
+}
+
+/// A decision on an earlier stage, shown to the approvers of the later ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PastDecision {
+    pub stage_position: i64,
+    pub approver_name: String,
+    pub approved: bool,
+    pub justification: String,
+    pub decided_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

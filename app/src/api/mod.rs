@@ -2,6 +2,7 @@
 //! or store call, with authorization decided here on the server from stored data.
 
 pub mod audit;
+pub mod catalogs;
 pub mod dev;
 pub mod home;
 pub mod manage;

@@ -22,6 +22,7 @@ pub struct PolicyChoice {
     pub duration: String,
     pub stage_count: usize,
     pub justification_required: bool,
+    pub questions: Vec<crate::domain::drafts::Question>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,9 +43,14 @@ pub struct RequestFormView {
 /// An approval waiting for the signed-in person (the home page shows the same).
 pub use crate::api::home::WaitingApproval as ApprovalItem;
 
-/// Packages the signed-in person may request, optionally filtered by words.
+/// Packages the signed-in person may request, optionally filtered by words, by catalog
+/// name (empty: every catalog) and by approval (`needs_approval`, `at_once`, empty: both).
 #[server]
-pub async fn list_requestable(search: String) -> Result<Vec<CatalogEntry>, AppError> {
+pub async fn list_requestable(
+    search: String,
+    #[server(default)] catalog: String,
+    #[server(default)] approval: String,
+) -> Result<Vec<CatalogEntry>, AppError> {
     use crate::api::context::signed_in;
     use crate::backend::store;
     let (state, person) = signed_in().await?;
@@ -52,19 +58,30 @@ pub async fn list_requestable(search: String) -> Result<Vec<CatalogEntry>, AppEr
     let requestor = store::policy::requestor(&mut tx, person.id).await?;
     let mut entries = Vec::new();
     for package in store::policy::listed_packages(&mut tx, &search).await? {
+        if !catalog.is_empty() && !package.catalog_name.eq_ignore_ascii_case(catalog.trim()) {
+            continue;
+        }
         let policies = store::policy::policies_of(&mut tx, package.id).await?;
         if let Some(policy) = policies
             .iter()
             .find(|policy| policy.scope.admits(&requestor))
         {
-            entries.push(CatalogEntry {
-                package_id: package.id,
-                name: package.name,
-                description: package.description,
-                catalog_name: package.catalog_name,
-                duration: policy.duration.describe(),
-                needs_approval: !policy.stages.is_empty(),
-            });
+            let needs_approval = !policy.stages.is_empty();
+            let wanted = match approval.as_str() {
+                "needs_approval" => needs_approval,
+                "at_once" => !needs_approval,
+                _ => true,
+            };
+            if wanted {
+                entries.push(CatalogEntry {
+                    package_id: package.id,
+                    name: package.name,
+                    description: package.description,
+                    catalog_name: package.catalog_name,
+                    duration: policy.duration.describe(),
+                    needs_approval,
+                });
+            }
         }
     }
     Ok(entries)
@@ -90,6 +107,7 @@ pub async fn get_request_form(package_id: i64) -> Result<RequestFormView, AppErr
             duration: policy.duration.describe(),
             stage_count: policy.stages.len(),
             justification_required: policy.justification_required,
+            questions: policy.questions,
         })
         .collect();
     Ok(RequestFormView {
@@ -114,13 +132,39 @@ fn optional_date(field: &str, text: &str) -> Result<Option<Timestamp>, AppError>
         .map_err(|message| AppError::invalid_field(field, message))
 }
 
+/// Answers as posted (`answers[p{policy}q{index}]`), by policy and question index.
+#[cfg(feature = "ssr")]
+fn answers_by_policy(
+    posted: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<i64, Vec<String>> {
+    let mut answers: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (key, value) in posted {
+        let parsed = key
+            .strip_prefix('p')
+            .and_then(|rest| rest.split_once('q'))
+            .and_then(|(policy, index)| {
+                Some((policy.parse::<i64>().ok()?, index.parse::<usize>().ok()?))
+            });
+        if let Some((policy, index)) = parsed.filter(|(_, index)| *index < 5) {
+            let list = answers.entry(policy).or_default();
+            if list.len() <= index {
+                list.resize(index + 1, String::new());
+            }
+            list[index] = value;
+        }
+    }
+    answers
+}
+
 /// Submits a request. Dates are `YYYY-MM-DD` (empty: from now / the longest allowed).
+#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn submit_request(
     package_id: i64,
     policy_id: Option<i64>,
     for_person_id: Option<i64>,
     justification: String,
+    #[server(default)] answers: std::collections::BTreeMap<String, String>,
     start_date: String,
     end_date: String,
 ) -> Result<(), AppError> {
@@ -132,6 +176,7 @@ pub async fn submit_request(
         policy_id,
         for_person_id: for_person_id.filter(|id| *id != person.id),
         justification,
+        answers: answers_by_policy(answers),
         start_at: optional_date("start_date", &start_date)?,
         end_at: optional_date("end_date", &end_date)?,
     };

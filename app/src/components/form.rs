@@ -5,9 +5,10 @@ use crate::domain::AppError;
 use leptos::prelude::*;
 
 /// The summary shown above a form when the server refused it. Each field error links to
-/// its field (whose id is the field's name).
+/// its field, whose id is `prefix` followed by the field's error key (a page with several
+/// forms gives each its own prefix).
 #[component]
-pub fn ErrorSummary(error: AppError) -> impl IntoView {
+pub fn ErrorSummary(error: AppError, #[prop(optional)] prefix: &'static str) -> impl IntoView {
     let heading = if error.fields.is_empty() {
         "This could not be done"
     } else {
@@ -20,7 +21,7 @@ pub fn ErrorSummary(error: AppError) -> impl IntoView {
             {(!error.fields.is_empty()).then(|| view! {
                 <ul>
                     {error.fields.iter().map(|field| view! {
-                        <li><a href=format!("#{}", field.field)>{field.message.clone()}</a></li>
+                        <li><a href=format!("#{prefix}{}", field.field)>{field.message.clone()}</a></li>
                     }).collect_view()}
                 </ul>
             })}
@@ -29,7 +30,7 @@ pub fn ErrorSummary(error: AppError) -> impl IntoView {
 }
 
 /// The message for one field, placed under its label; renders nothing when the field is fine.
-pub fn field_error(error: &Option<AppError>, field: &'static str) -> impl IntoView {
+pub fn field_error(error: &Option<AppError>, field: &str) -> impl IntoView {
     error
         .as_ref()
         .and_then(|error| error.field_message(field).map(str::to_string))
@@ -46,4 +47,48 @@ pub fn field_class(error: &Option<AppError>, field: &str) -> &'static str {
     } else {
         "field"
     }
+}
+
+/// A labelled field: the label, an optional hint, the message when the server refused the
+/// field (error key `field`), and the control itself, whose id must be `prefix` + `field`.
+#[component]
+pub fn Field(
+    #[prop(into)] failure: Signal<Option<AppError>>,
+    #[prop(into)] field: String,
+    #[prop(optional)] prefix: &'static str,
+    #[prop(into)] label: String,
+    #[prop(optional, into)] hint: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    let class_key = field.clone();
+    let error_key = field.clone();
+    view! {
+        <div class=move || field_class(&failure.get(), &class_key)>
+            <label for=format!("{prefix}{field}")>{label}</label>
+            {hint.map(|hint| view! { <p class="hint">{hint}</p> })}
+            {move || field_error(&failure.get(), &error_key)}
+            {children()}
+        </div>
+    }
+}
+
+/// A checkbox with its label after it; posts "on" when ticked.
+#[component]
+pub fn Checkbox(
+    #[prop(into)] id: String,
+    #[prop(into)] name: String,
+    #[prop(into)] label: String,
+    checked: bool,
+) -> impl IntoView {
+    view! {
+        <div class="checkbox">
+            <input type="checkbox" id=id.clone() name=name checked=checked />
+            <label for=id>{label}</label>
+        </div>
+    }
+}
+
+/// Whether a form's checkbox value is ticked.
+pub fn ticked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|value| !value.is_empty())
 }

@@ -5,6 +5,7 @@
 pub mod approvers;
 pub mod assignment;
 pub mod audit;
+pub mod drafts;
 pub mod error;
 pub mod person;
 pub mod policy;

@@ -56,6 +56,33 @@ fn approval_card(item: ApprovalItem, decide: ServerAction<DecideRequest>) -> imp
             <p>
                 {if item.justification.is_empty() { "No justification given.".to_string() } else { format!("“{}”", item.justification) }}
             </p>
+            {(!item.answers.is_empty()).then(|| view! {
+                <dl class="details">
+                    {item.answers.iter().map(|answer| view! {
+                        <dt>{answer.question.clone()}</dt>
+                        <dd>{answer.answer.clone()}</dd>
+                    }).collect_view()}
+                </dl>
+            })}
+            {(!item.history.is_empty()).then(|| view! {
+                <div>
+                    <h3 class="visually-hidden">"Earlier decisions"</h3>
+                    <ol class="timeline">
+                        {item.history.iter().map(|past| view! {
+                            <li class=if past.approved { "done" } else { "denied" }>
+                                {format!(
+                                    "Stage {}: {} by {} on {}{}",
+                                    past.stage_position,
+                                    if past.approved { "approved" } else { "denied" },
+                                    past.approver_name,
+                                    past.decided_at.date_utc(),
+                                    if past.justification.is_empty() { String::new() } else { format!(" — “{}”", past.justification) },
+                                )}
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                </div>
+            })}
             <p class="muted">
                 {format!("Stage {} · decide by {}", item.stage_position, item.due_at.date_utc())}
             </p>

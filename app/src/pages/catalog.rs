@@ -11,7 +11,17 @@ use leptos_router::hooks::use_query_map;
 pub fn CatalogPage() -> impl IntoView {
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
-    let packages = Resource::new(search, list_requestable);
+    let catalog = move || query.read().get("catalog").unwrap_or_default();
+    let approval = move || query.read().get("approval").unwrap_or_default();
+    let packages = Resource::new(
+        move || (search(), catalog(), approval()),
+        |(search, catalog, approval)| list_requestable(search, catalog, approval),
+    );
+    // Every requestable package, for the catalog filter's choices.
+    let everything = Resource::new(
+        || (),
+        |_| list_requestable(String::new(), String::new(), String::new()),
+    );
     view! {
         <Title text="Request access" />
         <div class="page-header">
@@ -23,7 +33,35 @@ pub fn CatalogPage() -> impl IntoView {
                 <label for="q">"Search packages"</label>
                 <input id="q" name="q" type="search" maxlength="200" value=search />
             </div>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let mut names: Vec<String> = everything.await.unwrap_or_default().into_iter().map(|entry| entry.catalog_name).collect();
+                    names.dedup();
+                    view! {
+                        <div class="field">
+                            <label for="catalog">"Catalog"</label>
+                            <select id="catalog" name="catalog">
+                                <option value="">"All catalogs"</option>
+                                {names.into_iter().map(|name| {
+                                    let selected = catalog().eq_ignore_ascii_case(&name);
+                                    let label = name.clone();
+                                    view! { <option value=name selected=selected>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                    }
+                })}
+            </Suspense>
+            <div class="field">
+                <label for="approval">"Approval"</label>
+                <select id="approval" name="approval">
+                    {[("", "Any"), ("needs_approval", "Needs approval"), ("at_once", "Granted at once")].into_iter().map(|(value, label)| {
+                        view! { <option value=value selected=move || approval() == value>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
             <button type="submit" class="button button-secondary">"Search"</button>
+            <a class="button" href="/catalog">"Clear"</a>
         </form>
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {

@@ -1,15 +1,20 @@
 //! Managing packages: the list of packages the person owns (all, for administrators),
 //! and per package its holders with Remove, and a form to assign it directly.
 
+use crate::api::catalogs::{
+    get_package_setup, AddIncompatibility, PackageSetup, RemoveIncompatibility, UpdatePackage,
+};
 use crate::api::manage::{
     get_package_management, list_managed_packages, AssignPackage, PackageManagement,
 };
 use crate::api::requests::RevokeAccess;
 use crate::components::feedback::{Badge, Empty, ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary};
+use crate::components::form::{ticked, Checkbox, Field};
 use crate::components::route::id_param;
 use crate::components::table::DataTable;
 use crate::domain::AppError;
+use crate::pages::catalogs::ManageNav;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -22,6 +27,7 @@ pub fn ManagePage() -> impl IntoView {
             <h1>"Manage packages"</h1>
             <p class="lead">"Packages you own, or whose catalog you own."</p>
         </div>
+        <ManageNav current="/manage" />
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match packages.await {
@@ -52,6 +58,20 @@ pub fn ManagePackagePage() -> impl IntoView {
         move || (package_id(), assign.version().get(), revoke.version().get()),
         |(id, _, _)| get_package_management(id),
     );
+    let update = ServerAction::<UpdatePackage>::new();
+    let add_incompatible = ServerAction::<AddIncompatibility>::new();
+    let remove_incompatible = ServerAction::<RemoveIncompatibility>::new();
+    let setup = Resource::new(
+        move || {
+            (
+                package_id(),
+                update.version().get(),
+                add_incompatible.version().get(),
+                remove_incompatible.version().get(),
+            )
+        },
+        |(id, _, _, _)| get_package_setup(id),
+    );
     view! {
         <Title text="Manage package" />
         <Suspense fallback=|| view! { <Loading /> }>
@@ -62,6 +82,127 @@ pub fn ManagePackagePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                setup.await.ok().map(|setup| setup_view(setup, update, add_incompatible, remove_incompatible))
+            })}
+        </Suspense>
+    }
+}
+
+/// The package's settings, its assignment policies and its incompatible packages.
+fn setup_view(
+    setup: PackageSetup,
+    update: ServerAction<UpdatePackage>,
+    add_incompatible: ServerAction<AddIncompatibility>,
+    remove_incompatible: ServerAction<RemoveIncompatibility>,
+) -> impl IntoView {
+    let update_failure = Signal::derive(move || update.value().get().and_then(Result::err));
+    let sod_failure = Signal::derive(move || {
+        add_incompatible
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| remove_incompatible.value().get().and_then(Result::err))
+    });
+    let id = setup.id;
+    let form = setup.form.clone();
+    view! {
+        <section class="card stack" aria-labelledby="policies-heading">
+            <h2 id="policies-heading">"Assignment policies"</h2>
+            {if setup.policies.is_empty() {
+                view! { <Empty>"No policy: nobody can request this package yet."</Empty> }.into_any()
+            } else {
+                view! {
+                    <DataTable label="Assignment policies" columns=&["Policy", "Who may request", "Duration", "Approval", "State"]>
+                        {setup.policies.clone().into_iter().map(|policy| view! {
+                            <tr>
+                                <td><a href=format!("/manage/packages/{}/policies/{}", setup.id, policy.id)>{policy.name.clone()}</a></td>
+                                <td>{policy.who.clone()}</td>
+                                <td>{policy.duration.clone()}</td>
+                                <td>{match policy.stage_count { 0 => "Granted at once".to_string(), 1 => "1 stage".to_string(), n => format!("{n} stages") }}</td>
+                                <td>{if policy.enabled { "Enabled" } else { "Disabled" }}</td>
+                            </tr>
+                        }).collect_view()}
+                    </DataTable>
+                }.into_any()
+            }}
+            <p><a class="button" href=format!("/manage/packages/{}/policies/new", setup.id)>"Add a policy"</a></p>
+        </section>
+        <section class="card stack" aria-labelledby="sod-heading">
+            <h2 id="sod-heading">"Incompatible packages"</h2>
+            <p class="hint">"Nobody may hold this package together with these. Requests that would create such a pair are refused."</p>
+            {move || sod_failure.get().map(|error| view! { <ErrorSummary error prefix="sod-" /> })}
+            {if setup.incompatible.is_empty() {
+                view! { <Empty>"None."</Empty> }.into_any()
+            } else {
+                view! {
+                    <ul class="stack">
+                        {setup.incompatible.clone().into_iter().map(|(other, name, catalog)| view! {
+                            <li class="cluster">
+                                <span>{format!("{name} ({catalog})")}</span>
+                                <ActionForm action=remove_incompatible>
+                                    <input type="hidden" name="package_id" value=id.to_string() />
+                                    <input type="hidden" name="other_package_id" value=other.to_string() />
+                                    <button type="submit" class="button">{format!("Remove the rule with {name}")}</button>
+                                </ActionForm>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {(!setup.candidates.is_empty()).then(|| view! {
+                <ActionForm action=add_incompatible attr:class="form">
+                    <input type="hidden" name="package_id" value=id.to_string() />
+                    <Field failure=sod_failure field="other_package_id" prefix="sod-" label="May not be held together with">
+                        <select id="sod-other_package_id" name="other_package_id">
+                            {setup.candidates.clone().into_iter().map(|(other, label)| view! {
+                                <option value=other.to_string()>{label}</option>
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                    <button type="submit" class="button">"Add incompatibility"</button>
+                </ActionForm>
+            })}
+        </section>
+        <section class="card stack" aria-labelledby="package-settings-heading">
+            <h2 id="package-settings-heading">"Package settings"</h2>
+            <p class="muted">"Catalog: " <a href=format!("/manage/catalogs/{}", setup.catalog_id)>{setup.catalog_name.clone()}</a></p>
+            {move || update_failure.get().map(|error| view! { <ErrorSummary error prefix="package-" /> })}
+            {move || update.value().get().and_then(Result::ok).map(|_| view! { <p class="alert alert-success" role="status">"Saved."</p> })}
+            <ActionForm action=update attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="package_id" value=id.to_string() />
+                <Field failure=update_failure field="name" prefix="package-" label="Name">
+                    <input id="package-name" name="package[name]" type="text" maxlength="200" value=form.name.clone() />
+                </Field>
+                <Field failure=update_failure field="description" prefix="package-" label="Description">
+                    <textarea id="package-description" name="package[description]" rows="3" maxlength="2000">{form.description.clone()}</textarea>
+                </Field>
+                <Field failure=update_failure field="owners" prefix="package-" label="Owners" hint=if setup.may_set_owners { "Email addresses, separated by commas." } else { "Only the catalog's owners and administrators change the owners." }>
+                    <input id="package-owners" name="package[owners]" type="text" value=form.owners.clone() readonly=!setup.may_set_owners />
+                </Field>
+                <Checkbox id="package-hidden" name="package[hidden]" label="Hidden: reachable only by its direct link" checked=ticked(&form.hidden) />
+                <fieldset id="package-resource_ids" class=move || crate::components::form::field_class(&update_failure.get(), "resource_ids")>
+                    <legend>"Resources it grants"</legend>
+                    {move || crate::components::form::field_error(&update_failure.get(), "resource_ids")}
+                    {if setup.resources.is_empty() {
+                        view! { <p class="muted">"The catalog has no resources yet."</p> }.into_any()
+                    } else {
+                        setup.resources.clone().into_iter().enumerate().map(|(index, (resource, label))| {
+                            let checked = form.resource_ids.contains(&resource.to_string());
+                            let field_id = format!("resource-{resource}");
+                            view! {
+                                <div class="checkbox">
+                                    <input type="checkbox" id=field_id.clone() name=format!("package[resource_ids][{index}]") value=resource.to_string() checked=checked />
+                                    <label for=field_id>{label.clone()}</label>
+                                </div>
+                            }
+                        }).collect_view().into_any()
+                    }}
+                </fieldset>
+                <button type="submit" class="button button-primary">"Save package"</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -3,11 +3,13 @@
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
+pub mod catalogs;
 pub mod dev_mail;
 pub mod extend_access;
 pub mod home;
 pub mod manage;
 pub mod not_found;
+pub mod policy;
 pub mod request_detail;
 pub mod request_package;
 pub mod sign_in;

@@ -3,8 +3,9 @@
 
 use crate::api::requests::{get_request_form, RequestFormView, SubmitRequest};
 use crate::components::feedback::{ErrorAlert, Loading};
-use crate::components::form::{field_class, field_error, ErrorSummary};
+use crate::components::form::{field_class, field_error, ErrorSummary, Field};
 use crate::components::route::id_param;
+use crate::domain::drafts::answer_field;
 use crate::domain::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -99,6 +100,33 @@ fn request_form(form: RequestFormView, submit: ServerAction<SubmitRequest>) -> i
                     {move || field_error(&failure(), "justification")}
                     <textarea id="justification" name="justification" rows="3" maxlength="2000"></textarea>
                 </div>
+                {form.policies.clone().into_iter().filter(|policy| !policy.questions.is_empty()).map(|policy| {
+                    let policy_id = policy.policy_id;
+                    view! {
+                        <fieldset class="stack">
+                            <legend>{if several { format!("Questions of the policy “{}”", policy.name) } else { "Questions".to_string() }}</legend>
+                            {policy.questions.into_iter().enumerate().map(|(index, question)| {
+                                let key = answer_field(policy_id, index);
+                                let name = format!("answers[p{policy_id}q{index}]");
+                                let label = if question.required { question.text.clone() } else { format!("{} (optional)", question.text) };
+                                view! {
+                                    <Field failure=Signal::derive(failure) field=key.clone() label>
+                                        {if question.choices.is_empty() {
+                                            view! { <textarea id=key.clone() name=name rows="2" maxlength="2000"></textarea> }.into_any()
+                                        } else {
+                                            view! {
+                                                <select id=key.clone() name=name>
+                                                    <option value="">"Choose…"</option>
+                                                    {question.choices.into_iter().map(|choice| { let label = choice.clone(); view! { <option value=choice>{label}</option> } }).collect_view()}
+                                                </select>
+                                            }.into_any()
+                                        }}
+                                    </Field>
+                                }
+                            }).collect_view()}
+                        </fieldset>
+                    }
+                }).collect_view()}
                 <div class="cluster">
                     <div class=move || field_class(&failure(), "start_date")>
                         <label for="start_date">"From (optional)"</label>

@@ -117,7 +117,8 @@ async fn a_downstream_resource_granted_twice_is_removed_only_with_the_last_assig
             connector_id: scim,
             name: "engineering-all",
             kind: "group",
-            external_id: "grp-1",
+            external_id: Some("grp-1"),
+            description: "",
         },
     )
     .await

@@ -9,6 +9,7 @@ mod harness;
 
 mod assignments;
 mod audit_trail;
+mod catalogs;
 mod concurrency;
 mod demo;
 mod http_basics;

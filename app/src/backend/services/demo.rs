@@ -317,7 +317,8 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 connector_id: connector,
                 name: seed.name,
                 kind: "group",
-                external_id: seed.key,
+                external_id: Some(seed.key),
+                description: "",
             },
         )
         .await?;
@@ -462,6 +463,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 status: RequestStatus::PendingApproval,
                 current_stage: Some(*stage),
                 justification,
+                answers_json: "[]",
                 start_at: created,
                 end_at: Some(created.plus_days(7)),
             },
@@ -504,6 +506,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             *stage,
             approver_id,
             created.plus_days(14),
+            "primary",
         )
         .await?;
         let approver_row = PEOPLE.iter().find(|seed| seed.0 == *approver);

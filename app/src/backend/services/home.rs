@@ -1,6 +1,6 @@
 //! Assembles the home page of one person from the store.
 
-use crate::api::home::{HeldAccess, HomeView, OwnRequest, WaitingApproval};
+use crate::api::home::{HeldAccess, HomeView, OwnRequest, PastDecision, WaitingApproval};
 use crate::backend::store::{self, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::time::elapsed_percent;
@@ -56,19 +56,32 @@ pub async fn waiting_for(
     limit: i64,
 ) -> Result<Vec<WaitingApproval>, AppError> {
     let now = state.clock.now();
-    Ok(
-        store::request::list_waiting_for(state.db.reader(), approver_id, limit)
+    let rows = store::request::list_waiting_for(state.db.reader(), approver_id, limit).await?;
+    let mut tx = state.db.reader().begin().await?;
+    let mut waiting = Vec::with_capacity(rows.len());
+    for row in rows {
+        let history = store::request::decisions_of(&mut tx, row.request_id)
             .await?
             .into_iter()
-            .map(|row| WaitingApproval {
-                request_id: row.request_id,
-                requester_name: row.requester_name,
-                package_name: row.package_name,
-                justification: row.justification,
-                stage_position: row.stage_position,
-                due_at: Timestamp(row.due_at),
-                days_left: now.days_until(Timestamp(row.due_at)),
+            .map(|decision| PastDecision {
+                stage_position: decision.stage_position,
+                approver_name: decision.approver_name,
+                approved: decision.outcome == "approve",
+                justification: decision.justification,
+                decided_at: Timestamp(decision.decided_at),
             })
-            .collect(),
-    )
+            .collect();
+        waiting.push(WaitingApproval {
+            request_id: row.request_id,
+            requester_name: row.requester_name,
+            package_name: row.package_name,
+            justification: row.justification,
+            answers: serde_json::from_str(&row.answers_json).unwrap_or_default(),
+            history,
+            stage_position: row.stage_position,
+            due_at: Timestamp(row.due_at),
+            days_left: now.days_until(Timestamp(row.due_at)),
+        });
+    }
+    Ok(waiting)
 }

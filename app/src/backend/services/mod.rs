@@ -4,4 +4,5 @@
 pub mod assignments;
 pub mod demo;
 pub mod home;
+pub mod manage;
 pub mod requests;

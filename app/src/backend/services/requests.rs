@@ -9,6 +9,7 @@ use crate::backend::store::{
 use crate::backend::AppState;
 use crate::domain::approvers::{self, ApproverRule, Candidates};
 use crate::domain::assignment::AssignmentState;
+use crate::domain::drafts::{answer_field, check_answers};
 use crate::domain::error::Validation;
 use crate::domain::request::{RequestEvent, RequestRefusal, RequestState};
 use crate::domain::status::RequestStatus;
@@ -25,6 +26,9 @@ pub struct SubmitRequest {
     /// On behalf of a direct report; none for oneself.
     pub for_person_id: Option<i64>,
     pub justification: String,
+    /// Answers to the questions of each policy the form offered, by policy id; only the
+    /// chosen policy's are kept.
+    pub answers: std::collections::BTreeMap<i64, Vec<String>>,
     pub start_at: Option<Timestamp>,
     pub end_at: Option<Timestamp>,
 }
@@ -169,11 +173,26 @@ pub async fn submit(
             .resolve(input.start_at, input.end_at, now)
             .map_err(|(_, message)| message),
     );
+    let no_answers = Vec::new();
+    let given = input.answers.get(&policy.id).unwrap_or(&no_answers);
+    let answers = match check_answers(&policy.questions, given) {
+        Ok(answers) => Some(answers),
+        Err(error) => {
+            for (index, _) in policy.questions.iter().enumerate() {
+                if let Some(message) = error.field_message(&format!("answers[{index}]")) {
+                    validation
+                        .check::<()>(&answer_field(policy.id, index), Err(message.to_string()));
+                }
+            }
+            None
+        }
+    };
     validation.finish()?;
-    let (justification, (start_at, end_at)) = match (justification, period) {
-        (Some(justification), Some(period)) => (justification, period),
+    let (justification, (start_at, end_at), answers) = match (justification, period, answers) {
+        (Some(justification), Some(period), Some(answers)) => (justification, period, answers),
         _ => return Err(AppError::internal()),
     };
+    let answers_json = serde_json::to_string(&answers).map_err(|_| AppError::internal())?;
 
     if let Some(conflict) =
         store::policy::conflicting_package_held(&mut tx, subject_id, package.id).await?
@@ -219,6 +238,7 @@ pub async fn submit(
             status: accepted.status,
             current_stage: accepted.current_stage.map(i64::from),
             justification: &justification,
+            answers_json: &answers_json,
             start_at,
             end_at,
         },
@@ -233,6 +253,7 @@ pub async fn submit(
             serde_json::json!({
                 "person_id": subject_id, "access_package_id": package.id, "policy_id": policy.id,
                 "status": accepted.status.as_str(), "start_at": start_at, "end_at": end_at,
+                "justification": justification, "answers": answers,
             }),
         ),
     )
@@ -308,6 +329,12 @@ async fn open_stage(
     }
     let due_at = now.plus_days(stage.decision_timeout_days);
     let requester_name = display_name(tx, subject_id).await?;
+    let origin = match resolved.source {
+        approvers::ApproverSource::Rule => "primary",
+        approvers::ApproverSource::Fallback | approvers::ApproverSource::Administrators => {
+            "fallback"
+        }
+    };
     for approver_id in &resolved.approver_ids {
         store::request::insert_approval_task(
             tx,
@@ -316,6 +343,7 @@ async fn open_stage(
             i64::from(stage.position),
             *approver_id,
             due_at,
+            origin,
         )
         .await?;
         let body = format!(
@@ -735,6 +763,93 @@ pub async fn time_out(
     Ok(true)
 }
 
+/// Fires a stage's escalation: its alternate approvers are asked too (the first approvers
+/// keep their task), with the same decision deadline. Nobody is asked to approve a request
+/// they made or that is for them. Returns false when the request had moved on or the stage
+/// had already escalated, which changes nothing.
+pub async fn escalate(
+    state: &AppState,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<bool, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let Some(request) = store::request::find(&mut tx, request_id).await? else {
+        return Ok(false);
+    };
+    if request.status != RequestStatus::PendingApproval
+        || request.current_stage != Some(stage_position)
+    {
+        return Ok(false);
+    }
+    let stages = match request.policy_id {
+        Some(policy_id) => store::policy::stages_of(&mut tx, policy_id).await?,
+        None => Vec::new(),
+    };
+    let Some(stage) = stages
+        .iter()
+        .find(|stage| i64::from(stage.position) == stage_position)
+    else {
+        return Ok(false);
+    };
+    if store::request::mark_escalated(&mut tx, now, request.id, stage_position).await? == 0 {
+        return Ok(false);
+    }
+    let (holders, due) =
+        store::request::stage_task_holders(&mut tx, request.id, stage_position).await?;
+    let due_at =
+        Timestamp(due.unwrap_or_else(|| now.plus_days(stage.decision_timeout_days).millis()));
+    let alternates: Vec<i64> = stage
+        .escalation_ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            *id != request.person_id && *id != request.requested_by_id && !holders.contains(id)
+        })
+        .collect();
+    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(request.package_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let requester_name = display_name(&mut tx, request.person_id).await?;
+    for approver_id in &alternates {
+        store::request::insert_approval_task(
+            &mut tx,
+            now,
+            request.id,
+            stage_position,
+            *approver_id,
+            due_at,
+            "escalation",
+        )
+        .await?;
+        notify(
+            &mut tx,
+            now,
+            *approver_id,
+            "approval_escalated",
+            &format!("Escalated to you: {requester_name} requests {package_name}"),
+            &format!(
+                "The request of {requester_name} for \"{package_name}\" has waited {} days and was escalated to you. Please approve or deny it in Gatehouse before {}.",
+                stage.escalation_after_days.unwrap_or_default(),
+                due_at.date_utc()
+            ),
+        )
+        .await?;
+    }
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::System("scheduler"),
+        audit::Change::new("access_request.escalated", "access_request", request.id).after(
+            serde_json::json!({ "stage": stage_position, "alternate_ids": alternates, "due_at": due_at.millis() }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Moves the end of the extended assignment to the request's end, in the caller's
 /// transaction. The access never lapses in between: only its end moves.
 async fn extend(
@@ -848,6 +963,7 @@ pub async fn request_extension(
             person_id: holder.id,
             requested_by_id: holder.id,
             package_id: row.package_id,
+            answers_json: "[]",
             policy_id: policy.id,
             status: accepted.status,
             current_stage: accepted.current_stage.map(i64::from),

@@ -59,7 +59,8 @@ pub struct NewResource<'a> {
     pub connector_id: i64,
     pub name: &'a str,
     pub kind: &'a str,
-    pub external_id: &'a str,
+    pub external_id: Option<&'a str>,
+    pub description: &'a str,
 }
 
 pub async fn insert_resource(
@@ -68,14 +69,15 @@ pub async fn insert_resource(
     resource: &NewResource<'_>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into resource (catalog_id, connector_id, name, kind, external_id, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $6) returning id",
+        "insert into resource (catalog_id, connector_id, name, kind, external_id, description, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
     )
     .bind(resource.catalog_id)
     .bind(resource.connector_id)
     .bind(resource.name)
     .bind(resource.kind)
     .bind(resource.external_id)
+    .bind(resource.description)
     .bind(now.millis())
     .fetch_one(&mut **tx)
     .await

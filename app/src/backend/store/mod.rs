@@ -5,6 +5,7 @@
 pub mod assignment;
 pub mod audit;
 pub mod catalog;
+pub mod manage;
 pub mod message;
 pub mod person;
 pub mod policy;

@@ -3,6 +3,7 @@
 
 use super::{get_bool, Tx};
 use crate::domain::approvers::ApproverRule;
+use crate::domain::drafts::Question;
 use crate::domain::policy::{DurationRule, Requestor, RequestorScope};
 use crate::domain::Timestamp;
 use sqlx::Row;
@@ -42,6 +43,8 @@ pub struct PolicyRow {
     pub duration: DurationRule,
     pub extension_allowed: bool,
     pub extension_needs_approval: bool,
+    /// Custom questions the requester answers (at most five).
+    pub questions: Vec<Question>,
     pub stages: Vec<StageRow>,
 }
 
@@ -53,6 +56,9 @@ pub struct StageRow {
     pub decision_timeout_days: i64,
     pub fallback_ids: Vec<i64>,
     pub justification_required: bool,
+    /// Days after the stage opens when the alternates below are asked too.
+    pub escalation_after_days: Option<i64>,
+    pub escalation_ids: Vec<i64>,
 }
 
 fn decode(message: String) -> sqlx::Error {
@@ -135,8 +141,8 @@ fn parse_rule(kind: &str, reference_json: &str) -> Result<ApproverRule, sqlx::Er
 pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select id, name, requestor_scope, requestor_rule_json, justification_required, duration_kind, \
-         duration_value, fixed_end_at, extension_allowed, extension_needs_approval, is_enabled \
-         from assignment_policy where access_package_id = $1 order by position, id",
+         duration_value, fixed_end_at, extension_allowed, extension_needs_approval, is_enabled, \
+         questions_json from assignment_policy where access_package_id = $1 order by position, id",
     )
     .bind(package_id)
     .fetch_all(&mut **tx)
@@ -150,6 +156,7 @@ pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>,
         let rule_json: String = row.try_get("requestor_rule_json")?;
         let duration_kind: String = row.try_get("duration_kind")?;
         let id: i64 = row.try_get("id")?;
+        let questions_json: String = row.try_get("questions_json")?;
         policies.push(PolicyRow {
             id,
             name: row.try_get("name")?,
@@ -162,6 +169,7 @@ pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>,
             )?,
             extension_allowed: get_bool(&row, "extension_allowed")?,
             extension_needs_approval: get_bool(&row, "extension_needs_approval")?,
+            questions: serde_json::from_str(&questions_json).map_err(|e| decode(e.to_string()))?,
             stages: Vec::new(),
         });
     }
@@ -174,7 +182,8 @@ pub async fn policies_of(tx: &mut Tx, package_id: i64) -> Result<Vec<PolicyRow>,
 pub async fn stages_of(tx: &mut Tx, policy_id: i64) -> Result<Vec<StageRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select position, approver_kind, approver_ref_json, required_approvals, decision_timeout_days, \
-         fallback_approvers_json, justification_required from approval_stage \
+         fallback_approvers_json, justification_required, escalation_after_days, escalation_approvers_json \
+         from approval_stage \
          where assignment_policy_id = $1 order by position",
     )
     .bind(policy_id)
@@ -185,6 +194,7 @@ pub async fn stages_of(tx: &mut Tx, policy_id: i64) -> Result<Vec<StageRow>, sql
             let kind: String = row.try_get("approver_kind")?;
             let reference: String = row.try_get("approver_ref_json")?;
             let fallback: String = row.try_get("fallback_approvers_json")?;
+            let escalation: String = row.try_get("escalation_approvers_json")?;
             let position: i64 = row.try_get("position")?;
             let required: i64 = row.try_get("required_approvals")?;
             Ok(StageRow {
@@ -194,6 +204,8 @@ pub async fn stages_of(tx: &mut Tx, policy_id: i64) -> Result<Vec<StageRow>, sql
                 decision_timeout_days: row.try_get("decision_timeout_days")?,
                 fallback_ids: id_list(&fallback)?,
                 justification_required: get_bool(row, "justification_required")?,
+                escalation_after_days: row.try_get("escalation_after_days")?,
+                escalation_ids: id_list(&escalation)?,
             })
         })
         .collect()

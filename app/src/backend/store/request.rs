@@ -16,6 +16,8 @@ pub struct NewRequest<'a> {
     pub status: RequestStatus,
     pub current_stage: Option<i64>,
     pub justification: &'a str,
+    /// The requester's answers to the policy's questions, as a JSON array.
+    pub answers_json: &'a str,
     pub start_at: Timestamp,
     pub end_at: Option<Timestamp>,
 }
@@ -27,8 +29,8 @@ pub async fn insert(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "insert into access_request (kind, person_id, requested_by_id, access_package_id, \
-         assignment_policy_id, assignment_id, status, current_stage, justification, start_at, end_at, \
-         created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+         assignment_policy_id, assignment_id, status, current_stage, justification, answers_json, start_at, \
+         end_at, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
          returning id",
     )
     .bind(request.kind)
@@ -40,6 +42,7 @@ pub async fn insert(
     .bind(request.status.as_str())
     .bind(request.current_stage)
     .bind(request.justification)
+    .bind(request.answers_json)
     .bind(request.start_at.millis())
     .bind(request.end_at.map(Timestamp::millis))
     .bind(now.millis())
@@ -70,15 +73,17 @@ pub async fn insert_approval_task(
     stage_position: i64,
     approver_id: i64,
     due_at: Timestamp,
+    origin: &str,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into approval_task (access_request_id, stage_position, approver_id, due_at, \
-         created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning id",
+        "insert into approval_task (access_request_id, stage_position, approver_id, due_at, origin, \
+         created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $6) returning id",
     )
     .bind(request_id)
     .bind(stage_position)
     .bind(approver_id)
     .bind(due_at.millis())
+    .bind(origin)
     .bind(now.millis())
     .fetch_one(&mut **tx)
     .await
@@ -161,6 +166,7 @@ pub struct WaitingApprovalRow {
     pub requester_name: String,
     pub package_name: String,
     pub justification: String,
+    pub answers_json: String,
     pub stage_position: i64,
     pub due_at: i64,
 }
@@ -172,7 +178,7 @@ pub async fn list_waiting_for(
 ) -> Result<Vec<WaitingApprovalRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select t.access_request_id, who.display_name as requester_name, p.name as package_name, \
-         r.justification, t.stage_position, t.due_at \
+         r.justification, r.answers_json, t.stage_position, t.due_at \
          from approval_task t \
          join access_request r on r.id = t.access_request_id \
          join access_package p on p.id = r.access_package_id \
@@ -191,6 +197,7 @@ pub async fn list_waiting_for(
                 requester_name: row.try_get("requester_name")?,
                 package_name: row.try_get("package_name")?,
                 justification: row.try_get("justification")?,
+                answers_json: row.try_get("answers_json")?,
                 stage_position: row.try_get("stage_position")?,
                 due_at: row.try_get("due_at")?,
             })
@@ -413,6 +420,78 @@ pub async fn overdue_stages(
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// When the open stage of a request escalates: the first task's creation plus the stage's
+/// escalation delay. Only stages with alternates that have not escalated yet.
+const ESCALATION_DUE: &str = "t.created_at + s.escalation_after_days * cast(86400000 as bigint)";
+const ESCALATION_PENDING: &str = "from approval_task t \
+     join access_request r on r.id = t.access_request_id \
+     join approval_stage s on s.assignment_policy_id = r.assignment_policy_id and s.position = t.stage_position \
+     where t.status = 'open' and t.origin <> 'escalation' and t.escalated_at is null \
+     and r.status = 'pending_approval' and r.current_stage = t.stage_position \
+     and s.escalation_after_days is not null";
+
+/// Stages whose escalation delay has passed: (request id, stage position).
+pub async fn due_escalations(
+    pool: &AnyPool,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select distinct t.access_request_id, t.stage_position {ESCALATION_PENDING} \
+         and {ESCALATION_DUE} <= $1 order by t.access_request_id limit $2"
+    ))
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn earliest_escalation(pool: &AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
+    let earliest: Option<i64> = sqlx::query_scalar(&format!(
+        "select min({ESCALATION_DUE}) {ESCALATION_PENDING}"
+    ))
+    .fetch_one(pool)
+    .await?;
+    Ok(earliest.map(Timestamp))
+}
+
+/// Marks the open tasks of a stage as escalated; returns how many were marked (0: someone
+/// else escalated it first).
+pub async fn mark_escalated(
+    tx: &mut Tx,
+    now: Timestamp,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(
+        "update approval_task set escalated_at = $1, updated_at = $1 where access_request_id = $2 \
+         and stage_position = $3 and status = 'open' and origin <> 'escalation' and escalated_at is null",
+    )
+    .bind(now.millis())
+    .bind(request_id)
+    .bind(stage_position)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Everyone with a task on a stage, and the latest decision deadline among them.
+pub async fn stage_task_holders(
+    tx: &mut Tx,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<(Vec<i64>, Option<i64>), sqlx::Error> {
+    let holders: Vec<(i64, i64)> = sqlx::query_as(
+        "select approver_id, due_at from approval_task where access_request_id = $1 and stage_position = $2",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .fetch_all(&mut **tx)
+    .await?;
+    let due = holders.iter().map(|(_, due)| *due).max();
+    Ok((holders.into_iter().map(|(id, _)| id).collect(), due))
 }
 
 /// The earliest deadline of an open approval task, for the scheduler's sleep.

@@ -1,0 +1,368 @@
+//! Setting up what can be requested: catalogs, their resources and packages, assignment
+//! policies, incompatible packages, and the report of people holding a conflicting pair.
+//! Who may change what is decided by `services::manage` from stored data.
+
+use crate::domain::drafts::{CatalogForm, PackageForm, PolicyForm, ResourceForm};
+use crate::domain::{AppError, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub package_count: i64,
+    pub resource_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogList {
+    pub catalogs: Vec<CatalogSummary>,
+    /// Administrators create catalogs.
+    pub can_create: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSummary {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub connector_name: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogDetail {
+    pub id: i64,
+    pub form: CatalogForm,
+    pub resources: Vec<ResourceSummary>,
+    /// (id, name, hidden)
+    pub packages: Vec<(i64, String, bool)>,
+    /// (id, name, kind)
+    pub connectors: Vec<(i64, String, String)>,
+    /// Administrators change the catalog itself; its owners add resources and packages.
+    pub can_edit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyLine {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    /// "Everyone", "Members of groups or departments"...
+    pub who: String,
+    pub duration: String,
+    pub stage_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PackageSetup {
+    pub id: i64,
+    pub catalog_id: i64,
+    pub catalog_name: String,
+    pub form: PackageForm,
+    /// The catalog's resources: (id, label).
+    pub resources: Vec<(i64, String)>,
+    pub policies: Vec<PolicyLine>,
+    /// (id, name, catalog name)
+    pub incompatible: Vec<(i64, String, String)>,
+    /// Other packages that could be declared incompatible: (id, "Catalog: name").
+    pub candidates: Vec<(i64, String)>,
+    pub may_set_owners: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyEditor {
+    pub package_id: i64,
+    pub package_name: String,
+    /// None for a new policy.
+    pub policy_id: Option<i64>,
+    pub form: PolicyForm,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub person_name: String,
+    pub first_package_id: i64,
+    pub first_package: String,
+    pub second_package_id: i64,
+    pub second_package: String,
+    pub since: Timestamp,
+}
+
+#[server]
+pub async fn list_catalogs() -> Result<CatalogList, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::store::manage;
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let catalogs = manage::catalogs_for(&mut tx, person.id, person.is_admin)
+        .await?
+        .into_iter()
+        .map(|c| CatalogSummary {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            enabled: c.enabled,
+            package_count: c.package_count,
+            resource_count: c.resource_count,
+        })
+        .collect();
+    Ok(CatalogList {
+        catalogs,
+        can_create: person.is_admin,
+    })
+}
+
+#[server]
+pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::{services, store::manage};
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let catalog = services::manage::managed_catalog(&mut tx, &person, catalog_id).await?;
+    let owners = manage::catalog_owner_emails(&mut tx, catalog_id).await?;
+    Ok(CatalogDetail {
+        id: catalog.id,
+        form: CatalogForm {
+            name: catalog.name,
+            description: catalog.description,
+            owners: owners.join(", "),
+            enabled: catalog.enabled.then(|| "on".to_string()),
+        },
+        resources: manage::resources_of_catalog(&mut tx, catalog_id)
+            .await?
+            .into_iter()
+            .map(|r| ResourceSummary {
+                id: r.id,
+                name: r.name,
+                kind: r.kind,
+                connector_name: r.connector_name,
+                external_id: r.external_id,
+            })
+            .collect(),
+        packages: manage::packages_of_catalog(&mut tx, catalog_id).await?,
+        connectors: manage::connectors(&mut tx).await?,
+        can_edit: person.is_admin,
+    })
+}
+
+/// Creates a catalog (`catalog_id` 0) or saves one, then shows it.
+#[server]
+pub async fn save_catalog(catalog_id: i64, catalog: CatalogForm) -> Result<i64, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    let id = manage::save_catalog(
+        &state,
+        &person,
+        (catalog_id > 0).then_some(catalog_id),
+        &catalog,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/manage/catalogs/{id}"));
+    Ok(id)
+}
+
+#[server]
+pub async fn add_resource(catalog_id: i64, resource: ResourceForm) -> Result<i64, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    manage::add_resource(&state, &person, catalog_id, &resource).await
+}
+
+/// Creates a package in a catalog, then shows the new package.
+#[server]
+pub async fn create_package(catalog_id: i64, package: PackageForm) -> Result<i64, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage::{self, PackageTarget};
+    let (state, person) = signed_in().await?;
+    let id =
+        manage::save_package(&state, &person, PackageTarget::New { catalog_id }, &package).await?;
+    leptos_axum::redirect(&format!("/manage/packages/{id}"));
+    Ok(id)
+}
+
+#[server]
+pub async fn update_package(package_id: i64, package: PackageForm) -> Result<i64, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage::{self, PackageTarget};
+    let (state, person) = signed_in().await?;
+    manage::save_package(
+        &state,
+        &person,
+        PackageTarget::Existing { package_id },
+        &package,
+    )
+    .await
+}
+
+#[server]
+pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::{services, store::manage};
+    use crate::domain::drafts::{DURATION_KINDS, SCOPES};
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let package = services::manage::managed_package(&mut tx, &person, package_id).await?;
+    let label = |table: &[(&str, &str)], key: &str| {
+        table
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key.to_string(), |(_, l)| l.to_string())
+    };
+    let policies = manage::policy_summaries(&mut tx, package_id)
+        .await?
+        .into_iter()
+        .map(|p| PolicyLine {
+            id: p.id,
+            name: p.name,
+            enabled: p.enabled,
+            who: label(&SCOPES, &p.requestor_scope),
+            duration: match (p.duration_kind.as_str(), p.duration_value) {
+                ("max_days", Some(days)) => format!("At most {days} days"),
+                ("max_hours", Some(hours)) => format!("At most {hours} hours"),
+                (kind, _) => label(&DURATION_KINDS, kind),
+            },
+            stage_count: p.stage_count,
+        })
+        .collect();
+    let incompatible = manage::incompatible_with(&mut tx, package_id).await?;
+    let mut candidates = Vec::new();
+    for (id, name, catalog) in manage::all_packages(&mut tx).await? {
+        let managed = person.is_admin
+            || crate::backend::store::assignment::manages_package(&mut tx, person.id, id).await?;
+        if id != package_id && managed && !incompatible.iter().any(|(other, _, _)| *other == id) {
+            candidates.push((id, format!("{catalog}: {name}")));
+        }
+    }
+    let may_set_owners =
+        person.is_admin || manage::owns_catalog(&mut tx, person.id, package.catalog_id).await?;
+    Ok(PackageSetup {
+        id: package.id,
+        catalog_id: package.catalog_id,
+        catalog_name: package.catalog_name,
+        form: PackageForm {
+            name: package.name,
+            description: package.description,
+            owners: package.owner_emails.join(", "),
+            hidden: package.hidden.then(|| "on".to_string()),
+            resource_ids: package.resource_ids.iter().map(i64::to_string).collect(),
+        },
+        resources: manage::resources_of_catalog(&mut tx, package.catalog_id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.id,
+                    format!(
+                        "{} ({}, {})",
+                        r.name,
+                        r.kind.replace('_', " "),
+                        r.connector_name
+                    ),
+                )
+            })
+            .collect(),
+        policies,
+        incompatible,
+        candidates,
+        may_set_owners,
+    })
+}
+
+/// The policy form: a stored policy (`policy_id` > 0) or a new one with defaults.
+#[server]
+pub async fn get_policy_editor(package_id: i64, policy_id: i64) -> Result<PolicyEditor, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::{services, store::manage};
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let package = services::manage::managed_package(&mut tx, &person, package_id).await?;
+    let form = if policy_id > 0 {
+        match manage::policy_form(&mut tx, policy_id).await? {
+            Some((owner, form)) if owner == package_id => form,
+            _ => return Err(AppError::not_found("assignment policy")),
+        }
+    } else {
+        PolicyForm::new_default()
+    };
+    Ok(PolicyEditor {
+        package_id,
+        package_name: package.name,
+        policy_id: (policy_id > 0).then_some(policy_id),
+        form,
+    })
+}
+
+/// Saves a policy (`policy_id` 0: a new one), then shows its package.
+#[server]
+pub async fn save_policy(
+    package_id: i64,
+    policy_id: i64,
+    policy: PolicyForm,
+) -> Result<i64, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    let id = manage::save_policy(
+        &state,
+        &person,
+        package_id,
+        (policy_id > 0).then_some(policy_id),
+        &policy,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/manage/packages/{package_id}"));
+    Ok(id)
+}
+
+#[server]
+pub async fn add_incompatibility(package_id: i64, other_package_id: i64) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    manage::add_incompatibility(&state, &person, package_id, other_package_id).await
+}
+
+#[server]
+pub async fn remove_incompatibility(
+    package_id: i64,
+    other_package_id: i64,
+) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    manage::remove_incompatibility(&state, &person, package_id, other_package_id).await
+}
+
+/// People who hold two incompatible packages: every pair for administrators and auditors,
+/// pairs touching a package they manage for owners.
+#[server]
+pub async fn list_conflicts() -> Result<Vec<Conflict>, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::store::{assignment, manage};
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let everything = person.is_admin || person.is_auditor;
+    let mut conflicts = Vec::new();
+    for row in manage::conflicts(&mut tx).await? {
+        let visible = everything
+            || assignment::manages_package(&mut tx, person.id, row.first_package_id).await?
+            || assignment::manages_package(&mut tx, person.id, row.second_package_id).await?;
+        if visible {
+            conflicts.push(Conflict {
+                person_name: row.person_name,
+                first_package_id: row.first_package_id,
+                first_package: row.first_package,
+                second_package_id: row.second_package_id,
+                second_package: row.second_package,
+                since: Timestamp(row.since),
+            });
+        }
+    }
+    Ok(conflicts)
+}

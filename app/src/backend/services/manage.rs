@@ -1,0 +1,531 @@
+//! Setting up what can be requested: catalogs, resources, packages, assignment policies
+//! and incompatibilities. Who may change what (DOMAIN.md, Roles):
+//! - administrators: everything, and they alone create catalogs and name catalog owners;
+//! - catalog owners: resources and packages in their catalogs, with their owners;
+//! - package owners: their packages' details, policies and incompatibilities.
+//!
+//! Something the person may not manage answers "not found", like something that does not
+//! exist, so nothing leaks. Each change is one transaction with its audit event.
+
+use crate::backend::store::{self, audit, manage, person::PersonRow, Tx};
+use crate::backend::AppState;
+use crate::domain::drafts::{
+    check_incompatibility, ApproverDraft, CatalogForm, PackageForm, PolicyForm, ResourceForm,
+    ScopeDraft,
+};
+use crate::domain::error::Validation;
+use crate::domain::person::Email;
+use crate::domain::policy::DurationRule;
+use crate::domain::{AppError, ErrorCode};
+
+fn actor_of(person: &PersonRow) -> audit::Actor {
+    audit::Actor::person(person.id, &person.display_name)
+}
+
+fn forbidden() -> AppError {
+    AppError::new(ErrorCode::Forbidden, "Only administrators can do this.")
+}
+
+/// The catalog, if the person may manage it (administrator or catalog owner).
+pub async fn managed_catalog(
+    tx: &mut Tx,
+    person: &PersonRow,
+    catalog_id: i64,
+) -> Result<manage::CatalogRow, AppError> {
+    let catalog = manage::find_catalog(tx, catalog_id).await?;
+    match catalog {
+        Some(catalog)
+            if person.is_admin || manage::owns_catalog(tx, person.id, catalog_id).await? =>
+        {
+            Ok(catalog)
+        }
+        _ => Err(AppError::not_found("catalog")),
+    }
+}
+
+/// The package's settings, if the person may manage it (administrator, catalog owner or
+/// package owner).
+pub async fn managed_package(
+    tx: &mut Tx,
+    person: &PersonRow,
+    package_id: i64,
+) -> Result<manage::PackageSettings, AppError> {
+    let package = manage::package_settings(tx, package_id).await?;
+    match package {
+        Some(package)
+            if person.is_admin
+                || store::assignment::manages_package(tx, person.id, package_id).await? =>
+        {
+            Ok(package)
+        }
+        _ => Err(AppError::not_found("access package")),
+    }
+}
+
+fn emails(list: &[Email]) -> Vec<String> {
+    list.iter()
+        .map(|email| email.as_str().to_string())
+        .collect()
+}
+
+/// Resolves emails to people, reporting an unknown one against `field`.
+async fn people(
+    tx: &mut Tx,
+    v: &mut Validation,
+    field: &str,
+    list: &[Email],
+) -> Result<Vec<i64>, AppError> {
+    Ok(
+        v.check(field, manage::people_by_email(tx, &emails(list)).await?)
+            .unwrap_or_default(),
+    )
+}
+
+async fn groups(
+    tx: &mut Tx,
+    v: &mut Validation,
+    field: &str,
+    names: &[String],
+) -> Result<Vec<i64>, AppError> {
+    Ok(v.check(field, manage::groups_by_name(tx, names).await?)
+        .unwrap_or_default())
+}
+
+/// Creates a catalog (`catalog_id` none; administrators only) or changes one.
+pub async fn save_catalog(
+    state: &AppState,
+    actor: &PersonRow,
+    catalog_id: Option<i64>,
+    form: &CatalogForm,
+) -> Result<i64, AppError> {
+    let draft = form.validate()?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if let Some(id) = catalog_id {
+        managed_catalog(&mut tx, actor, id).await?;
+    }
+    if !actor.is_admin {
+        return Err(forbidden());
+    }
+    let mut v = Validation::new();
+    if manage::catalog_name_taken(&mut tx, &draft.name, catalog_id.unwrap_or(0)).await? {
+        v.check::<()>(
+            "name",
+            Err(format!(
+                "A catalog named \"{}\" already exists.",
+                draft.name
+            )),
+        );
+    }
+    let owner_ids = people(&mut tx, &mut v, "owners", &draft.owners).await?;
+    v.finish()?;
+    let before = match catalog_id {
+        Some(id) => Some(manage::find_catalog(&mut tx, id).await?.map(|c| {
+            serde_json::json!({ "name": c.name, "description": c.description, "enabled": c.enabled })
+        })),
+        None => None,
+    };
+    let id = match catalog_id {
+        Some(id) => id,
+        None => {
+            store::catalog::insert_catalog(&mut tx, now, &draft.name, &draft.description).await?
+        }
+    };
+    manage::update_catalog(
+        &mut tx,
+        now,
+        id,
+        &draft.name,
+        &draft.description,
+        draft.enabled,
+    )
+    .await?;
+    manage::set_catalog_owners(&mut tx, now, id, &owner_ids).await?;
+    let mut change = audit::Change::new(
+        if catalog_id.is_some() { "catalog.updated" } else { "catalog.created" },
+        "catalog",
+        id,
+    )
+    .after(serde_json::json!({
+        "name": draft.name, "description": draft.description, "enabled": draft.enabled, "owner_ids": owner_ids,
+    }));
+    if let Some(Some(before)) = before {
+        change = change.before(before);
+    }
+    audit::append(&mut tx, now, &actor_of(actor), change).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Adds a resource to a catalog the person manages.
+pub async fn add_resource(
+    state: &AppState,
+    actor: &PersonRow,
+    catalog_id: i64,
+    form: &ResourceForm,
+) -> Result<i64, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    managed_catalog(&mut tx, actor, catalog_id).await?;
+    let kind = match form.connector_id.trim().parse::<i64>() {
+        Ok(id) => manage::connector_kind(&mut tx, id).await?,
+        Err(_) => None,
+    };
+    let draft = form.validate(kind.as_deref().map(|kind| kind != "builtin"))?;
+    if let Some(external_id) = &draft.external_id {
+        if manage::resource_external_id_taken(&mut tx, draft.connector_id, external_id).await? {
+            return Err(AppError::invalid_field(
+                "external_id",
+                "Another resource already uses this id in this connector.",
+            ));
+        }
+    }
+    let id = store::catalog::insert_resource(
+        &mut tx,
+        now,
+        &store::catalog::NewResource {
+            catalog_id,
+            connector_id: draft.connector_id,
+            name: &draft.name,
+            kind: &draft.kind,
+            external_id: draft.external_id.as_deref(),
+            description: &draft.description,
+        },
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        now,
+        &actor_of(actor),
+        audit::Change::new("resource.created", "resource", id).after(serde_json::json!({
+            "catalog_id": catalog_id, "name": draft.name, "kind": draft.kind,
+            "connector_id": draft.connector_id, "external_id": draft.external_id,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Where a package is saved: a new one in a catalog, or an existing one.
+#[derive(Clone, Copy, Debug)]
+pub enum PackageTarget {
+    New { catalog_id: i64 },
+    Existing { package_id: i64 },
+}
+
+/// Creates a package in a catalog the person manages, or changes a package they manage.
+/// Only administrators and catalog owners change a package's owners.
+pub async fn save_package(
+    state: &AppState,
+    actor: &PersonRow,
+    target: PackageTarget,
+    form: &PackageForm,
+) -> Result<i64, AppError> {
+    let draft = form.validate()?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let (catalog_id, existing) = match target {
+        PackageTarget::New { catalog_id } => {
+            managed_catalog(&mut tx, actor, catalog_id).await?;
+            (catalog_id, None)
+        }
+        PackageTarget::Existing { package_id } => {
+            let package = managed_package(&mut tx, actor, package_id).await?;
+            (package.catalog_id, Some(package))
+        }
+    };
+    let may_set_owners =
+        actor.is_admin || manage::owns_catalog(&mut tx, actor.id, catalog_id).await?;
+    let mut v = Validation::new();
+    let except = existing.as_ref().map_or(0, |p| p.id);
+    if manage::package_name_taken(&mut tx, catalog_id, &draft.name, except).await? {
+        v.check::<()>(
+            "name",
+            Err(format!(
+                "This catalog already has a package named \"{}\".",
+                draft.name
+            )),
+        );
+    }
+    let owners_changed = existing
+        .as_ref()
+        .is_none_or(|p| p.owner_emails != emails(&draft.owners));
+    if owners_changed && !may_set_owners {
+        v.check::<()>(
+            "owners",
+            Err(
+                "Only the catalog's owners and administrators can change a package's owners."
+                    .into(),
+            ),
+        );
+    }
+    let owner_ids = people(&mut tx, &mut v, "owners", &draft.owners).await?;
+    if manage::count_catalog_resources(&mut tx, catalog_id, &draft.resource_ids).await?
+        != draft.resource_ids.len()
+    {
+        v.check::<()>(
+            "resource_ids",
+            Err("Choose resources of this package's catalog.".into()),
+        );
+    }
+    v.finish()?;
+    let id = match &existing {
+        Some(package) => {
+            manage::update_package(
+                &mut tx,
+                now,
+                package.id,
+                &draft.name,
+                &draft.description,
+                draft.hidden,
+            )
+            .await?;
+            package.id
+        }
+        None => {
+            store::catalog::insert_package(
+                &mut tx,
+                now,
+                &store::catalog::NewPackage {
+                    catalog_id,
+                    name: &draft.name,
+                    description: &draft.description,
+                    is_hidden: draft.hidden,
+                },
+            )
+            .await?
+        }
+    };
+    if owners_changed {
+        manage::set_package_owners(&mut tx, now, id, &owner_ids).await?;
+    }
+    manage::set_package_resources(&mut tx, now, id, &draft.resource_ids).await?;
+    let mut change = audit::Change::new(
+        if existing.is_some() {
+            "access_package.updated"
+        } else {
+            "access_package.created"
+        },
+        "access_package",
+        id,
+    )
+    .after(serde_json::json!({
+        "catalog_id": catalog_id, "name": draft.name, "description": draft.description,
+        "hidden": draft.hidden, "owner_ids": owner_ids, "resource_ids": draft.resource_ids,
+    }));
+    if let Some(package) = &existing {
+        change = change.before(serde_json::json!({
+            "name": package.name, "description": package.description, "hidden": package.hidden,
+            "owners": package.owner_emails, "resource_ids": package.resource_ids,
+        }));
+    }
+    audit::append(&mut tx, now, &actor_of(actor), change).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Resolves a checked policy form into what is stored, reporting unknown people and
+/// groups against their fields.
+async fn resolve_policy(
+    tx: &mut Tx,
+    form: &PolicyForm,
+    now: crate::domain::Timestamp,
+) -> Result<manage::StoredPolicy, AppError> {
+    let draft = form.validate(now)?;
+    let mut v = Validation::new();
+    let (requestor_scope, requestor_rule) = match &draft.scope {
+        ScopeDraft::Everyone => ("everyone", serde_json::json!({})),
+        ScopeDraft::Nobody => ("none", serde_json::json!({})),
+        ScopeDraft::Groups {
+            groups: names,
+            departments,
+        } => {
+            let group_ids = groups(tx, &mut v, "requestor_groups", names).await?;
+            (
+                "groups",
+                serde_json::json!({ "group_ids": group_ids, "departments": departments }),
+            )
+        }
+        ScopeDraft::AttributeRule { equals } => {
+            ("attribute_rule", serde_json::json!({ "equals": equals }))
+        }
+    };
+    let mut stages = Vec::new();
+    for (index, stage) in draft.stages.iter().enumerate() {
+        let field = |name: &str| format!("stages[{index}][{name}]");
+        let approver_ids = match &stage.approvers {
+            ApproverDraft::NamedPeople(list) => {
+                people(tx, &mut v, &field("approvers"), list).await?
+            }
+            ApproverDraft::GroupMembers(names) => {
+                groups(tx, &mut v, &field("groups"), names).await?
+            }
+            _ => Vec::new(),
+        };
+        stages.push(manage::StoredStage {
+            approver_kind: stage.approvers.kind(),
+            approver_ids,
+            required_approvals: stage.required_approvals,
+            decision_timeout_days: stage.decision_timeout_days,
+            escalation_after_days: stage.escalation_after_days,
+            escalation_ids: people(
+                tx,
+                &mut v,
+                &field("escalation_approvers"),
+                &stage.escalation_approvers,
+            )
+            .await?,
+            fallback_ids: people(
+                tx,
+                &mut v,
+                &field("fallback_approvers"),
+                &stage.fallback_approvers,
+            )
+            .await?,
+            justification_required: stage.justification_required,
+        });
+    }
+    v.finish()?;
+    let (duration_kind, duration_value, fixed_end_at) = match draft.duration {
+        DurationRule::MaxDays(days) => ("max_days", Some(days), None),
+        DurationRule::MaxHours(hours) => ("max_hours", Some(hours), None),
+        DurationRule::FixedEnd(end) => ("fixed_end", None, Some(end.millis())),
+        DurationRule::NoEnd => ("no_end", None, None),
+    };
+    Ok(manage::StoredPolicy {
+        name: draft.name,
+        description: draft.description,
+        requestor_scope,
+        requestor_rule,
+        justification_required: draft.justification_required,
+        questions: draft.questions,
+        duration_kind,
+        duration_value,
+        fixed_end_at,
+        extension_allowed: draft.extension_allowed,
+        extension_needs_approval: draft.extension_needs_approval,
+        enabled: draft.enabled,
+        stages,
+    })
+}
+
+/// Adds a policy to a package (`policy_id` none) or changes one of its policies.
+pub async fn save_policy(
+    state: &AppState,
+    actor: &PersonRow,
+    package_id: i64,
+    policy_id: Option<i64>,
+    form: &PolicyForm,
+) -> Result<i64, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    managed_package(&mut tx, actor, package_id).await?;
+    let before = match policy_id {
+        Some(id) => match manage::policy_form(&mut tx, id).await? {
+            Some((owner, form)) if owner == package_id => Some(form),
+            _ => return Err(AppError::not_found("assignment policy")),
+        },
+        None => None,
+    };
+    let policy = resolve_policy(&mut tx, form, now).await?;
+    let id = manage::write_policy(&mut tx, now, package_id, policy_id, &policy).await?;
+    let after = serde_json::json!({
+        "package_id": package_id, "name": policy.name, "enabled": policy.enabled,
+        "requestor_scope": policy.requestor_scope, "requestor_rule": policy.requestor_rule,
+        "justification_required": policy.justification_required, "questions": policy.questions,
+        "duration_kind": policy.duration_kind, "duration_value": policy.duration_value,
+        "fixed_end_at": policy.fixed_end_at, "extension_allowed": policy.extension_allowed,
+        "extension_needs_approval": policy.extension_needs_approval,
+        "stages": policy.stages.iter().map(|s| serde_json::json!({
+            "approver_kind": s.approver_kind, "approver_ids": s.approver_ids,
+            "required_approvals": s.required_approvals, "decision_timeout_days": s.decision_timeout_days,
+            "escalation_after_days": s.escalation_after_days, "escalation_ids": s.escalation_ids,
+            "fallback_ids": s.fallback_ids, "justification_required": s.justification_required,
+        })).collect::<Vec<_>>(),
+    });
+    let mut change = audit::Change::new(
+        if before.is_some() {
+            "assignment_policy.updated"
+        } else {
+            "assignment_policy.created"
+        },
+        "assignment_policy",
+        id,
+    )
+    .after(after);
+    if let Some(before) = before {
+        change = change.before(serde_json::to_value(&before).unwrap_or_default());
+    }
+    audit::append(&mut tx, now, &actor_of(actor), change).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Declares two packages incompatible (separation of duties). The person must manage
+/// both. People already holding both are not changed; the conflicts report lists them.
+pub async fn add_incompatibility(
+    state: &AppState,
+    actor: &PersonRow,
+    package_id: i64,
+    other_package_id: i64,
+) -> Result<(), AppError> {
+    check_incompatibility(package_id, other_package_id)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    managed_package(&mut tx, actor, package_id).await?;
+    if managed_package(&mut tx, actor, other_package_id)
+        .await
+        .is_err()
+    {
+        return Err(AppError::invalid_field(
+            "other_package_id",
+            "Choose a package you manage.",
+        ));
+    }
+    if manage::incompatible_with(&mut tx, package_id)
+        .await?
+        .iter()
+        .any(|(id, _, _)| *id == other_package_id)
+    {
+        return Err(AppError::invalid_field(
+            "other_package_id",
+            "These packages are already incompatible.",
+        ));
+    }
+    store::catalog::add_incompatibility(&mut tx, now, package_id, other_package_id).await?;
+    audit::append(
+        &mut tx,
+        now,
+        &actor_of(actor),
+        audit::Change::new("incompatibility.added", "access_package", package_id)
+            .after(serde_json::json!({ "incompatible_package_id": other_package_id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn remove_incompatibility(
+    state: &AppState,
+    actor: &PersonRow,
+    package_id: i64,
+    other_package_id: i64,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    managed_package(&mut tx, actor, package_id).await?;
+    if manage::remove_incompatibility(&mut tx, package_id, other_package_id).await? == 0 {
+        return Err(AppError::not_found("incompatibility"));
+    }
+    audit::append(
+        &mut tx,
+        now,
+        &actor_of(actor),
+        audit::Change::new("incompatibility.removed", "access_package", package_id)
+            .before(serde_json::json!({ "incompatible_package_id": other_package_id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

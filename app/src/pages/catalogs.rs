@@ -1,0 +1,277 @@
+//! Setting up catalogs: the list (administrators create catalogs here), one catalog with
+//! its settings, resources and packages, and the separation-of-duties report.
+
+use crate::api::catalogs::{
+    get_catalog, list_catalogs, list_conflicts, AddResource, CatalogDetail, CreatePackage,
+    SaveCatalog,
+};
+use crate::components::feedback::{Empty, ErrorAlert, Loading};
+use crate::components::form::{ticked, Checkbox, ErrorSummary, Field};
+use crate::components::route::id_param;
+use crate::components::table::DataTable;
+use crate::domain::drafts::{CatalogForm, RESOURCE_KINDS};
+use crate::domain::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Links between the Manage pages.
+#[component]
+pub fn ManageNav(current: &'static str) -> impl IntoView {
+    let links = [
+        ("/manage", "Packages"),
+        ("/manage/catalogs", "Catalogs"),
+        ("/manage/conflicts", "Separation of duties"),
+    ];
+    view! {
+        <nav class="subnav cluster" aria-label="Manage">
+            {links.into_iter().map(|(href, label)| view! {
+                <a href=href aria-current=(href == current).then_some("page")>{label}</a>
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// The catalog form's fields (name, description, owners, enabled), for creating and editing.
+fn catalog_fields(
+    failure: Signal<Option<AppError>>,
+    form: CatalogForm,
+    prefix: &'static str,
+) -> impl IntoView {
+    view! {
+        <Field failure field="name" prefix label="Name">
+            <input id=format!("{prefix}name") name="catalog[name]" type="text" maxlength="200" value=form.name />
+        </Field>
+        <Field failure field="description" prefix label="Description (optional)">
+            <textarea id=format!("{prefix}description") name="catalog[description]" rows="2" maxlength="2000">{form.description}</textarea>
+        </Field>
+        <Field failure field="owners" prefix label="Owners (optional)" hint="Email addresses, separated by commas. Owners manage the catalog's resources and packages.">
+            <input id=format!("{prefix}owners") name="catalog[owners]" type="text" value=form.owners />
+        </Field>
+        <Checkbox id=format!("{prefix}enabled") name="catalog[enabled]" label="Enabled: its packages appear in the request catalog" checked=ticked(&form.enabled) />
+    }
+}
+
+#[component]
+pub fn CatalogsPage() -> impl IntoView {
+    let create = ServerAction::<SaveCatalog>::new();
+    let catalogs = Resource::new(move || create.version().get(), |_| list_catalogs());
+    let failure = Signal::derive(move || create.value().get().and_then(Result::err));
+    view! {
+        <Title text="Catalogs" />
+        <div class="page-header">
+            <h1>"Catalogs"</h1>
+            <p class="lead">"Catalogs group resources and the access packages that grant them."</p>
+        </div>
+        <ManageNav current="/manage/catalogs" />
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match catalogs.await {
+                    Ok(list) => view! {
+                        {if list.catalogs.is_empty() {
+                            view! { <Empty>"You own no catalog."</Empty> }.into_any()
+                        } else {
+                            view! {
+                                <DataTable label="Catalogs" columns=&["Catalog", "Packages", "Resources", "State"]>
+                                    {list.catalogs.into_iter().map(|catalog| view! {
+                                        <tr>
+                                            <td>
+                                                <a href=format!("/manage/catalogs/{}", catalog.id)>{catalog.name}</a>
+                                                <p class="muted">{catalog.description}</p>
+                                            </td>
+                                            <td>{catalog.package_count}</td>
+                                            <td>{catalog.resource_count}</td>
+                                            <td>{if catalog.enabled { "Enabled" } else { "Disabled" }}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </DataTable>
+                            }.into_any()
+                        }}
+                        {list.can_create.then(|| view! {
+                            <section class="card stack" aria-labelledby="new-catalog-heading">
+                                <h2 id="new-catalog-heading">"New catalog"</h2>
+                                {move || failure.get().map(|error| view! { <ErrorSummary error prefix="new-" /> })}
+                                <ActionForm action=create attr:class="form" attr:novalidate=true>
+                                    <input type="hidden" name="catalog_id" value="0" />
+                                    {catalog_fields(failure, CatalogForm { enabled: Some("on".into()), ..CatalogForm::default() }, "new-")}
+                                    <button type="submit" class="button button-primary">"Create catalog"</button>
+                                </ActionForm>
+                            </section>
+                        })}
+                    }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn CatalogPage() -> impl IntoView {
+    let catalog_id = id_param();
+    let save = ServerAction::<SaveCatalog>::new();
+    let add_resource = ServerAction::<AddResource>::new();
+    let create_package = ServerAction::<CreatePackage>::new();
+    let catalog = Resource::new(
+        move || {
+            (
+                catalog_id(),
+                save.version().get(),
+                add_resource.version().get(),
+            )
+        },
+        |(id, _, _)| get_catalog(id),
+    );
+    view! {
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match catalog.await {
+                    Ok(detail) => catalog_view(detail, save, add_resource, create_package).into_any(),
+                    Err(error) => view! { <Title text="Catalog" /> <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn catalog_view(
+    detail: CatalogDetail,
+    save: ServerAction<SaveCatalog>,
+    add_resource: ServerAction<AddResource>,
+    create_package: ServerAction<CreatePackage>,
+) -> impl IntoView {
+    let save_failure = Signal::derive(move || save.value().get().and_then(Result::err));
+    let resource_failure = Signal::derive(move || add_resource.value().get().and_then(Result::err));
+    let package_failure =
+        Signal::derive(move || create_package.value().get().and_then(Result::err));
+    let id = detail.id;
+    let resources = detail.resources.clone();
+    view! {
+        <Title text=detail.form.name.clone() />
+        <div class="page-header">
+            <h1>{detail.form.name.clone()}</h1>
+            <p class="lead">{detail.form.description.clone()}</p>
+        </div>
+        <ManageNav current="" />
+        <section class="card stack" aria-labelledby="packages-heading">
+            <h2 id="packages-heading">"Access packages"</h2>
+            {if detail.packages.is_empty() {
+                view! { <Empty>"No package yet."</Empty> }.into_any()
+            } else {
+                view! {
+                    <ul class="stack">
+                        {detail.packages.clone().into_iter().map(|(id, name, hidden)| view! {
+                            <li>
+                                <a href=format!("/manage/packages/{id}")>{name}</a>
+                                {hidden.then(|| view! { " " <span class="badge">"Hidden"</span> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <h3>"New package"</h3>
+            {move || package_failure.get().map(|error| view! { <ErrorSummary error prefix="package-" /> })}
+            <ActionForm action=create_package attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="catalog_id" value=id.to_string() />
+                <Field failure=package_failure field="name" prefix="package-" label="Name">
+                    <input id="package-name" name="package[name]" type="text" maxlength="200" />
+                </Field>
+                <Field failure=package_failure field="description" prefix="package-" label="Description">
+                    <textarea id="package-description" name="package[description]" rows="2" maxlength="2000"></textarea>
+                </Field>
+                <Field failure=package_failure field="owners" prefix="package-" label="Owners (optional)" hint="Email addresses, separated by commas.">
+                    <input id="package-owners" name="package[owners]" type="text" />
+                </Field>
+                <Checkbox id="package-hidden" name="package[hidden]" label="Hidden: reachable only by its direct link" checked=false />
+                <button type="submit" class="button button-primary">"Create package"</button>
+            </ActionForm>
+        </section>
+        <section class="card stack" aria-labelledby="resources-heading">
+            <h2 id="resources-heading">"Resources"</h2>
+            {if resources.is_empty() {
+                view! { <Empty>"No resource yet."</Empty> }.into_any()
+            } else {
+                view! {
+                    <DataTable label="Resources" columns=&["Resource", "Kind", "Connector", "Id downstream"]>
+                        {resources.into_iter().map(|resource| view! {
+                            <tr>
+                                <td>{resource.name}</td>
+                                <td>{resource.kind.replace('_', " ")}</td>
+                                <td>{resource.connector_name}</td>
+                                <td><code>{resource.external_id.unwrap_or_default()}</code></td>
+                            </tr>
+                        }).collect_view()}
+                    </DataTable>
+                }.into_any()
+            }}
+            <h3>"Add a resource"</h3>
+            {move || resource_failure.get().map(|error| view! { <ErrorSummary error prefix="resource-" /> })}
+            <ActionForm action=add_resource attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="catalog_id" value=id.to_string() />
+                <Field failure=resource_failure field="name" prefix="resource-" label="Name">
+                    <input id="resource-name" name="resource[name]" type="text" maxlength="200" />
+                </Field>
+                <Field failure=resource_failure field="kind" prefix="resource-" label="Kind">
+                    <select id="resource-kind" name="resource[kind]">
+                        {RESOURCE_KINDS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                </Field>
+                <Field failure=resource_failure field="connector_id" prefix="resource-" label="Connector" hint="Where the resource lives: Gatehouse itself, or a downstream system.">
+                    <select id="resource-connector_id" name="resource[connector_id]">
+                        {detail.connectors.clone().into_iter().map(|(id, name, kind)| view! {
+                            <option value=id.to_string()>{format!("{name} ({kind})")}</option>
+                        }).collect_view()}
+                    </select>
+                </Field>
+                <Field failure=resource_failure field="external_id" prefix="resource-" label="Id downstream" hint="For example the SCIM group id or the LDAP group DN. Empty for Gatehouse's own groups.">
+                    <input id="resource-external_id" name="resource[external_id]" type="text" maxlength="1000" />
+                </Field>
+                <button type="submit" class="button">"Add resource"</button>
+            </ActionForm>
+        </section>
+        {detail.can_edit.then(|| view! {
+            <section class="card stack" aria-labelledby="settings-heading">
+                <h2 id="settings-heading">"Catalog settings"</h2>
+                {move || save_failure.get().map(|error| view! { <ErrorSummary error prefix="catalog-" /> })}
+                <ActionForm action=save attr:class="form" attr:novalidate=true>
+                    <input type="hidden" name="catalog_id" value=id.to_string() />
+                    {catalog_fields(save_failure, detail.form.clone(), "catalog-")}
+                    <button type="submit" class="button button-primary">"Save catalog"</button>
+                </ActionForm>
+            </section>
+        })}
+    }
+}
+
+#[component]
+pub fn ConflictsPage() -> impl IntoView {
+    let conflicts = Resource::new(|| (), |_| list_conflicts());
+    view! {
+        <Title text="Separation of duties" />
+        <div class="page-header">
+            <h1>"Separation of duties"</h1>
+            <p class="lead">"People who hold two packages that may not be held together. New requests that would create such a pair are refused; these pairs existed before the rule, or were assigned directly."</p>
+        </div>
+        <ManageNav current="/manage/conflicts" />
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match conflicts.await {
+                    Ok(list) if list.is_empty() => view! { <Empty>"Nobody holds a conflicting pair."</Empty> }.into_any(),
+                    Ok(list) => view! {
+                        <p class="alert alert-warning">{format!("{} conflicting pair(s). Remove one package of each pair, or record why it is accepted.", list.len())}</p>
+                        <DataTable label="Conflicting pairs" columns=&["Person", "Holds", "And also", "Both since"]>
+                            {list.into_iter().map(|conflict| view! {
+                                <tr>
+                                    <td>{conflict.person_name}</td>
+                                    <td><a href=format!("/manage/packages/{}", conflict.first_package_id)>{conflict.first_package}</a></td>
+                                    <td><a href=format!("/manage/packages/{}", conflict.second_package_id)>{conflict.second_package}</a></td>
+                                    <td><time>{conflict.since.date_utc()}</time></td>
+                                </tr>
+                            }).collect_view()}
+                        </DataTable>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
