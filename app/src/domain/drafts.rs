@@ -308,7 +308,7 @@ impl Question {
                 Ok(answer)
             };
         }
-        if !self.choices.is_empty() && !self.choices.iter().any(|choice| *choice == answer) {
+        if !self.choices.is_empty() && !self.choices.contains(&answer) {
             return Err("Choose one of the answers offered.".into());
         }
         Ok(answer)

@@ -148,7 +148,7 @@ fn policy_view(editor: PolicyEditor, save: ServerAction<SavePolicy>) -> impl Int
             <p class="lead">"The first enabled policy that admits a requester applies; when several do, the requester chooses."</p>
         </div>
         {move || failure.get().map(|error| view! { <ErrorSummary error /> })}
-        <ActionForm action=save attr:class="form stack" attr:novalidate=true>
+        <ActionForm action=save attr:class="form form-wide stack" attr:novalidate=true>
             <input type="hidden" name="package_id" value=editor.package_id.to_string() />
             <input type="hidden" name="policy_id" value=editor.policy_id.unwrap_or(0).to_string() />
             <section class="card stack" aria-labelledby="policy-general">
@@ -178,7 +178,20 @@ fn policy_view(editor: PolicyEditor, save: ServerAction<SavePolicy>) -> impl Int
                 <h2 id="policy-ask">"What requesters say"</h2>
                 <Checkbox id="justification_required" name="policy[justification_required]" label="A justification is required" checked=ticked(&form.justification_required) />
                 {move || crate::components::form::field_error(&failure.get(), "questions")}
-                {questions.into_iter().take(MAX_QUESTIONS).enumerate().map(|(index, question)| question_fields(failure, index, question)).collect_view()}
+                {
+                    let more_open = questions.iter().skip(1).any(|q| !q.text.is_empty());
+                    let mut questions = questions.into_iter().take(MAX_QUESTIONS).enumerate();
+                    let first = questions.next().map(|(index, question)| question_fields(failure, index, question));
+                    view! {
+                        {first}
+                        <details class="more" open=more_open>
+                            <summary>{format!("More questions (up to {MAX_QUESTIONS})")}</summary>
+                            <div class="stack">
+                                {questions.map(|(index, question)| question_fields(failure, index, question)).collect_view()}
+                            </div>
+                        </details>
+                    }
+                }
             </section>
             <section class="card stack" aria-labelledby="policy-duration">
                 <h2 id="policy-duration">"How long access lasts"</h2>
@@ -199,7 +212,19 @@ fn policy_view(editor: PolicyEditor, save: ServerAction<SavePolicy>) -> impl Int
                 <h2 id="policy-approval">"Approval"</h2>
                 <p class="hint">"Stages run in order; nobody ever approves their own request (the stage goes to its fallback approvers, then to administrators)."</p>
                 {move || crate::components::form::field_error(&failure.get(), "stages")}
-                {stages.into_iter().take(MAX_STAGES).enumerate().map(|(index, stage)| stage_fields(failure, index, stage)).collect_view()}
+                {stages.into_iter().take(MAX_STAGES).enumerate().map(|(index, stage)| {
+                    if index == 0 {
+                        stage_fields(failure, index, stage).into_any()
+                    } else {
+                        let used = !stage.approver_kind.is_empty();
+                        view! {
+                            <details class="more" open=used>
+                                <summary>{format!("Stage {}{}", index + 1, if used { "" } else { " (not used)" })}</summary>
+                                {stage_fields(failure, index, stage)}
+                            </details>
+                        }.into_any()
+                    }
+                }).collect_view()}
             </section>
             <div class="cluster">
                 <button type="submit" class="button button-primary">"Save policy"</button>

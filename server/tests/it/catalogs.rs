@@ -438,6 +438,21 @@ async fn bad_settings_are_refused_next_to_their_field_and_change_nothing(backend
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["fields"][0]["field"], "fixed_end_date");
 
+    // Hana's request waits at stage 2 of the production database policy: that policy
+    // cannot drop to one stage under her.
+    let proddb = app.package_id("Production database (read-only)").await;
+    let proddb_policy: i64 =
+        sqlx::query_scalar("select id from assignment_policy where access_package_id = $1")
+            .bind(proddb)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    let mut one_stage = two_stage_policy(proddb);
+    one_stage.retain(|(k, _)| *k != "policy_id" && !k.starts_with("policy[stages][1]"));
+    one_stage.push(("policy_id", proddb_policy.to_string()));
+    let (status, body) = json(app.call::<SavePolicy>(&admin, &one_stage).await).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["fields"][0]["field"], "stages", "{body}");
     for (table, count_before) in tables.iter().zip(before) {
         assert_eq!(count(&app, table).await, count_before, "{table} changed");
     }

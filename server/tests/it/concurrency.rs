@@ -81,6 +81,7 @@ async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
             duration_kind: "max_days",
             duration_value: Some(30),
             extension_allowed: false,
+            questions_json: "[]",
         },
     )
     .await

@@ -45,7 +45,7 @@ async fn the_demo_is_a_living_organisation(backend: TestBackend) {
             "select count(*) from assignment where status = 'active'"
         )
         .await,
-        11
+        13
     );
     assert_eq!(
         count(
@@ -81,8 +81,8 @@ async fn the_demo_is_a_living_organisation(backend: TestBackend) {
     .await;
     assert!(chain >= 4, "{chain}");
     // Every row written has its audit event: 30 people, 1 connector, 2 catalogs, 6
-    // packages, 1 incompatibility, 12 assignments, 6 requests and 1 earlier decision.
-    assert_eq!(count(&app, "select count(*) from audit_event").await, 59);
+    // packages, 1 incompatibility, 14 assignments, 6 requests and 1 earlier decision.
+    assert_eq!(count(&app, "select count(*) from audit_event").await, 61);
     app.stop().await;
 }
 

@@ -285,8 +285,18 @@ impl TestApp {
         client: &reqwest::Client,
         form: &[(&str, String)],
     ) -> reqwest::Response {
+        self.call_path(client, F::PATH, form).await
+    }
+
+    /// Posts a form to a server function by its path, as `call` does.
+    pub async fn call_path(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, String)],
+    ) -> reqwest::Response {
         client
-            .post(self.url(F::PATH))
+            .post(self.url(path))
             .header("accept", "application/json")
             .form(form)
             .send()

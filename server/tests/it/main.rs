@@ -9,6 +9,7 @@ mod harness;
 
 mod assignments;
 mod audit_trail;
+mod authorization;
 mod catalogs;
 mod concurrency;
 mod demo;

@@ -169,6 +169,9 @@ const HELD: &[(&str, &str, i64, Option<i64>)] = &[
     ("tom", "salesforce", 90, None),
     ("grace", "finance_reports", 50, Some(40)),
     ("fiona", "expense_approver", 300, None),
+    // Held together since before the separation-of-duties rule: the conflicts report shows it.
+    ("kira", "finance_reports", 400, Some(20)),
+    ("kira", "expense_approver", 120, None),
     ("dev", "sandbox", -2, Some(28)),
 ];
 
@@ -346,6 +349,11 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
                 duration_kind: seed.duration_kind,
                 duration_value: seed.duration_value,
                 extension_allowed: seed.duration_kind != "no_end",
+                questions_json: if seed.key == "proddb" {
+                    r#"[{"text":"Which replica region?","choices":["EU","US"],"required":false}]"#
+                } else {
+                    "[]"
+                },
             },
         )
         .await?;

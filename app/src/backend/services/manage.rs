@@ -429,6 +429,23 @@ pub async fn save_policy(
         None => None,
     };
     let policy = resolve_policy(&mut tx, form, now).await?;
+    if let Some(id) = policy_id {
+        // Requests waiting at a stage must still find it.
+        let waiting_at: Option<i64> = sqlx::query_scalar(
+            "select max(current_stage) from access_request where assignment_policy_id = $1 and status = 'pending_approval'",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(stage) =
+            waiting_at.filter(|stage| *stage > i64::try_from(policy.stages.len()).unwrap_or(0))
+        {
+            return Err(AppError::invalid_field(
+                "stages",
+                format!("A request is waiting at stage {stage}; keep at least {stage} stages until it is decided."),
+            ));
+        }
+    }
     let id = manage::write_policy(&mut tx, now, package_id, policy_id, &policy).await?;
     let after = serde_json::json!({
         "package_id": package_id, "name": policy.name, "enabled": policy.enabled,

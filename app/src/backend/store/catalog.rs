@@ -151,6 +151,7 @@ pub struct NewPolicy<'a> {
     pub duration_kind: &'a str,
     pub duration_value: Option<i64>,
     pub extension_allowed: bool,
+    pub questions_json: &'a str,
 }
 
 pub async fn insert_policy(
@@ -161,7 +162,8 @@ pub async fn insert_policy(
     sqlx::query_scalar(
         "insert into assignment_policy (access_package_id, name, requestor_scope, requestor_rule_json, \
          justification_required, duration_kind, duration_value, extension_allowed, is_enabled, \
-         created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning id",
+         questions_json, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         returning id",
     )
     .bind(policy.package_id)
     .bind(policy.name)
@@ -172,6 +174,7 @@ pub async fn insert_policy(
     .bind(policy.duration_value)
     .bind(policy.extension_allowed)
     .bind(true)
+    .bind(policy.questions_json)
     .bind(now.millis())
     .fetch_one(&mut **tx)
     .await

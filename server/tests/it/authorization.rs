@@ -1,0 +1,486 @@
+//! The authorization matrix: every server function, called by each role against objects
+//! that are not theirs (the Business catalog, Ivy's request, Grace's access), is refused;
+//! nothing of those objects leaks into the answers, and nothing changes.
+//!
+//! A new server function fails this test until it is added to the matrix (or to the short
+//! list of functions that carry no object).
+
+use crate::harness::{new_client, TestApp, TestBackend};
+use app::api::{audit, catalogs, dev, home, manage, requests, session};
+use leptos::server_fn::ServerFn;
+use std::collections::BTreeSet;
+
+/// Text that belongs to the foreign objects and must not appear in a refusal or a list.
+const SECRETS: [&str; 3] = ["Ivy Ito", "Preparing the quarterly close", "Grace Green"];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Anonymous,
+    Employee,
+    Manager,
+    PackageOwner,
+    CatalogOwner,
+    Auditor,
+    Administrator,
+}
+
+impl Role {
+    const ALL: [Role; 7] = [
+        Role::Anonymous,
+        Role::Employee,
+        Role::Manager,
+        Role::PackageOwner,
+        Role::CatalogOwner,
+        Role::Auditor,
+        Role::Administrator,
+    ];
+
+    fn person(self) -> Option<&'static str> {
+        match self {
+            Role::Anonymous => None,
+            Role::Employee => Some("Dev Patel"),
+            Role::Manager => Some("Sofia Silva"),
+            Role::PackageOwner => Some("Ben Brooks"),
+            Role::CatalogOwner => Some("Alice Anders"),
+            Role::Auditor => Some("Otto Auditor"),
+            Role::Administrator => Some("Ada Admin"),
+        }
+    }
+}
+
+/// What a call should do for the roles not listed as allowed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// Refused with an error status.
+    Refused,
+    /// Answered, but without any foreign object in it.
+    ListedWithout,
+}
+
+struct Case {
+    path: &'static str,
+    fields: Vec<(&'static str, String)>,
+    expect: Expect,
+    /// Roles for whom the object is not foreign (administrators for settings, auditors
+    /// for reading): not called, since for them the call may succeed or change things.
+    allowed: &'static [Role],
+}
+
+struct Foreign {
+    ivy_request: String,
+    ivy: String,
+    grace_assignment: String,
+    finance_package: String,
+    finance_policy: String,
+    expense_package: String,
+    github_package: String,
+    business_catalog: String,
+}
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap()
+}
+
+async fn foreign_objects(app: &TestApp) -> Foreign {
+    Foreign {
+        ivy_request: scalar(app, "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Ivy Ito'").await.to_string(),
+        ivy: app.person_id("Ivy Ito").await.to_string(),
+        grace_assignment: scalar(app, "select a.id from assignment a join person p on p.id = a.person_id where p.display_name = 'Grace Green'").await.to_string(),
+        finance_package: app.package_id("Finance reports").await.to_string(),
+        finance_policy: scalar(app, "select a.id from assignment_policy a join access_package p on p.id = a.access_package_id where p.name = 'Finance reports'").await.to_string(),
+        expense_package: app.package_id("Expense approver").await.to_string(),
+        github_package: app.package_id("GitHub organisation").await.to_string(),
+        business_catalog: scalar(app, "select catalog_id from access_package where name = 'Finance reports'").await.to_string(),
+    }
+}
+
+fn case(
+    path: &'static str,
+    fields: &[(&'static str, &str)],
+    expect: Expect,
+    allowed: &'static [Role],
+) -> Case {
+    Case {
+        path,
+        fields: fields.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        expect,
+        allowed,
+    }
+}
+
+fn matrix(f: &Foreign) -> Vec<Case> {
+    use Expect::{ListedWithout, Refused};
+    use Role::{Administrator as Admin, Auditor};
+    let policy_fields = |package: &str, policy: &str| -> Vec<(&'static str, String)> {
+        [
+            ("package_id", package),
+            ("policy_id", policy),
+            ("policy[name]", "Taken over"),
+            ("policy[requestor_scope]", "everyone"),
+            ("policy[duration_kind]", "no_end"),
+            ("policy[enabled]", "on"),
+        ]
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect()
+    };
+    vec![
+        // Requests and access of other people.
+        case(
+            requests::GetRequest::PATH,
+            &[("request_id", &f.ivy_request)],
+            Refused,
+            &[Admin, Auditor],
+        ),
+        case(
+            requests::CancelRequest::PATH,
+            &[("request_id", &f.ivy_request)],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::DecideRequest::PATH,
+            &[
+                ("request_id", &f.ivy_request),
+                ("outcome", "approve"),
+                ("justification", ""),
+            ],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::DecideRequests::PATH,
+            &[
+                ("request_ids[0]", &f.ivy_request),
+                ("outcome", "approve"),
+                ("justification", ""),
+            ],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::ReleaseAccess::PATH,
+            &[("assignment_id", &f.grace_assignment)],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::RevokeAccess::PATH,
+            &[
+                ("assignment_id", &f.grace_assignment),
+                ("comment", "mine now"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            requests::GetExtensionForm::PATH,
+            &[("assignment_id", &f.grace_assignment)],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::RequestExtension::PATH,
+            &[
+                ("assignment_id", &f.grace_assignment),
+                ("end_date", "2030-01-01"),
+                ("justification", "x"),
+            ],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::SubmitRequest::PATH,
+            &[
+                ("package_id", &f.finance_package),
+                ("for_person_id", &f.ivy),
+                ("justification", "for her"),
+                ("start_date", ""),
+                ("end_date", ""),
+            ],
+            Refused,
+            &[],
+        ),
+        case(
+            requests::GetRequestForm::PATH,
+            &[("package_id", &f.finance_package)],
+            ListedWithout,
+            &[],
+        ),
+        case(
+            requests::ListRequestable::PATH,
+            &[("search", "")],
+            ListedWithout,
+            &[],
+        ),
+        case(requests::ListApprovals::PATH, &[], ListedWithout, &[]),
+        case(home::GetHome::PATH, &[], ListedWithout, &[]),
+        // Another catalog's package, its holders and settings.
+        case(
+            manage::ListManagedPackages::PATH,
+            &[],
+            ListedWithout,
+            &[Admin],
+        ),
+        case(
+            manage::GetPackageManagement::PATH,
+            &[("package_id", &f.finance_package)],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            manage::AssignPackage::PATH,
+            &[
+                ("package_id", &f.finance_package),
+                ("person_id", &f.ivy),
+                ("end_date", ""),
+                ("reason", "x"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(catalogs::ListCatalogs::PATH, &[], ListedWithout, &[Admin]),
+        case(
+            catalogs::GetCatalog::PATH,
+            &[("catalog_id", &f.business_catalog)],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::SaveCatalog::PATH,
+            &[
+                ("catalog_id", &f.business_catalog),
+                ("catalog[name]", "Taken over"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::AddResource::PATH,
+            &[
+                ("catalog_id", &f.business_catalog),
+                ("resource[name]", "Backdoor"),
+                ("resource[kind]", "group"),
+                ("resource[connector_id]", "1"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::CreatePackage::PATH,
+            &[
+                ("catalog_id", &f.business_catalog),
+                ("package[name]", "Backdoor"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::UpdatePackage::PATH,
+            &[
+                ("package_id", &f.finance_package),
+                ("package[name]", "Taken over"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::GetPackageSetup::PATH,
+            &[("package_id", &f.finance_package)],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::GetPolicyEditor::PATH,
+            &[
+                ("package_id", &f.finance_package),
+                ("policy_id", &f.finance_policy),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        Case {
+            path: catalogs::SavePolicy::PATH,
+            fields: policy_fields(&f.finance_package, &f.finance_policy),
+            expect: Refused,
+            allowed: &[Admin],
+        },
+        Case {
+            path: catalogs::SavePolicy::PATH,
+            fields: policy_fields(&f.finance_package, "0"),
+            expect: Refused,
+            allowed: &[Admin],
+        },
+        case(
+            catalogs::AddIncompatibility::PATH,
+            &[
+                ("package_id", &f.finance_package),
+                ("other_package_id", &f.github_package),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::AddIncompatibility::PATH,
+            &[
+                ("package_id", &f.github_package),
+                ("other_package_id", &f.finance_package),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::RemoveIncompatibility::PATH,
+            &[
+                ("package_id", &f.finance_package),
+                ("other_package_id", &f.expense_package),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            catalogs::ListConflicts::PATH,
+            &[],
+            ListedWithout,
+            &[Admin, Auditor],
+        ),
+        // The audit trail is for administrators and auditors.
+        case(audit::GetAuditTrail::PATH, &[], Refused, &[Admin, Auditor]),
+    ]
+}
+
+/// Server functions that carry no object of anyone's: the site's public facts, the
+/// caller's own sign-in and sign-out, and the development tools (development mode only:
+/// production answers them "not found", which `http_basics` and `sessions` test).
+fn without_object() -> BTreeSet<&'static str> {
+    [
+        session::GetSiteInfo::PATH,
+        session::ListSignInChoices::PATH,
+        session::DevSignIn::PATH,
+        session::SignOut::PATH,
+        dev::ListDevMail::PATH,
+    ]
+    .into_iter()
+    .collect()
+}
+
+async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
+    let mut fingerprint = Vec::new();
+    for table in [
+        "audit_event",
+        "access_request",
+        "decision",
+        "approval_task",
+        "assignment",
+        "catalog",
+        "resource",
+        "access_package",
+        "access_package_owner",
+        "assignment_policy",
+        "approval_stage",
+        "incompatibility",
+        "outbound_message",
+        "provisioning_job",
+    ] {
+        fingerprint.push(scalar(app, &format!("select count(*) from {table}")).await);
+    }
+    // And the foreign objects' versions and names.
+    fingerprint.push(
+        scalar(
+            app,
+            "select cast(sum(version) as bigint) from access_request",
+        )
+        .await,
+    );
+    fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from assignment").await);
+    fingerprint.push(
+        scalar(
+            app,
+            "select count(*) from access_package where name = 'Taken over' or name = 'Backdoor'",
+        )
+        .await,
+    );
+    fingerprint.push(
+        scalar(
+            app,
+            "select count(*) from catalog where name = 'Taken over'",
+        )
+        .await,
+    );
+    fingerprint.push(
+        scalar(
+            app,
+            "select count(*) from assignment_policy where name = 'Taken over'",
+        )
+        .await,
+    );
+    fingerprint
+}
+
+async fn every_server_function_refuses_every_role_on_a_foreign_object(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let foreign = foreign_objects(&app).await;
+    let cases = matrix(&foreign);
+
+    // The matrix covers every registered server function.
+    let covered: BTreeSet<&str> = cases
+        .iter()
+        .map(|case| case.path)
+        .chain(without_object())
+        .collect();
+    let registered: BTreeSet<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .collect();
+    let missing: Vec<_> = registered.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "server functions missing from the matrix: {missing:?}"
+    );
+
+    // Signing in is audited: every role signs in before the fingerprint is taken.
+    let mut clients = Vec::new();
+    for role in Role::ALL {
+        let client = new_client();
+        if let Some(name) = role.person() {
+            app.sign_in_as(&client, name).await;
+        }
+        clients.push((role, client));
+    }
+    let before = state_fingerprint(&app).await;
+    let mut calls = 0;
+    for (role, client) in clients {
+        for case in &cases {
+            if case.allowed.contains(&role) {
+                continue;
+            }
+            let response = app.call_path(&client, case.path, &case.fields).await;
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            calls += 1;
+            let what = format!("{role:?} calling {}: {status} {body}", case.path);
+            match (role, case.expect) {
+                (Role::Anonymous, _) => assert_eq!(status, 401, "{what}"),
+                (_, Expect::Refused) => {
+                    assert!(matches!(status, 400 | 403 | 404 | 409), "{what}");
+                }
+                (_, Expect::ListedWithout) => assert_eq!(status, 200, "{what}"),
+            }
+            for secret in SECRETS {
+                assert!(!body.contains(secret), "{what} leaks {secret:?}");
+            }
+        }
+    }
+    assert!(calls > 150, "the matrix ran {calls} calls");
+    assert_eq!(
+        state_fingerprint(&app).await,
+        before,
+        "a refused call changed something"
+    );
+    app.stop().await;
+}
+
+crate::on_both_backends!(every_server_function_refuses_every_role_on_a_foreign_object);
