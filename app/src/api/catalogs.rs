@@ -250,7 +250,11 @@ pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError
             description: package.description,
             owners: package.owner_emails.join(", "),
             hidden: package.hidden.then(|| "on".to_string()),
-            resource_ids: package.resource_ids.iter().map(i64::to_string).collect(),
+            resources: package
+                .resources
+                .iter()
+                .map(|(id, role)| (id.to_string(), role.clone()))
+                .collect(),
         },
         resources: manage::resources_of_catalog(&mut tx, package.catalog_id)
             .await?

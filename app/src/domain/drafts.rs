@@ -219,9 +219,13 @@ pub struct PackageForm {
     /// Emails of the package owners.
     pub owners: String,
     pub hidden: Option<String>,
-    /// Ids of the catalog's resources the package grants (checkboxes).
-    pub resource_ids: Vec<String>,
+    /// The role the package grants in each of the catalog's resources, by resource id;
+    /// empty: not granted.
+    pub resources: BTreeMap<String, String>,
 }
+
+/// Roles a package can grant in a resource.
+pub const RESOURCE_ROLES: [(&str, &str); 2] = [("member", "Member"), ("owner", "Owner")];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackageDraft {
@@ -229,7 +233,8 @@ pub struct PackageDraft {
     pub description: String,
     pub owners: Vec<Email>,
     pub hidden: bool,
-    pub resource_ids: Vec<i64>,
+    /// (resource id, role), by resource id.
+    pub resources: Vec<(i64, String)>,
 }
 
 impl PackageForm {
@@ -241,28 +246,33 @@ impl PackageForm {
             parse_text(&self.description, MAX_DESCRIPTION_CHARS),
         );
         let owners = v.check("owners", parse_emails(&self.owners));
-        let resource_ids = v.check(
-            "resource_ids",
-            self.resource_ids
+        let resources = v.check(
+            "resources",
+            self.resources
                 .iter()
-                .filter(|id| !id.trim().is_empty())
-                .map(|id| {
-                    id.trim()
+                .filter(|(_, role)| !role.is_empty())
+                .map(|(id, role)| {
+                    let id = id
+                        .trim()
                         .parse::<i64>()
-                        .map_err(|_| "Choose resources from the list.".to_string())
+                        .map_err(|_| "Choose resources from the list.".to_string())?;
+                    if !RESOURCE_ROLES.iter().any(|(known, _)| known == role) {
+                        return Err("Choose member or owner for each granted resource.".to_string());
+                    }
+                    Ok((id, role.clone()))
                 })
-                .collect::<Result<Vec<i64>, String>>(),
+                .collect::<Result<Vec<(i64, String)>, String>>(),
         );
         v.finish()?;
-        let mut resource_ids = resource_ids.unwrap_or_default();
-        resource_ids.sort_unstable();
-        resource_ids.dedup();
+        let mut resources = resources.unwrap_or_default();
+        resources.sort_unstable();
+        resources.dedup_by_key(|(id, _)| *id);
         Ok(PackageDraft {
             name: name.unwrap_or_default(),
             description: description.unwrap_or_default(),
             owners: owners.unwrap_or_default(),
             hidden: checked(&self.hidden),
-            resource_ids,
+            resources,
         })
     }
 }
@@ -1139,22 +1149,33 @@ mod tests {
             .is_some());
         assert_eq!(resource.validate(Some(false)).unwrap().external_id, None);
 
+        let granted = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         let package = PackageForm {
             name: "P".into(),
-            resource_ids: vec!["3".into(), "1".into(), "3".into()],
+            resources: granted(&[("3", "owner"), ("1", "member"), ("2", "")]),
             ..Default::default()
         };
-        assert_eq!(package.validate().unwrap().resource_ids, vec![1, 3]);
-        let bad = PackageForm {
-            name: "P".into(),
-            resource_ids: vec!["x".into()],
-            ..Default::default()
-        };
-        assert!(bad
-            .validate()
-            .unwrap_err()
-            .field_message("resource_ids")
-            .is_some());
+        assert_eq!(
+            package.validate().unwrap().resources,
+            vec![(1, "member".into()), (3, "owner".into())]
+        );
+        for bad in [granted(&[("x", "member")]), granted(&[("1", "admin")])] {
+            let bad = PackageForm {
+                name: "P".into(),
+                resources: bad,
+                ..Default::default()
+            };
+            assert!(bad
+                .validate()
+                .unwrap_err()
+                .field_message("resources")
+                .is_some());
+        }
 
         assert!(check_incompatibility(4, 4)
             .unwrap_err()

@@ -13,6 +13,7 @@ use crate::components::form::{field_class, field_error, ErrorSummary};
 use crate::components::form::{ticked, Checkbox, Field};
 use crate::components::route::id_param;
 use crate::components::table::DataTable;
+use crate::domain::drafts::RESOURCE_ROLES;
 use crate::domain::AppError;
 use crate::pages::catalogs::ManageNav;
 use leptos::prelude::*;
@@ -182,19 +183,24 @@ fn setup_view(
                     <input id="package-owners" name="package[owners]" type="text" value=form.owners.clone() readonly=!setup.may_set_owners />
                 </Field>
                 <Checkbox id="package-hidden" name="package[hidden]" label="Hidden: reachable only by its direct link" checked=ticked(&form.hidden) />
-                <fieldset id="package-resource_ids" class=move || crate::components::form::field_class(&update_failure.get(), "resource_ids")>
-                    <legend>"Resources it grants"</legend>
-                    {move || crate::components::form::field_error(&update_failure.get(), "resource_ids")}
+                <fieldset id="package-resources" class=move || crate::components::form::field_class(&update_failure.get(), "resources")>
+                    <legend>"Resources it grants, and the role in each"</legend>
+                    {move || crate::components::form::field_error(&update_failure.get(), "resources")}
                     {if setup.resources.is_empty() {
                         view! { <p class="muted">"The catalog has no resources yet."</p> }.into_any()
                     } else {
-                        setup.resources.clone().into_iter().enumerate().map(|(index, (resource, label))| {
-                            let checked = form.resource_ids.contains(&resource.to_string());
+                        setup.resources.clone().into_iter().map(|(resource, label)| {
+                            let current = form.resources.get(&resource.to_string()).cloned().unwrap_or_default();
                             let field_id = format!("resource-{resource}");
                             view! {
-                                <div class="checkbox">
-                                    <input type="checkbox" id=field_id.clone() name=format!("package[resource_ids][{index}]") value=resource.to_string() checked=checked />
-                                    <label for=field_id>{label.clone()}</label>
+                                <div class="field field-inline">
+                                    <label for=field_id.clone()>{label}</label>
+                                    <select id=field_id name=format!("package[resources][{resource}]")>
+                                        <option value="" selected=current.is_empty()>"Not granted"</option>
+                                        {RESOURCE_ROLES.iter().map(|(role, role_label)| view! {
+                                            <option value=*role selected=current == *role>{*role_label}</option>
+                                        }).collect_view()}
+                                    </select>
                                 </div>
                             }
                         }).collect_view().into_any()

@@ -139,7 +139,10 @@ async fn an_administrator_sets_up_a_package_and_an_employee_requests_it_with_ans
                 ("package[name]", "Pager duty"),
                 ("package[description]", "Be paged for incidents"),
                 ("package[owners]", &ben.email),
-                ("package[resource_ids][0]", &resource_id.to_string()),
+                (
+                    String::leak(format!("package[resources][{resource_id}]")),
+                    "member",
+                ),
             ]),
         )
         .await,
@@ -147,6 +150,14 @@ async fn an_administrator_sets_up_a_package_and_an_employee_requests_it_with_ans
     .await;
     assert_eq!(status, 200, "{package}");
     let package_id = package.as_i64().unwrap();
+    let granted: Vec<(i64, String)> = sqlx::query_as(
+        "select resource_id, role from access_package_resource where access_package_id = $1",
+    )
+    .bind(package_id)
+    .fetch_all(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(granted, vec![(resource_id, "member".to_string())]);
 
     let (status, policy) = json(
         app.call::<SavePolicy>(&owner, &two_stage_policy(package_id))

@@ -261,11 +261,12 @@ pub async fn save_package(
         );
     }
     let owner_ids = people(&mut tx, &mut v, "owners", &draft.owners).await?;
-    if manage::count_catalog_resources(&mut tx, catalog_id, &draft.resource_ids).await?
-        != draft.resource_ids.len()
+    let resource_ids: Vec<i64> = draft.resources.iter().map(|(id, _)| *id).collect();
+    if manage::count_catalog_resources(&mut tx, catalog_id, &resource_ids).await?
+        != resource_ids.len()
     {
         v.check::<()>(
-            "resource_ids",
+            "resources",
             Err("Choose resources of this package's catalog.".into()),
         );
     }
@@ -300,7 +301,7 @@ pub async fn save_package(
     if owners_changed {
         manage::set_package_owners(&mut tx, now, id, &owner_ids).await?;
     }
-    manage::set_package_resources(&mut tx, now, id, &draft.resource_ids).await?;
+    manage::set_package_resources(&mut tx, now, id, &draft.resources).await?;
     let mut change = audit::Change::new(
         if existing.is_some() {
             "access_package.updated"
@@ -312,12 +313,12 @@ pub async fn save_package(
     )
     .after(serde_json::json!({
         "catalog_id": catalog_id, "name": draft.name, "description": draft.description,
-        "hidden": draft.hidden, "owner_ids": owner_ids, "resource_ids": draft.resource_ids,
+        "hidden": draft.hidden, "owner_ids": owner_ids, "resources": draft.resources,
     }));
     if let Some(package) = &existing {
         change = change.before(serde_json::json!({
             "name": package.name, "description": package.description, "hidden": package.hidden,
-            "owners": package.owner_emails, "resource_ids": package.resource_ids,
+            "owners": package.owner_emails, "resources": package.resources,
         }));
     }
     audit::append(&mut tx, now, &actor_of(actor), change).await?;

@@ -292,7 +292,8 @@ pub struct PackageSettings {
     pub description: String,
     pub hidden: bool,
     pub owner_emails: Vec<String>,
-    pub resource_ids: Vec<i64>,
+    /// (resource id, role granted)
+    pub resources: Vec<(i64, String)>,
 }
 
 pub async fn package_settings(
@@ -316,8 +317,8 @@ pub async fn package_settings(
     .bind(package_id)
     .fetch_all(&mut **tx)
     .await?;
-    let resource_ids = sqlx::query_scalar(
-        "select resource_id from access_package_resource where access_package_id = $1 order by resource_id",
+    let resources = sqlx::query_as(
+        "select resource_id, role from access_package_resource where access_package_id = $1 order by resource_id",
     )
     .bind(package_id)
     .fetch_all(&mut **tx)
@@ -330,7 +331,7 @@ pub async fn package_settings(
         description: row.try_get("description")?,
         hidden: get_bool(&row, "is_hidden")?,
         owner_emails,
-        resource_ids,
+        resources,
     }))
 }
 
@@ -408,20 +409,30 @@ pub async fn set_package_owners(
     Ok(())
 }
 
-/// Replaces the resources a package grants. Assignments already granted keep what they
-/// were provisioned with; the provisioning issue reconciles the difference.
+/// Replaces the resources a package grants, each with its role. Assignments already
+/// granted keep what they were provisioned with; the provisioning issue reconciles the
+/// difference.
 pub async fn set_package_resources(
     tx: &mut Tx,
     now: Timestamp,
     package_id: i64,
-    resource_ids: &[i64],
+    resources: &[(i64, String)],
 ) -> Result<(), sqlx::Error> {
     sqlx::query("delete from access_package_resource where access_package_id = $1")
         .bind(package_id)
         .execute(&mut **tx)
         .await?;
-    for resource in resource_ids {
-        super::catalog::add_package_resource(tx, now, package_id, *resource).await?;
+    for (resource, role) in resources {
+        sqlx::query(
+            "insert into access_package_resource (access_package_id, resource_id, role, created_at) \
+             values ($1, $2, $3, $4)",
+        )
+        .bind(package_id)
+        .bind(resource)
+        .bind(role)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
