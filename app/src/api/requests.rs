@@ -398,6 +398,8 @@ pub struct RequestDetail {
     pub for_name: String,
     pub status: crate::domain::status::RequestStatus,
     pub justification: String,
+    /// Answers to the policy's questions.
+    pub answers: Vec<crate::domain::drafts::Answer>,
     pub submitted_at: Timestamp,
     pub start_at: Timestamp,
     pub end_at: Option<Timestamp>,
@@ -434,16 +436,12 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
         .bind(request.person_id)
         .fetch_one(&mut *tx)
         .await?;
-    let justification: String =
-        sqlx::query_scalar("select justification from access_request where id = $1")
-            .bind(request.id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let submitted_at: i64 =
-        sqlx::query_scalar("select created_at from access_request where id = $1")
-            .bind(request.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (justification, answers_json, submitted_at): (String, String, i64) = sqlx::query_as(
+        "select justification, answers_json, created_at from access_request where id = $1",
+    )
+    .bind(request.id)
+    .fetch_one(&mut *tx)
+    .await?;
     let stages = match request.policy_id {
         Some(policy_id) => store::policy::stages_of(&mut tx, policy_id).await?,
         None => Vec::new(),
@@ -514,6 +512,7 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
         for_name,
         status: request.status,
         justification,
+        answers: serde_json::from_str(&answers_json).unwrap_or_default(),
         submitted_at: Timestamp(submitted_at),
         start_at: Timestamp(request.start_at),
         end_at: request.end_at.map(Timestamp),

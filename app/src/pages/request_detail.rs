@@ -50,6 +50,10 @@ fn request_view(detail: RequestDetail) -> impl IntoView {
                 <dd>{period}</dd>
                 <dt>"Justification"</dt>
                 <dd>{if detail.justification.is_empty() { "None given".to_string() } else { detail.justification }}</dd>
+                {detail.answers.into_iter().map(|answer| view! {
+                    <dt>{answer.question}</dt>
+                    <dd>{answer.answer}</dd>
+                }).collect_view()}
             </dl>
         </section>
         <section class="card stack" aria-labelledby="stages-heading">

@@ -261,6 +261,15 @@ async fn an_administrator_sets_up_a_package_and_an_employee_requests_it_with_ans
 
     // After the manager approves, the owner sees the manager's decision in the history.
     let request_id = item["request_id"].as_i64().unwrap();
+    let (_, detail) = json(
+        app.call::<app::api::requests::GetRequest>(
+            &employee,
+            &form(&[("request_id", &request_id.to_string())]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(detail["answers"][0]["answer"], "Platform", "{detail}");
     requests::decide(
         &app.state,
         &manager_id,
