@@ -56,9 +56,14 @@ fn set_content_security_policy() {
     else {
         return;
     };
+    // Sign-in and sign-out forms may lead to the identity provider.
+    let provider = use_context::<crate::backend::AppState>()
+        .and_then(|state| state.settings.oidc_origin.clone())
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'{provider}; \
          frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     );
     if let Ok(value) = http::HeaderValue::from_str(&policy) {

@@ -35,6 +35,37 @@ pub struct Config {
     pub session_idle_minutes: i64,
     pub session_absolute_minutes: i64,
     pub body_limit_bytes: usize,
+    /// Sign-in with the company identity provider; none when no issuer is configured.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// The OpenID Connect relying party's settings. The client secret is never printed.
+#[derive(Clone)]
+pub struct OidcConfig {
+    /// Exactly as the provider spells it in discovery (no trailing slash added).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Scopes besides `openid`.
+    pub scopes: Vec<String>,
+    /// Also ask the userinfo endpoint for claims missing from the ID token.
+    pub userinfo: bool,
+    pub claim_email: String,
+    pub claim_name: String,
+    pub claim_groups: String,
+    pub claim_employee_id: String,
+    pub identity: app::backend::services::identity::IdentityPolicy,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -52,6 +83,7 @@ impl std::fmt::Debug for Config {
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_absolute_minutes", &self.session_absolute_minutes)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -71,7 +103,80 @@ pub const KEYS: &[(&str, &str)] = &[
     ("SESSION_IDLE_MINUTES", "60"),
     ("SESSION_ABSOLUTE_MINUTES", "720"),
     ("BODY_LIMIT_BYTES", "1048576"),
+    ("OIDC_ISSUER", ""),
+    ("OIDC_CLIENT_ID", ""),
+    ("OIDC_CLIENT_SECRET", ""),
+    ("OIDC_SCOPES", "email profile"),
+    ("OIDC_USERINFO", "false"),
+    ("OIDC_ALLOW_UNKNOWN", "false"),
+    ("OIDC_CLAIM_EMAIL", "email"),
+    ("OIDC_CLAIM_NAME", "name"),
+    ("OIDC_CLAIM_GROUPS", "groups"),
+    ("OIDC_CLAIM_EMPLOYEE_ID", "employee_id"),
+    ("OIDC_ADMIN_GROUPS", ""),
+    ("OIDC_AUDITOR_GROUPS", ""),
+    ("OIDC_ADMIN_EMAILS", ""),
+    ("OIDC_AUDITOR_EMAILS", ""),
 ];
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn load_oidc(sources: &Sources) -> Result<Option<OidcConfig>, String> {
+    let issuer = sources.get("OIDC_ISSUER").trim().to_string();
+    if issuer.is_empty() {
+        return Ok(None);
+    }
+    url::Url::parse(&issuer)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .ok_or_else(|| {
+            format!("GATEHOUSE_OIDC_ISSUER must be an http or https URL (got {issuer:?})")
+        })?;
+    let client_id = sources.get("OIDC_CLIENT_ID").trim().to_string();
+    let client_secret = sources.get("OIDC_CLIENT_SECRET").trim().to_string();
+    if client_id.is_empty() || client_secret.is_empty() {
+        return Err(
+            "GATEHOUSE_OIDC_CLIENT_ID and GATEHOUSE_OIDC_CLIENT_SECRET are required with GATEHOUSE_OIDC_ISSUER"
+                .to_string(),
+        );
+    }
+    let claim = |key: &str| -> Result<String, String> {
+        let name = sources.get(key).trim().to_string();
+        if name.is_empty() {
+            Err(format!("GATEHOUSE_{key} must name a claim"))
+        } else {
+            Ok(name)
+        }
+    };
+    Ok(Some(OidcConfig {
+        issuer,
+        client_id,
+        client_secret,
+        scopes: list(&sources.get("OIDC_SCOPES"))
+            .into_iter()
+            .filter(|scope| scope != "openid")
+            .collect(),
+        userinfo: parse_bool("OIDC_USERINFO", &sources.get("OIDC_USERINFO"))?,
+        claim_email: claim("OIDC_CLAIM_EMAIL")?,
+        claim_name: claim("OIDC_CLAIM_NAME")?,
+        claim_groups: claim("OIDC_CLAIM_GROUPS")?,
+        claim_employee_id: claim("OIDC_CLAIM_EMPLOYEE_ID")?,
+        identity: app::backend::services::identity::IdentityPolicy {
+            allow_unknown: parse_bool("OIDC_ALLOW_UNKNOWN", &sources.get("OIDC_ALLOW_UNKNOWN"))?,
+            admin_groups: list(&sources.get("OIDC_ADMIN_GROUPS")),
+            auditor_groups: list(&sources.get("OIDC_AUDITOR_GROUPS")),
+            admin_emails: list(&sources.get("OIDC_ADMIN_EMAILS")),
+            auditor_emails: list(&sources.get("OIDC_AUDITOR_EMAILS")),
+        },
+    }))
+}
 
 /// Where values come from: the environment first, then the file, then the default.
 pub struct Sources {
@@ -219,6 +324,7 @@ impl Config {
                 &sources.get("SESSION_ABSOLUTE_MINUTES"),
             )?,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(usize::MAX),
+            oidc: load_oidc(sources)?,
         })
     }
 
@@ -236,6 +342,11 @@ impl Config {
             development: self.is_development(),
             dev_sign_in: self.dev_sign_in,
             session_absolute_minutes: self.session_absolute_minutes,
+            oidc_origin: self.oidc.as_ref().and_then(|oidc| {
+                url::Url::parse(&oidc.issuer)
+                    .ok()
+                    .map(|url| url.origin().ascii_serialization())
+            }),
         }
     }
 }

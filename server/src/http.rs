@@ -83,6 +83,7 @@ pub fn router(config: &Config, state: AppState) -> Router {
             shell,
         ))
         .with_state(options)
+        .merge(oidc_routes(config, &state))
         .layer(sessions)
         .layer(middleware::from_fn(server_function_error_status))
         // No request may hang a connection forever: a response not ready in time is
@@ -100,6 +101,20 @@ pub fn router(config: &Config, state: AppState) -> Router {
             security_headers,
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// `/auth/login` and `/auth/callback` when OpenID Connect sign-in is configured.
+fn oidc_routes(config: &Config, state: &AppState) -> Router {
+    let Some(oidc) = config.oidc.clone() else {
+        return Router::new();
+    };
+    match crate::oidc::RelyingParty::new(oidc, &config.public_url) {
+        Ok(party) => crate::oidc::routes(Arc::new(party), state.clone()),
+        Err(error) => {
+            tracing::error!(%error, "OpenID Connect sign-in is not available");
+            Router::new()
+        }
+    }
 }
 
 /// The process is up.

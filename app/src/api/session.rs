@@ -20,6 +20,8 @@ pub struct SiteInfo {
     /// Development mode: every page shows the development banner.
     pub development: bool,
     pub dev_sign_in: bool,
+    /// Sign-in through the company identity provider is configured.
+    pub oidc_sign_in: bool,
     pub viewer: Option<Viewer>,
 }
 
@@ -46,6 +48,7 @@ pub async fn get_site_info() -> Result<SiteInfo, AppError> {
     Ok(SiteInfo {
         development: state.settings.development,
         dev_sign_in: state.settings.dev_sign_in,
+        oidc_sign_in: state.settings.oidc_origin.is_some(),
         viewer,
     })
 }
@@ -109,7 +112,10 @@ pub async fn sign_out() -> Result<(), AppError> {
     use crate::api::context::request_context;
     use crate::backend::auth;
     let (state, session) = request_context().await?;
-    auth::sign_out(&state, &session).await?;
-    leptos_axum::redirect("/");
+    match auth::sign_out(&state, &session).await? {
+        // End the identity provider's session too; it sends the browser back to sign-in.
+        Some(provider_logout) => leptos_axum::redirect(&provider_logout),
+        None => leptos_axum::redirect("/"),
+    }
     Ok(())
 }

@@ -13,6 +13,9 @@ pub struct Settings {
     pub dev_sign_in: bool,
     /// Absolute lifetime of a session from sign-in, in minutes.
     pub session_absolute_minutes: i64,
+    /// The company identity provider's origin when OpenID Connect sign-in is configured
+    /// (forms may send the browser there: sign-in and sign-out).
+    pub oidc_origin: Option<String>,
 }
 
 impl Default for Settings {
@@ -21,6 +24,7 @@ impl Default for Settings {
             development: false,
             dev_sign_in: false,
             session_absolute_minutes: 12 * 60,
+            oidc_origin: None,
         }
     }
 }

@@ -15,6 +15,7 @@ mod concurrency;
 mod demo;
 mod http_basics;
 mod manage;
+mod oidc;
 mod request_api;
 mod requests;
 mod sessions;

@@ -87,7 +87,17 @@ pub async fn sign_in(
     Ok(person)
 }
 
-pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), AppError> {
+/// The session key of the identity provider's sign-out URL (set at an OIDC sign-in), where
+/// sign-out sends the browser so the provider's session ends too.
+pub const PROVIDER_LOGOUT_URL_KEY: &str = "oidc.logout_url";
+
+/// Ends the session on the server; returns the identity provider's sign-out URL when the
+/// person signed in through it.
+pub async fn sign_out(state: &AppState, session: &Session) -> Result<Option<String>, AppError> {
+    let provider_logout: Option<String> = session
+        .get(PROVIDER_LOGOUT_URL_KEY)
+        .await
+        .map_err(session_error)?;
     if let Some(person) = current_person(state, session).await? {
         let now = state.clock.now();
         let mut tx = state.db.begin_write().await?;
@@ -100,5 +110,6 @@ pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), AppErro
         .await?;
         tx.commit().await?;
     }
-    session.flush().await.map_err(session_error)
+    session.flush().await.map_err(session_error)?;
+    Ok(provider_logout)
 }

@@ -4,5 +4,6 @@
 pub mod assignments;
 pub mod demo;
 pub mod home;
+pub mod identity;
 pub mod manage;
 pub mod requests;

@@ -108,3 +108,85 @@ pub async fn record_sign_in(
         .await
         .map(|_| ())
 }
+
+/// A person as an identity provider's sign-in finds them, with their link to it.
+#[derive(Clone, Debug)]
+pub struct IdentityRow {
+    pub person: PersonRow,
+    pub oidc_subject: Option<String>,
+}
+
+/// Finds the person an identity belongs to: by the provider's subject first, then by
+/// employee id, then by email (case-insensitive).
+pub async fn find_for_identity(
+    tx: &mut Tx,
+    subject: &str,
+    employee_id: Option<&str>,
+    email: Option<&str>,
+) -> Result<Option<IdentityRow>, sqlx::Error> {
+    let lookups: [(&str, Option<String>); 3] = [
+        ("oidc_subject = $1", Some(subject.to_string())),
+        ("employee_id = $1", employee_id.map(str::to_string)),
+        ("lower(email) = $1", email.map(str::to_lowercase)),
+    ];
+    for (condition, value) in lookups {
+        let Some(value) = value.filter(|value| !value.is_empty()) else {
+            continue;
+        };
+        let row = sqlx::query(&format!(
+            "select {PERSON_COLUMNS}, oidc_subject from person where {condition}"
+        ))
+        .bind(value)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            return Ok(Some(IdentityRow {
+                person: person_from_row(&row)?,
+                oidc_subject: row.try_get("oidc_subject")?,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Links a person to the provider's subject and sets the roles configuration gives them.
+pub async fn link_identity(
+    tx: &mut Tx,
+    now: Timestamp,
+    person_id: i64,
+    subject: &str,
+    is_admin: bool,
+    is_auditor: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update person set oidc_subject = $1, is_admin = $2, is_auditor = $3, updated_at = $4 where id = $5",
+    )
+    .bind(subject)
+    .bind(is_admin)
+    .bind(is_auditor)
+    .bind(now.millis())
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Creates a person first seen at sign-in (when configuration allows unknown people).
+pub async fn insert_from_identity(
+    tx: &mut Tx,
+    now: Timestamp,
+    email: &str,
+    display_name: &str,
+    employee_id: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into person (employee_id, email, display_name, status, source, created_at, updated_at) \
+         values ($1, $2, $3, 'active', 'oidc', $4, $4) returning id",
+    )
+    .bind(employee_id)
+    .bind(email)
+    .bind(display_name)
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}

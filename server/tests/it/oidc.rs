@@ -1,0 +1,422 @@
+//! Sign-in through a real OpenID provider on loopback (panva `oidc-provider`, started from
+//! `end2end/oidc/op.mjs`): the whole authorization code flow, and its refusals.
+
+use crate::harness::{new_client, session_cookie, TestApp, TestBackend};
+use std::io::Write;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+const ISSUER: &str = "http://127.0.0.1:9400";
+/// Each test app listens on its own fixed port, registered at the provider.
+const FIRST_PORT: u16 = 3941;
+const PORTS: u16 = 20;
+static NEXT_PORT: AtomicU16 = AtomicU16::new(FIRST_PORT);
+
+/// The provider process, stopped when the test process ends (its stdin closes).
+struct ProviderProcess {
+    _child: Child,
+    _stdin: ChildStdin,
+}
+
+static PROVIDER: OnceLock<Mutex<Option<ProviderProcess>>> = OnceLock::new();
+
+fn redirect_uris() -> String {
+    (FIRST_PORT..FIRST_PORT + PORTS)
+        .map(|port| format!("http://127.0.0.1:{port}/auth/callback"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Starts the provider once for the whole test binary and waits until it answers.
+async fn provider() {
+    PROVIDER.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/op.mjs");
+        let jwks =
+            std::env::temp_dir().join(format!("gatehouse-it-op-{}.json", std::process::id()));
+        let mut child = Command::new("node")
+            .arg(script)
+            .env("OP_EXIT_WITH_PARENT", "1")
+            .env("OP_JWKS", jwks)
+            .env("OIDC_CLIENT_ID", "gatehouse")
+            .env("OIDC_CLIENT_SECRET", "gatehouse-secret")
+            .env("OIDC_REDIRECT_URIS", redirect_uris())
+            .env(
+                "OIDC_POST_LOGOUT_REDIRECT_URIS",
+                (FIRST_PORT..FIRST_PORT + PORTS)
+                    .map(|port| format!("http://127.0.0.1:{port}/sign-in"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts the OpenID provider (run scripts/setup.sh for its npm packages)");
+        let mut stdin = child.stdin.take().expect("provider stdin");
+        let _ = stdin.flush();
+        Mutex::new(Some(ProviderProcess {
+            _child: child,
+            _stdin: stdin,
+        }))
+    });
+    let discovery = format!("{ISSUER}/.well-known/openid-configuration");
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(&discovery).await {
+            if response.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the OpenID provider did not answer at {discovery}");
+}
+
+/// A Gatehouse with OIDC sign-in configured, on its own registered port.
+async fn app_with_oidc(backend: TestBackend, extra: &[(&str, &str)]) -> (TestApp, String) {
+    provider().await;
+    let port = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+    assert!(
+        port < FIRST_PORT + PORTS,
+        "more OIDC tests than registered ports"
+    );
+    let bind = format!("127.0.0.1:{port}");
+    let public = format!("http://127.0.0.1:{port}");
+    let mut overrides: Vec<(&str, &str)> = vec![
+        ("GATEHOUSE_BIND", &bind),
+        ("GATEHOUSE_PUBLIC_URL", &public),
+        ("GATEHOUSE_DEV_SIGN_IN", "false"),
+        ("GATEHOUSE_OIDC_ISSUER", ISSUER),
+        ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse"),
+        ("GATEHOUSE_OIDC_CLIENT_SECRET", "gatehouse-secret"),
+        ("GATEHOUSE_OIDC_SCOPES", "email profile groups"),
+        ("GATEHOUSE_OIDC_ADMIN_GROUPS", "gatehouse-admins"),
+        ("GATEHOUSE_OIDC_AUDITOR_EMAILS", "otto.auditor@example.com"),
+    ];
+    overrides.extend_from_slice(extra);
+    let app = TestApp::spawn_with(backend, &overrides).await;
+    app.seed_demo().await;
+    (app, public)
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Starts a sign-in at Gatehouse; returns the provider's authorization URL.
+async fn start(app: &TestApp, browser: &reqwest::Client, next: &str) -> String {
+    let response = browser
+        .post(app.url("/auth/login"))
+        .form(&[("next", next)])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let url = location(&response);
+    assert!(url.starts_with(&format!("{ISSUER}/auth?")), "{url}");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    url
+}
+
+/// Logs in at the provider with its login form; returns the callback URL it sends the
+/// browser to.
+async fn provider_login(authorize: &str, login: &str, password: &str) -> String {
+    let op = new_client();
+    let mut url = authorize.to_string();
+    // /auth -> /interaction/<uid> (the login form)
+    let response = op.get(&url).send().await.unwrap();
+    url = absolute(&location(&response));
+    assert!(url.contains("/interaction/"), "{url}");
+    let form = op.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("name=\"login\""), "{form}");
+    let response = op
+        .post(&url)
+        .form(&[
+            ("prompt", "login"),
+            ("login", login),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Follow the provider's own redirects until it sends the browser back to Gatehouse.
+    let mut next = absolute(&location(&response));
+    for _ in 0..5 {
+        if !next.starts_with(ISSUER) {
+            return next;
+        }
+        let response = op.get(&next).send().await.unwrap();
+        next = absolute(&location(&response));
+    }
+    panic!("the provider did not send the browser back: {next}");
+}
+
+fn absolute(location: &str) -> String {
+    if location.starts_with('/') {
+        format!("{ISSUER}{location}")
+    } else {
+        location.to_string()
+    }
+}
+
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            if k == name {
+                (k.to_string(), value.to_string())
+            } else {
+                (k.to_string(), v.to_string())
+            }
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+async fn signed_in_name(app: &TestApp, browser: &reqwest::Client) -> Option<String> {
+    let info: serde_json::Value = app
+        .call::<app::api::session::GetSiteInfo>(browser, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    info["viewer"]["display_name"].as_str().map(str::to_string)
+}
+
+async fn a_person_signs_in_through_the_provider_and_lands_where_they_asked(backend: TestBackend) {
+    let (app, public) = app_with_oidc(backend, &[]).await;
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/approvals").await;
+    let callback = provider_login(&authorize, "ada", "ada-password").await;
+    assert!(
+        callback.starts_with(&format!("{public}/auth/callback?")),
+        "{callback}"
+    );
+    assert!(callback.contains("iss="), "RFC 9207: {callback}");
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    assert_eq!(location(&response), "/approvals");
+    assert!(
+        session_cookie(&response).is_some(),
+        "a new session id at sign-in"
+    );
+    assert_eq!(
+        signed_in_name(&app, &browser).await.as_deref(),
+        Some("Ada Admin")
+    );
+
+    let (subject, signed_in_at, is_admin): (Option<String>, Option<i64>, i64) = sqlx::query_as(
+        "select oidc_subject, last_sign_in_at, (select count(*) from person a where a.id = p.id and a.is_admin = $1) \
+         from person p where email = 'ada.admin@example.com'",
+    )
+    .bind(true)
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(subject.as_deref(), Some("ada"));
+    assert!(signed_in_at.is_some());
+    assert_eq!(is_admin, 1, "administrators from the groups claim");
+
+    // Replaying the same answer from the provider changes nothing.
+    let replay = new_client();
+    let response = replay.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(signed_in_name(&app, &replay).await, None);
+    app.stop().await;
+}
+
+async fn the_session_id_changes_at_sign_in(backend: TestBackend) {
+    let (app, _) = app_with_oidc(backend, &[]).await;
+    let browser = new_client();
+    let response = browser
+        .post(app.url("/auth/login"))
+        .form(&[("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let before = session_cookie(&response).expect("the pending sign-in has a session");
+    let authorize = location(&response);
+    let callback = provider_login(&authorize, "otto", "otto-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let after = session_cookie(&response).expect("sign-in sets the session cookie");
+    assert_ne!(before, after);
+    // The id from before sign-in is worthless now.
+    let planted = reqwest::Client::new();
+    let info: serde_json::Value = planted
+        .post(app.url(<app::api::session::GetSiteInfo as leptos::server_fn::ServerFn>::PATH))
+        .header("accept", "application/json")
+        .header("cookie", format!("gatehouse={before}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info["viewer"].is_null(), "{info}");
+    let auditor: i64 = sqlx::query_scalar(
+        "select count(*) from person where email = 'otto.auditor@example.com' and is_auditor = $1",
+    )
+    .bind(true)
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(auditor, 1, "auditors from the configured emails");
+    app.stop().await;
+}
+
+async fn forged_or_replayed_answers_are_refused(backend: TestBackend) {
+    let (app, _) = app_with_oidc(backend, &[]).await;
+
+    // A wrong state.
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "dev", "dev-password").await;
+    let response = browser
+        .get(with_param(&callback, "state", "forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("not valid for this browser session"));
+    assert_eq!(signed_in_name(&app, &browser).await, None);
+
+    // A replayed code: a fresh sign-in in the same browser, answered with the used code.
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let first = provider_login(&authorize, "dev", "dev-password").await;
+    assert_eq!(browser.get(&first).send().await.unwrap().status(), 303);
+    let again = start(&app, &browser, "/").await;
+    let fresh_state = url::Url::parse(&again)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    let replayed = with_param(&first, "state", &fresh_state);
+    let response = browser.get(&replayed).send().await.unwrap();
+    assert_eq!(response.status(), 400, "a used code is refused");
+
+    // A wrong nonce: the provider puts the nonce it was given into the ID token.
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let tampered = with_param(&authorize, "nonce", "not-the-session-nonce");
+    let callback = provider_login(&tampered, "dev", "dev-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("failed verification"));
+    assert_eq!(signed_in_name(&app, &browser).await, None);
+
+    // An answer claiming another issuer (RFC 9207).
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "dev", "dev-password").await;
+    let response = browser
+        .get(with_param(&callback, "iss", "http://127.0.0.1:9401"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(signed_in_name(&app, &browser).await, None);
+
+    // Only same-origin paths are followed after sign-in.
+    let browser = new_client();
+    let authorize = start(&app, &browser, "https://evil.example/").await;
+    let callback = provider_login(&authorize, "dev", "dev-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(location(&response), "/");
+    app.stop().await;
+}
+
+async fn unknown_people_are_refused_unless_configuration_allows_them(backend: TestBackend) {
+    let (app, _) = app_with_oidc(backend, &[]).await;
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "stranger", "stranger-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("does not know you"));
+    let people: i64 =
+        sqlx::query_scalar("select count(*) from person where email = 'stranger@example.org'")
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(people, 0);
+    app.stop().await;
+
+    let (app, _) =
+        app_with_oidc(backend_again(), &[("GATEHOUSE_OIDC_ALLOW_UNKNOWN", "true")]).await;
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "stranger", "stranger-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        signed_in_name(&app, &browser).await.as_deref(),
+        Some("Sam Stranger")
+    );
+    let created: i64 =
+        sqlx::query_scalar("select count(*) from audit_event where action = 'person.created' and actor_label = 'system:sign-in'")
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(created, 1);
+    app.stop().await;
+}
+
+/// A second app in the same test uses SQLite (the backend only matters for the first).
+fn backend_again() -> TestBackend {
+    TestBackend::Sqlite
+}
+
+async fn sign_out_ends_the_session_and_the_provider_s(backend: TestBackend) {
+    let (app, public) = app_with_oidc(backend, &[]).await;
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "dev", "dev-password").await;
+    assert_eq!(browser.get(&callback).send().await.unwrap().status(), 303);
+    let response = app.call::<app::api::session::SignOut>(&browser, &[]).await;
+    let end_session = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        end_session.starts_with(&format!("{ISSUER}/session/end")),
+        "{end_session}"
+    );
+    assert!(end_session.contains("id_token_hint="), "{end_session}");
+    assert!(
+        end_session.contains(
+            &url::form_urlencoded::byte_serialize(format!("{public}/sign-in").as_bytes())
+                .collect::<String>()
+        ),
+        "{end_session}"
+    );
+    assert_eq!(signed_in_name(&app, &browser).await, None);
+    app.stop().await;
+}
+
+crate::on_both_backends!(
+    a_person_signs_in_through_the_provider_and_lands_where_they_asked,
+    the_session_id_changes_at_sign_in,
+    forged_or_replayed_answers_are_refused,
+    unknown_people_are_refused_unless_configuration_allows_them,
+    sign_out_ends_the_session_and_the_provider_s,
+);
