@@ -6,6 +6,9 @@
 //   E2E_LIST_ONLY=1   do nothing (for `playwright test --list`)
 //   E2E_KEEP_TMP=1    keep the temp dir (database and log) after the run
 //
+// It also starts the test OpenID provider (oidc/op.mjs, issuer http://127.0.0.1:9400)
+// with Gatehouse's callback registered, and configures Gatehouse to sign in through it.
+//
 // It makes a temp dir, runs `<bin> migrate` and `<bin> seed-demo` against a fresh
 // SQLite database there, spawns `<bin> serve` on a free loopback port, waits for
 // GET /readyz to answer 200, and publishes the URL as GATEHOUSE_E2E_URL (and in
@@ -53,6 +56,39 @@ function runStep(bin, args, env, logFile) {
   }
 }
 
+const OP_ISSUER = 'http://127.0.0.1:9400';
+
+/** Starts the test OpenID provider with Gatehouse's callback registered; returns its pid. */
+async function startProvider(url, tmp, logFile) {
+  const logFd = fs.openSync(path.join(tmp, 'op.log'), 'a');
+  const op = spawn(process.execPath, [path.join(E2E_DIR, 'oidc', 'op.mjs')], {
+    env: {
+      ...process.env,
+      OP_JWKS: path.join(tmp, 'op-jwks.json'),
+      OIDC_CLIENT_ID: 'gatehouse',
+      OIDC_CLIENT_SECRET: 'gatehouse-secret',
+      OIDC_REDIRECT_URIS: `${url}/auth/callback`,
+      OIDC_POST_LOGOUT_REDIRECT_URIS: `${url}/sign-in`,
+    },
+    stdio: ['ignore', logFd, logFd],
+  });
+  fs.closeSync(logFd);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${OP_ISSUER}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return op.pid;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) {
+      await stopPid(op.pid);
+      throw new Error(`the OpenID provider did not start; see ${path.join(tmp, 'op.log')} (log ${logFile})`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export default async function globalSetup() {
   if (process.env.E2E_LIST_ONLY === '1') return;
 
@@ -79,10 +115,18 @@ export default async function globalSetup() {
     GATEHOUSE_PUBLIC_URL: url,
     LEPTOS_SITE_ROOT: siteRoot,
     RUST_LOG: process.env.RUST_LOG || 'info',
+    GATEHOUSE_OIDC_ISSUER: OP_ISSUER,
+    GATEHOUSE_OIDC_CLIENT_ID: 'gatehouse',
+    GATEHOUSE_OIDC_CLIENT_SECRET: 'gatehouse-secret',
+    GATEHOUSE_OIDC_SCOPES: 'email profile groups',
+    GATEHOUSE_OIDC_ADMIN_GROUPS: 'gatehouse-admins',
   };
   // Written now so that global-teardown.js cleans up and keeps the log even if a step below fails.
   writeState({ url, pid: null, tmp, logFile });
   console.log(`[e2e] temp dir ${tmp}; app log ${logFile} (copied to test-results/gatehouse.log at the end)`);
+
+  const opPid = await startProvider(url, tmp, logFile);
+  writeState({ url, pid: null, opPid, tmp, logFile });
 
   runStep(bin, ['migrate'], env, logFile);
   runStep(bin, ['seed-demo'], env, logFile);
@@ -99,7 +143,7 @@ export default async function globalSetup() {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
-  writeState({ url, pid: child.pid, tmp, logFile });
+  writeState({ url, pid: child.pid, opPid, tmp, logFile });
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError = 'no answer yet';

@@ -36,6 +36,7 @@ export default async function globalTeardown() {
   const state = readState();
   if (!state) return;
   await stopPid(state.pid);
+  await stopPid(state.opPid);
   if (state.logFile && fs.existsSync(state.logFile)) {
     const dest = path.join(E2E_DIR, 'test-results', 'gatehouse.log');
     fs.mkdirSync(path.dirname(dest), { recursive: true });

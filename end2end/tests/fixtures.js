@@ -62,7 +62,7 @@ export async function devSignIn(page, who = 'Alice') {
   const label = labels.find((l) => l.includes(who));
   expect(label, `a demo person containing "${who}" among: ${labels.join(' | ')}`).toBeTruthy();
   await person.selectOption({ label });
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL((u) => u.pathname === '/');
   return label;
 }
