@@ -28,6 +28,11 @@ fn redirect_uris() -> String {
         .join(",")
 }
 
+/// The provider's signing key, kept in a file for this test process.
+fn jwks_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("gatehouse-it-op-{}.json", std::process::id()))
+}
+
 /// Starts the provider once for the whole test binary and waits until it answers.
 async fn provider() {
     PROVIDER.get_or_init(|| {
@@ -411,6 +416,120 @@ async fn sign_out_ends_the_session_and_the_provider_s(backend: TestBackend) {
     );
     assert_eq!(signed_in_name(&app, &browser).await, None);
     app.stop().await;
+}
+
+/// An ID token signed with the provider's key (or, with `other_key`, a key it never
+/// published), carrying `claims`.
+fn mint(claims: serde_json::Value, other_key: bool) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/mint.mjs");
+    let mut command = Command::new("node");
+    command.arg(script).arg(jwks_file()).arg(claims.to_string());
+    if other_key {
+        command.arg("--other-key");
+    }
+    let output = command.output().expect("node signs a token");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_tokens_for_another_audience_issuer_key_or_past_their_expiry_are_refused() {
+    use gatehouse_server::oidc::RelyingParty;
+    provider().await;
+    let party = RelyingParty::new(
+        gatehouse_server::config::OidcConfig {
+            issuer: ISSUER.into(),
+            client_id: "gatehouse".into(),
+            client_secret: "gatehouse-secret".into(),
+            scopes: vec!["email".into()],
+            userinfo: false,
+            claim_email: "email".into(),
+            claim_name: "name".into(),
+            claim_groups: "groups".into(),
+            claim_employee_id: "employee_id".into(),
+            identity: Default::default(),
+        },
+        &url::Url::parse("http://127.0.0.1:3999").unwrap(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = |changes: serde_json::Value| {
+        let mut base = serde_json::json!({
+            "iss": ISSUER, "aud": "gatehouse", "sub": "dev", "nonce": "n-1",
+            "iat": now, "exp": now + 300, "email": "dev.patel@example.com",
+            "groups": ["engineering"], "employee_id": "E-7",
+        });
+        for (key, value) in changes.as_object().unwrap() {
+            base[key] = value.clone();
+        }
+        base
+    };
+    let good = party
+        .check_id_token(&mint(claims(serde_json::json!({})), false), "n-1")
+        .await
+        .expect("a proper token is accepted");
+    assert_eq!(good.subject, "dev");
+    assert_eq!(good.groups, vec!["engineering".to_string()]);
+    assert_eq!(good.employee_id.as_deref(), Some("E-7"));
+    // Within the 60-second clock-skew allowance.
+    assert!(party
+        .check_id_token(
+            &mint(claims(serde_json::json!({ "exp": now - 30 })), false),
+            "n-1"
+        )
+        .await
+        .is_ok());
+    for (what, token, nonce) in [
+        (
+            "another audience",
+            mint(claims(serde_json::json!({ "aud": "someone-else" })), false),
+            "n-1",
+        ),
+        (
+            "another issuer",
+            mint(
+                claims(serde_json::json!({ "iss": "http://127.0.0.1:9401" })),
+                false,
+            ),
+            "n-1",
+        ),
+        (
+            "expired",
+            mint(claims(serde_json::json!({ "exp": now - 120 })), false),
+            "n-1",
+        ),
+        (
+            "another nonce",
+            mint(claims(serde_json::json!({})), false),
+            "n-2",
+        ),
+        (
+            "no nonce",
+            mint(claims(serde_json::json!({ "nonce": null })), false),
+            "n-1",
+        ),
+        (
+            "a key the provider never published",
+            mint(claims(serde_json::json!({})), true),
+            "n-1",
+        ),
+    ] {
+        let refused = party.check_id_token(&token, nonce).await;
+        assert!(
+            matches!(
+                refused,
+                Err(gatehouse_server::oidc::SignInError::Invalid(_))
+            ),
+            "{what}: {refused:?}"
+        );
+    }
 }
 
 crate::on_both_backends!(
