@@ -84,6 +84,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
         ))
         .with_state(options)
         .merge(oidc_routes(config, &state))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(config.body_limit_bytes),
+            form_token,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn(server_function_error_status))
         // No request may hang a connection forever: a response not ready in time is
@@ -101,6 +105,76 @@ pub fn router(config: &Config, state: AppState) -> Router {
             security_headers,
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+const FORM_TOKEN_KEY: &str = "form_token";
+
+/// Gives every session a form token (pages render it into every form, see
+/// `app::components::form`) and refuses a plain HTML form post, one made without
+/// JavaScript, that does not carry it. Posts made by the app's JavaScript ask for JSON and
+/// are covered by the same-origin check.
+async fn form_token(State(limit): State<Arc<usize>>, mut request: Request, next: Next) -> Response {
+    use app::components::form::{FormToken, FORM_TOKEN_FIELD};
+    let Some(session) = request
+        .extensions()
+        .get::<tower_sessions::Session>()
+        .cloned()
+    else {
+        return next.run(request).await;
+    };
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let stored: Option<String> = session.get(FORM_TOKEN_KEY).await.ok().flatten();
+    let token = match stored {
+        Some(token) => token,
+        // Only pages need one; health checks and API calls do not start sessions.
+        None if !wants_html => String::new(),
+        None => {
+            let token = openidconnect::CsrfToken::new_random_len(32)
+                .secret()
+                .clone();
+            if let Err(error) = session.insert(FORM_TOKEN_KEY, token.clone()).await {
+                tracing::error!(%error, "could not store the form token");
+            }
+            token
+        }
+    };
+    request.extensions_mut().insert(FormToken(token.clone()));
+    let form_post = wants_html
+        && request.method() == Method::POST
+        && request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
+    if !form_post {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, *limit).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let sent = url::form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == FORM_TOKEN_FIELD)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    if token.is_empty() || !crate::oidc::same_secret(&sent, &token) {
+        tracing::warn!(path = %parts.uri.path(), "form post without this session's form token refused");
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Form expired · Gatehouse</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"container error-page\">\
+             <h1>This form has expired</h1><p role=\"alert\">Go back, reload the page and send the form again.</p>\
+             </main></body></html>",
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// `/auth/login` and `/auth/callback` when OpenID Connect sign-in is configured.

@@ -183,7 +183,7 @@ pub fn safe_next(next: &str) -> String {
     }
 }
 
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     use sha2::{Digest, Sha256};
     // Comparing digests keeps the time independent of where the strings differ.
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())

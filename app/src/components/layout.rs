@@ -110,6 +110,7 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
                 Some(viewer) => view! {
                     <span class="muted">"Signed in as " <strong>{viewer.display_name}</strong></span>
                     <ActionForm action=sign_out>
+                        <crate::components::form::FormTokenField />
                         <button type="submit" class="button button-link">"Sign out"</button>
                     </ActionForm>
                 }.into_any(),

@@ -87,6 +87,7 @@ fn approval_card(item: ApprovalItem, decide: ServerAction<DecideRequest>) -> imp
                 {format!("Stage {} · decide by {}", item.stage_position, item.due_at.date_utc())}
             </p>
             <ActionForm action=decide attr:class="form">
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="request_id" value=item.request_id.to_string() />
                 <div class="field">
                     <label for=field_id.clone()>"Comment (optional)"</label>
@@ -107,6 +108,7 @@ fn bulk_form(items: Vec<ApprovalItem>, decide_many: ServerAction<DecideRequests>
         <section class="card stack" aria-labelledby="bulk-heading">
             <h2 id="bulk-heading">"Decide several at once"</h2>
             <ActionForm action=decide_many attr:class="form">
+                <crate::components::form::FormTokenField />
                 <fieldset id="request_ids">
                     <legend>"Requests"</legend>
                     {items.into_iter().enumerate().map(|(index, item)| {

@@ -91,6 +91,7 @@ pub fn CatalogsPage() -> impl IntoView {
                                 <h2 id="new-catalog-heading">"New catalog"</h2>
                                 {move || failure.get().map(|error| view! { <ErrorSummary error prefix="new-" /> })}
                                 <ActionForm action=create attr:class="form" attr:novalidate=true>
+                                    <crate::components::form::FormTokenField />
                                     <input type="hidden" name="catalog_id" value="0" />
                                     {catalog_fields(failure, CatalogForm { enabled: Some("on".into()), ..CatalogForm::default() }, "new-")}
                                     <button type="submit" class="button button-primary">"Create catalog"</button>
@@ -171,6 +172,7 @@ fn catalog_view(
             <h3>"New package"</h3>
             {move || package_failure.get().map(|error| view! { <ErrorSummary error prefix="package-" /> })}
             <ActionForm action=create_package attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="catalog_id" value=id.to_string() />
                 <Field failure=package_failure field="name" prefix="package-" label="Name">
                     <input id="package-name" name="package[name]" type="text" maxlength="200" />
@@ -206,6 +208,7 @@ fn catalog_view(
             <h3>"Add a resource"</h3>
             {move || resource_failure.get().map(|error| view! { <ErrorSummary error prefix="resource-" /> })}
             <ActionForm action=add_resource attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="catalog_id" value=id.to_string() />
                 <Field failure=resource_failure field="name" prefix="resource-" label="Name">
                     <input id="resource-name" name="resource[name]" type="text" maxlength="200" />
@@ -233,6 +236,7 @@ fn catalog_view(
                 <h2 id="settings-heading">"Catalog settings"</h2>
                 {move || save_failure.get().map(|error| view! { <ErrorSummary error prefix="catalog-" /> })}
                 <ActionForm action=save attr:class="form" attr:novalidate=true>
+                    <crate::components::form::FormTokenField />
                     <input type="hidden" name="catalog_id" value=id.to_string() />
                     {catalog_fields(save_failure, detail.form.clone(), "catalog-")}
                     <button type="submit" class="button button-primary">"Save catalog"</button>

@@ -54,6 +54,7 @@ fn extension_form(
             <h2 id="extend-heading">"New end"</h2>
             {move || failure().map(|error: AppError| view! { <ErrorSummary error /> })}
             <ActionForm action=extend attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="assignment_id" value=form.assignment_id.to_string() />
                 <div class=move || field_class(&failure(), "end_date")>
                     <label for="end_date">"Keep access until"</label>

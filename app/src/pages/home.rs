@@ -134,6 +134,7 @@ fn access_table(access: Vec<HeldAccess>, release: ServerAction<ReleaseAccess>) -
                                             <a class="button button-link" href=format!("/access/{}/extend", held.assignment_id) aria-label=format!("Extend {}", held.package_name)>"Extend"</a>
                                         })}
                                         <ActionForm action=release>
+                                            <crate::components::form::FormTokenField />
                                             <input type="hidden" name="assignment_id" value=held.assignment_id.to_string() />
                                             <button type="submit" class="button button-link" aria-label=format!("Give back {}", held.package_name)>
                                                 "Give back"
@@ -190,6 +191,7 @@ fn requests_table(requests: Vec<OwnRequest>, cancel: ServerAction<CancelRequest>
                                 <td>
                                     {(request.status == RequestStatus::PendingApproval).then(|| view! {
                                         <ActionForm action=cancel>
+                                            <crate::components::form::FormTokenField />
                                             <input type="hidden" name="request_id" value=request.request_id.to_string() />
                                             <button type="submit" class="button button-link" aria-label=format!("Cancel the request for {}", request.package_name)>
                                                 "Cancel"

@@ -143,6 +143,7 @@ fn setup_view(
                             <li class="cluster">
                                 <span>{format!("{name} ({catalog})")}</span>
                                 <ActionForm action=remove_incompatible>
+                                    <crate::components::form::FormTokenField />
                                     <input type="hidden" name="package_id" value=id.to_string() />
                                     <input type="hidden" name="other_package_id" value=other.to_string() />
                                     <button type="submit" class="button">{format!("Remove the rule with {name}")}</button>
@@ -154,6 +155,7 @@ fn setup_view(
             }}
             {(!setup.candidates.is_empty()).then(|| view! {
                 <ActionForm action=add_incompatible attr:class="form">
+                    <crate::components::form::FormTokenField />
                     <input type="hidden" name="package_id" value=id.to_string() />
                     <Field failure=sod_failure field="other_package_id" prefix="sod-" label="May not be held together with">
                         <select id="sod-other_package_id" name="other_package_id">
@@ -172,6 +174,7 @@ fn setup_view(
             {move || update_failure.get().map(|error| view! { <ErrorSummary error prefix="package-" /> })}
             {move || update.value().get().and_then(Result::ok).map(|_| view! { <p class="alert alert-success" role="status">"Saved."</p> })}
             <ActionForm action=update attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="package_id" value=id.to_string() />
                 <Field failure=update_failure field="name" prefix="package-" label="Name">
                     <input id="package-name" name="package[name]" type="text" maxlength="200" value=form.name.clone() />
@@ -241,6 +244,7 @@ fn package_view(
                                     <td>{holder.end_at.map_or("No end".to_string(), |end| end.date_utc())}</td>
                                     <td>
                                         <ActionForm action=revoke attr:class="cluster">
+                                            <crate::components::form::FormTokenField />
                                             <input type="hidden" name="assignment_id" value=holder.assignment_id.to_string() />
                                             <label class="visually-hidden" for=field.clone()>{format!("Reason for removing {}", holder.person_name)}</label>
                                             <input id=field name="comment" type="text" maxlength="2000" placeholder="Reason" required />
@@ -258,6 +262,7 @@ fn package_view(
             <h2 id="assign-heading">"Assign directly"</h2>
             {move || assign_failure().map(|error: AppError| view! { <ErrorSummary error /> })}
             <ActionForm action=assign attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="package_id" value=management.package_id.to_string() />
                 <div class=move || field_class(&assign_failure(), "person_id")>
                     <label for="person_id">"Person"</label>

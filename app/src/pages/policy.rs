@@ -149,6 +149,7 @@ fn policy_view(editor: PolicyEditor, save: ServerAction<SavePolicy>) -> impl Int
         </div>
         {move || failure.get().map(|error| view! { <ErrorSummary error /> })}
         <ActionForm action=save attr:class="form form-wide stack" attr:novalidate=true>
+            <crate::components::form::FormTokenField />
             <input type="hidden" name="package_id" value=editor.package_id.to_string() />
             <input type="hidden" name="policy_id" value=editor.policy_id.unwrap_or(0).to_string() />
             <section class="card stack" aria-labelledby="policy-general">

@@ -54,6 +54,7 @@ fn request_form(form: RequestFormView, submit: ServerAction<SubmitRequest>) -> i
             <h2 id="request-heading">"Request this package"</h2>
             {move || failure().map(|error: AppError| view! { <ErrorSummary error /> })}
             <ActionForm action=submit attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
                 <input type="hidden" name="package_id" value=form.package_id.to_string() />
                 {if several {
                     let policies = form.policies.clone();

@@ -28,6 +28,7 @@ pub fn SignInPage() -> impl IntoView {
                     <section class="card stack" aria-labelledby="oidc-sign-in-heading">
                         <h2 id="oidc-sign-in-heading">"Your company account"</h2>
                         <form method="post" action="/auth/login" class="form">
+                            <crate::components::form::FormTokenField />
                             <input type="hidden" name="next" value=next />
                             <button type="submit" class="button button-primary">"Sign in with your company account"</button>
                         </form>
@@ -46,6 +47,7 @@ pub fn SignInPage() -> impl IntoView {
                             </p>
                             {move || failure().map(|error| view! { <ErrorAlert error /> })}
                             <ActionForm action=sign_in attr:class="form">
+                                <crate::components::form::FormTokenField />
                                 <div class="field">
                                     <label for="person">"Person"</label>
                                     <select id="person" name="person_id" required>

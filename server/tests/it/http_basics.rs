@@ -132,6 +132,70 @@ async fn cross_site_posts_are_refused_even_with_a_session(backend: TestBackend) 
     app.stop().await;
 }
 
+async fn plain_form_posts_must_carry_the_session_s_form_token(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let browser = crate::harness::new_client();
+    // A page gives the session its token, in a meta tag and in every form.
+    let page = browser
+        .get(app.url("/sign-in"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries the form token")
+        .to_string();
+    assert!(token.len() >= 32, "{token}");
+    assert!(page.contains(&format!("name=\"csrf_token\" value=\"{token}\"")));
+    let alice = app.person_id("Alice Anders").await.to_string();
+    let post = |fields: Vec<(&'static str, String)>| {
+        browser
+            .post(app.url(app::api::session::DevSignIn::PATH))
+            .header("accept", "text/html,application/xhtml+xml")
+            .form(&fields)
+            .send()
+    };
+    for fields in [
+        vec![("person_id", alice.clone())],
+        vec![
+            ("person_id", alice.clone()),
+            ("csrf_token", "forged".to_string()),
+        ],
+    ] {
+        let response = post(fields).await.unwrap();
+        assert_eq!(response.status(), 403);
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired"));
+    }
+    let signed_in: i64 =
+        sqlx::query_scalar("select count(*) from audit_event where action = 'session.signed_in'")
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(signed_in, 0, "refused posts change nothing");
+    let response = post(vec![("person_id", alice), ("csrf_token", token)])
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let signed_in: i64 =
+        sqlx::query_scalar("select count(*) from audit_event where action = 'session.signed_in'")
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(signed_in, 1);
+    app.stop().await;
+}
+
 async fn oversized_bodies_are_refused(backend: TestBackend) {
     let app = TestApp::spawn_with(backend, &[("GATEHOUSE_BODY_LIMIT_BYTES", "1024")]).await;
     let response = app
@@ -176,6 +240,7 @@ crate::on_both_backends!(
     home_is_rendered_on_the_server_with_the_development_banner,
     unknown_pages_answer_404_with_a_page,
     cross_site_posts_are_refused_even_with_a_session,
+    plain_form_posts_must_carry_the_session_s_form_token,
     oversized_bodies_are_refused,
     server_functions_are_not_reachable_with_get,
 );
