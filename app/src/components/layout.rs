@@ -114,8 +114,33 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
                         <button type="submit" class="button button-link">"Sign out"</button>
                     </ActionForm>
                 }.into_any(),
-                None => view! { <a class="button button-secondary" href="/sign-in">"Sign in"</a> }.into_any(),
+                None => {
+                    // Back to this page after signing in (the server follows same-origin paths only).
+                    let href = move || {
+                        let path = location.pathname.get();
+                        if path == "/sign-in" || path == "/" {
+                            "/sign-in".to_string()
+                        } else {
+                            let search = location.search.get();
+                            let here = if search.is_empty() { path } else { format!("{path}?{search}") };
+                            format!("/sign-in?next={}", urlencoding(&here))
+                        }
+                    };
+                    view! { <a class="button button-secondary" href=href>"Sign in"</a> }.into_any()
+                }
             }}
         </div>
     }
+}
+
+/// Percent-encodes a path for a query value.
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

@@ -36,36 +36,47 @@ fn jwks_file() -> std::path::PathBuf {
 /// Starts the provider once for the whole test binary and waits until it answers.
 async fn provider() {
     PROVIDER.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/op.mjs");
-        let jwks =
-            std::env::temp_dir().join(format!("gatehouse-it-op-{}.json", std::process::id()));
-        let mut child = Command::new("node")
-            .arg(script)
-            .env("OP_EXIT_WITH_PARENT", "1")
-            .env("OP_JWKS", jwks)
-            .env("OIDC_CLIENT_ID", "gatehouse")
-            .env("OIDC_CLIENT_SECRET", "gatehouse-secret")
-            .env("OIDC_REDIRECT_URIS", redirect_uris())
-            .env(
-                "OIDC_POST_LOGOUT_REDIRECT_URIS",
-                (FIRST_PORT..FIRST_PORT + PORTS)
-                    .map(|port| format!("http://127.0.0.1:{port}/sign-in"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts the OpenID provider (run scripts/setup.sh for its npm packages)");
-        let mut stdin = child.stdin.take().expect("provider stdin");
-        let _ = stdin.flush();
+        let (child, stdin) = spawn_provider(9400, &jwks_file());
         Mutex::new(Some(ProviderProcess {
             _child: child,
             _stdin: stdin,
         }))
     });
-    let discovery = format!("{ISSUER}/.well-known/openid-configuration");
+    wait_for(ISSUER).await;
+}
+
+/// Starts `op.mjs` on a port with a signing key file; it exits with this process (its
+/// stdin closes).
+fn spawn_provider(port: u16, jwks: &std::path::Path) -> (Child, ChildStdin) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc/op.mjs");
+    let mut child = Command::new("node")
+        .arg(script)
+        .env("OP_EXIT_WITH_PARENT", "1")
+        .env("OP_PORT", port.to_string())
+        .env("OP_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("OP_JWKS", jwks)
+        .env("OIDC_CLIENT_ID", "gatehouse")
+        .env("OIDC_CLIENT_SECRET", "gatehouse-secret")
+        .env("OIDC_REDIRECT_URIS", redirect_uris())
+        .env(
+            "OIDC_POST_LOGOUT_REDIRECT_URIS",
+            (FIRST_PORT..FIRST_PORT + PORTS)
+                .map(|port| format!("http://127.0.0.1:{port}/sign-in"))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node starts the OpenID provider (run scripts/setup.sh for its npm packages)");
+    let mut stdin = child.stdin.take().expect("provider stdin");
+    let _ = stdin.flush();
+    (child, stdin)
+}
+
+async fn wait_for(issuer: &str) {
+    let discovery = format!("{issuer}/.well-known/openid-configuration");
     for _ in 0..100 {
         if let Ok(response) = reqwest::get(&discovery).await {
             if response.status().is_success() {
@@ -123,7 +134,7 @@ async fn start(app: &TestApp, browser: &reqwest::Client, next: &str) -> String {
         .unwrap();
     assert!(response.status().is_redirection(), "{}", response.status());
     let url = location(&response);
-    assert!(url.starts_with(&format!("{ISSUER}/auth?")), "{url}");
+    assert!(url.contains("/auth?"), "{url}");
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     url
 }
@@ -131,6 +142,17 @@ async fn start(app: &TestApp, browser: &reqwest::Client, next: &str) -> String {
 /// Logs in at the provider with its login form; returns the callback URL it sends the
 /// browser to.
 async fn provider_login(authorize: &str, login: &str, password: &str) -> String {
+    let issuer = url::Url::parse(authorize)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let absolute = |location: &str| -> String {
+        if location.starts_with('/') {
+            format!("{issuer}{location}")
+        } else {
+            location.to_string()
+        }
+    };
     let op = new_client();
     let mut url = authorize.to_string();
     // /auth -> /interaction/<uid> (the login form)
@@ -152,21 +174,13 @@ async fn provider_login(authorize: &str, login: &str, password: &str) -> String 
     // Follow the provider's own redirects until it sends the browser back to Gatehouse.
     let mut next = absolute(&location(&response));
     for _ in 0..5 {
-        if !next.starts_with(ISSUER) {
+        if !next.starts_with(&issuer) {
             return next;
         }
         let response = op.get(&next).send().await.unwrap();
         next = absolute(&location(&response));
     }
     panic!("the provider did not send the browser back: {next}");
-}
-
-fn absolute(location: &str) -> String {
-    if location.starts_with('/') {
-        format!("{ISSUER}{location}")
-    } else {
-        location.to_string()
-    }
 }
 
 fn with_param(url: &str, name: &str, value: &str) -> String {
@@ -238,7 +252,8 @@ async fn a_person_signs_in_through_the_provider_and_lands_where_they_asked(backe
 }
 
 async fn the_session_id_changes_at_sign_in(backend: TestBackend) {
-    let (app, _) = app_with_oidc(backend, &[]).await;
+    // With userinfo asked too (the provider answers the same claims there).
+    let (app, _) = app_with_oidc(backend, &[("GATEHOUSE_OIDC_USERINFO", "true")]).await;
     let browser = new_client();
     let response = browser
         .post(app.url("/auth/login"))
@@ -415,6 +430,47 @@ async fn sign_out_ends_the_session_and_the_provider_s(backend: TestBackend) {
         "{end_session}"
     );
     assert_eq!(signed_in_name(&app, &browser).await, None);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_rotates_its_signing_key_is_followed() {
+    const PORT: u16 = 9402;
+    let issuer = format!("http://127.0.0.1:{PORT}");
+    let jwks =
+        std::env::temp_dir().join(format!("gatehouse-it-rotating-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&jwks);
+    let (mut first, first_stdin) = spawn_provider(PORT, &jwks);
+    wait_for(&issuer).await;
+    let (app, _) = app_with_oidc(TestBackend::Sqlite, &[("GATEHOUSE_OIDC_ISSUER", &issuer)]).await;
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "dev", "dev-password").await;
+    assert_eq!(browser.get(&callback).send().await.unwrap().status(), 303);
+    let old_key = std::fs::read_to_string(&jwks).unwrap();
+
+    // The provider restarts with a new key; Gatehouse still holds the old key set.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    drop(first_stdin);
+    std::fs::remove_file(&jwks).unwrap();
+    let (_second, _second_stdin) = spawn_provider(PORT, &jwks);
+    wait_for(&issuer).await;
+    assert_ne!(
+        std::fs::read_to_string(&jwks).unwrap(),
+        old_key,
+        "a new key"
+    );
+
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/approvals").await;
+    let callback = provider_login(&authorize, "dev", "dev-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    assert_eq!(
+        signed_in_name(&app, &browser).await.as_deref(),
+        Some("Dev Patel")
+    );
     app.stop().await;
 }
 
