@@ -588,7 +588,62 @@ async fn id_tokens_for_another_audience_issuer_key_or_past_their_expiry_are_refu
     }
 }
 
+async fn people_are_matched_by_subject_then_employee_id_then_email(backend: TestBackend) {
+    use app::backend::services::identity::{person_for, IdentityClaims, IdentityPolicy};
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let dev = app.person_id("Dev Patel").await;
+    let employee_id: String = sqlx::query_scalar("select employee_id from person where id = $1")
+        .bind(dev)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    let policy = IdentityPolicy::default();
+    // By employee id, although the provider spells the email differently.
+    let claims = IdentityClaims {
+        subject: "idp-42".into(),
+        email: Some("d.patel@corp.example".into()),
+        employee_id: Some(employee_id),
+        ..Default::default()
+    };
+    assert_eq!(person_for(&app.state, &claims, &policy).await.unwrap(), dev);
+    // Then by the subject it is now linked to, whatever else changes.
+    let renamed = IdentityClaims {
+        subject: "idp-42".into(),
+        email: Some("new.name@corp.example".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        person_for(&app.state, &renamed, &policy).await.unwrap(),
+        dev
+    );
+    // Another account of the provider with Dev's email cannot take him over.
+    let other = IdentityClaims {
+        subject: "idp-99".into(),
+        email: Some("dev.patel@example.com".into()),
+        ..Default::default()
+    };
+    let refused = person_for(&app.state, &other, &policy).await.unwrap_err();
+    assert!(
+        refused.message.contains("already linked"),
+        "{}",
+        refused.message
+    );
+    // By email (case-insensitive) for someone not linked yet.
+    let by_email = IdentityClaims {
+        subject: "idp-7".into(),
+        email: Some("Tom.Turner@Example.com".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        person_for(&app.state, &by_email, &policy).await.unwrap(),
+        app.person_id("Tom Turner").await
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    people_are_matched_by_subject_then_employee_id_then_email,
     a_person_signs_in_through_the_provider_and_lands_where_they_asked,
     the_session_id_changes_at_sign_in,
     forged_or_replayed_answers_are_refused,
