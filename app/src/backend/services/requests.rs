@@ -701,6 +701,21 @@ pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Res
     Ok(())
 }
 
+/// The request, if it still waits at this stage (a deadline for a stage it has left, or
+/// for a request decided or cancelled meanwhile, changes nothing).
+async fn waiting_at(
+    tx: &mut Tx,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<Option<RequestRow>, AppError> {
+    Ok(store::request::find(tx, request_id)
+        .await?
+        .filter(|request| {
+            request.status == RequestStatus::PendingApproval
+                && request.current_stage == Some(stage_position)
+        }))
+}
+
 /// Fires a stage's decision timeout: the request is denied as timed out, its open tasks
 /// expire, and the requester is told. Returns false when the request had already moved on
 /// (decided, cancelled, or past that stage), which changes nothing.
@@ -711,14 +726,9 @@ pub async fn time_out(
 ) -> Result<bool, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let Some(request) = store::request::find(&mut tx, request_id).await? else {
+    let Some(request) = waiting_at(&mut tx, request_id, stage_position).await? else {
         return Ok(false);
     };
-    if request.status != RequestStatus::PendingApproval
-        || request.current_stage != Some(stage_position)
-    {
-        return Ok(false);
-    }
     let current = RequestState {
         status: request.status,
         current_stage: u8::try_from(stage_position).ok(),
@@ -774,14 +784,9 @@ pub async fn escalate(
 ) -> Result<bool, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let Some(request) = store::request::find(&mut tx, request_id).await? else {
+    let Some(request) = waiting_at(&mut tx, request_id, stage_position).await? else {
         return Ok(false);
     };
-    if request.status != RequestStatus::PendingApproval
-        || request.current_stage != Some(stage_position)
-    {
-        return Ok(false);
-    }
     let stages = match request.policy_id {
         Some(policy_id) => store::policy::stages_of(&mut tx, policy_id).await?,
         None => Vec::new(),

@@ -201,20 +201,46 @@ pub async fn update_catalog(
         .map(|_| ())
 }
 
+/// Replaces the owners in an owner table (`catalog_owner` keyed by `catalog_id`,
+/// `access_package_owner` keyed by `access_package_id`).
+async fn replace_owners(
+    tx: &mut Tx,
+    now: Timestamp,
+    (table, key): (&'static str, &'static str),
+    id: i64,
+    owner_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("delete from {table} where {key} = $1"))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for owner in owner_ids {
+        sqlx::query(&format!(
+            "insert into {table} ({key}, person_id, created_at) values ($1, $2, $3)"
+        ))
+        .bind(id)
+        .bind(owner)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn set_catalog_owners(
     tx: &mut Tx,
     now: Timestamp,
     catalog_id: i64,
     owner_ids: &[i64],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from catalog_owner where catalog_id = $1")
-        .bind(catalog_id)
-        .execute(&mut **tx)
-        .await?;
-    for owner in owner_ids {
-        super::catalog::add_catalog_owner(tx, now, catalog_id, *owner).await?;
-    }
-    Ok(())
+    replace_owners(
+        tx,
+        now,
+        ("catalog_owner", "catalog_id"),
+        catalog_id,
+        owner_ids,
+    )
+    .await
 }
 
 // --- Connectors and resources ------------------------------------------------------------------
@@ -399,14 +425,14 @@ pub async fn set_package_owners(
     package_id: i64,
     owner_ids: &[i64],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from access_package_owner where access_package_id = $1")
-        .bind(package_id)
-        .execute(&mut **tx)
-        .await?;
-    for owner in owner_ids {
-        super::catalog::add_package_owner(tx, now, package_id, *owner).await?;
-    }
-    Ok(())
+    replace_owners(
+        tx,
+        now,
+        ("access_package_owner", "access_package_id"),
+        package_id,
+        owner_ids,
+    )
+    .await
 }
 
 /// Replaces the resources a package grants, each with its role. Assignments already
