@@ -2,6 +2,7 @@
 
 use crate::components::layout::Layout;
 use crate::pages::{
+    action_link::ActionLinkPage,
     approvals::ApprovalsPage,
     audit::AuditPage,
     catalog::CatalogPage,
@@ -9,11 +10,13 @@ use crate::pages::{
     dev_mail::DevMailPage,
     extend_access::ExtendAccessPage,
     home::HomePage,
+    mail_queue::MailQueuePage,
     manage::{ManagePackagePage, ManagePage},
     not_found::NotFound,
     policy::PolicyPage,
     request_detail::RequestDetailPage,
     request_package::RequestPackagePage,
+    settings::SettingsPage,
     sign_in::SignInPage,
 };
 use leptos::prelude::*;
@@ -99,6 +102,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("manage/conflicts") view=ConflictsPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("dev/mail") view=DevMailPage ssr=SsrMode::Async />
+                    <Route path=path!("act/:token") view=ActionLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/mail") view=MailQueuePage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

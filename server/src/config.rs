@@ -4,6 +4,7 @@
 //! `Debug` output redacts the database URL's password.
 
 use app::backend::db::redact_url;
+use app::backend::mail::{MailSettings, SmtpSettings, SmtpTls};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Sign-in with the company identity provider; none when no issuer is configured.
     pub oidc: Option<OidcConfig>,
+    pub mail: MailSettings,
 }
 
 /// The OpenID Connect relying party's settings. The client secret is never printed.
@@ -84,6 +86,7 @@ impl std::fmt::Debug for Config {
             .field("session_absolute_minutes", &self.session_absolute_minutes)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("oidc", &self.oidc)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -117,6 +120,20 @@ pub const KEYS: &[(&str, &str)] = &[
     ("OIDC_AUDITOR_GROUPS", ""),
     ("OIDC_ADMIN_EMAILS", ""),
     ("OIDC_AUDITOR_EMAILS", ""),
+    ("SMTP_HOST", ""),
+    ("SMTP_PORT", "587"),
+    ("SMTP_TLS", "starttls"),
+    ("SMTP_USERNAME", ""),
+    ("SMTP_PASSWORD", ""),
+    ("SMTP_TIMEOUT_SECONDS", "10"),
+    ("MAIL_FROM", "Gatehouse <gatehouse@localhost>"),
+    ("MAIL_MAX_ATTEMPTS", "10"),
+    ("MAIL_RETRY_BASE_SECONDS", "30"),
+    ("MAIL_RETRY_CAP_SECONDS", "3600"),
+    ("ACTION_LINK_MAX_HOURS", "0"),
+    ("APPROVAL_REMINDER_HOURS", "24"),
+    ("EXPIRY_WARNING_DAYS", "14,1"),
+    ("DIGEST_HOUR_UTC", "7"),
 ];
 
 fn list(value: &str) -> Vec<String> {
@@ -252,6 +269,94 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, String> {
     }
 }
 
+fn parse_at_least_zero(key: &str, value: &str) -> Result<i64, String> {
+    match value.trim().parse::<i64>() {
+        Ok(number) if number >= 0 => Ok(number),
+        _ => Err(format!(
+            "GATEHOUSE_{key} must be a whole number, zero or more (got {value:?})"
+        )),
+    }
+}
+
+/// Mail: the SMTP server (optional), retries, reminders, warnings and digests.
+fn load_mail(sources: &Sources, public_url: &url::Url) -> Result<MailSettings, String> {
+    let host = sources.get("SMTP_HOST").trim().to_string();
+    let tls = match sources.get("SMTP_TLS").trim().to_lowercase().as_str() {
+        "starttls" => SmtpTls::StartTls,
+        "tls" | "implicit" => SmtpTls::Implicit,
+        "none" => SmtpTls::None,
+        other => {
+            return Err(format!(
+                "GATEHOUSE_SMTP_TLS must be starttls, tls or none (got {other:?})"
+            ))
+        }
+    };
+    let port = parse_positive("SMTP_PORT", &sources.get("SMTP_PORT"))?;
+    let port = u16::try_from(port)
+        .map_err(|_| format!("GATEHOUSE_SMTP_PORT must be a port number (got {port})"))?;
+    let non_empty = |key: &str| Some(sources.get(key)).filter(|value| !value.is_empty());
+    let username = non_empty("SMTP_USERNAME");
+    let password = non_empty("SMTP_PASSWORD");
+    if username.is_some() != password.is_some() {
+        return Err(
+            "GATEHOUSE_SMTP_USERNAME and GATEHOUSE_SMTP_PASSWORD go together: set both or neither"
+                .to_string(),
+        );
+    }
+    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1");
+    if tls == SmtpTls::None && username.is_some() && !loopback {
+        return Err("GATEHOUSE_SMTP_TLS=none would send the SMTP password unencrypted to another host; use starttls or tls".to_string());
+    }
+    let from = sources.get("MAIL_FROM");
+    app::backend::mail::deliver::parse_from(&from)
+        .map_err(|error| format!("GATEHOUSE_MAIL_FROM is {error} (got {from:?})"))?;
+    let mut expiry_warning_days = Vec::new();
+    for part in list(&sources.get("EXPIRY_WARNING_DAYS")) {
+        expiry_warning_days.push(parse_positive("EXPIRY_WARNING_DAYS", &part)?);
+    }
+    let digest_hour_utc = parse_at_least_zero("DIGEST_HOUR_UTC", &sources.get("DIGEST_HOUR_UTC"))?;
+    if digest_hour_utc > 23 {
+        return Err(format!(
+            "GATEHOUSE_DIGEST_HOUR_UTC must be an hour from 0 to 23 (got {digest_hour_utc})"
+        ));
+    }
+    Ok(MailSettings {
+        base_url: public_url.as_str().trim_end_matches('/').to_string(),
+        smtp: (!host.is_empty()).then(|| SmtpSettings {
+            host,
+            port,
+            tls,
+            username,
+            password,
+            timeout_seconds: u64::try_from(
+                parse_positive("SMTP_TIMEOUT_SECONDS", &sources.get("SMTP_TIMEOUT_SECONDS"))
+                    .unwrap_or(10),
+            )
+            .unwrap_or(10),
+        }),
+        from,
+        max_attempts: parse_positive("MAIL_MAX_ATTEMPTS", &sources.get("MAIL_MAX_ATTEMPTS"))?,
+        retry_base_seconds: parse_positive(
+            "MAIL_RETRY_BASE_SECONDS",
+            &sources.get("MAIL_RETRY_BASE_SECONDS"),
+        )?,
+        retry_cap_seconds: parse_positive(
+            "MAIL_RETRY_CAP_SECONDS",
+            &sources.get("MAIL_RETRY_CAP_SECONDS"),
+        )?,
+        action_link_max_hours: parse_at_least_zero(
+            "ACTION_LINK_MAX_HOURS",
+            &sources.get("ACTION_LINK_MAX_HOURS"),
+        )?,
+        approval_reminder_hours: parse_at_least_zero(
+            "APPROVAL_REMINDER_HOURS",
+            &sources.get("APPROVAL_REMINDER_HOURS"),
+        )?,
+        expiry_warning_days,
+        digest_hour_utc,
+    })
+}
+
 fn parse_positive(key: &str, value: &str) -> Result<i64, String> {
     match value.trim().parse::<i64>() {
         Ok(number) if number > 0 => Ok(number),
@@ -304,6 +409,7 @@ impl Config {
             }
         };
         let body_limit = parse_positive("BODY_LIMIT_BYTES", &sources.get("BODY_LIMIT_BYTES"))?;
+        let mail = load_mail(sources, &public_url)?;
         Ok(Self {
             environment,
             bind,
@@ -325,6 +431,7 @@ impl Config {
             )?,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(usize::MAX),
             oidc: load_oidc(sources)?,
+            mail,
         })
     }
 
@@ -347,6 +454,7 @@ impl Config {
                     .ok()
                     .map(|url| url.origin().ascii_serialization())
             }),
+            mail: self.mail.clone(),
         }
     }
 }

@@ -104,7 +104,26 @@ pub fn router(config: &Config, state: AppState) -> Router {
             Arc::new(secure_cookie),
             security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The path, never the query, and never an email link's token.
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %loggable_path(request.uri().path()),
+                )
+            }),
+        )
+}
+
+/// A path as it may appear in the log: an email action link's token is a secret, so
+/// `/act/<token>` is logged as `/act/…`.
+pub fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/act/") {
+        "/act/…"
+    } else {
+        path
+    }
 }
 
 const FORM_TOKEN_KEY: &str = "form_token";
@@ -162,7 +181,7 @@ async fn form_token(State(limit): State<Arc<usize>>, mut request: Request, next:
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
     if token.is_empty() || !crate::oidc::same_secret(&sent, &token) {
-        tracing::warn!(path = %parts.uri.path(), "form post without this session's form token refused");
+        tracing::warn!(path = %loggable_path(parts.uri.path()), "form post without this session's form token refused");
         return (
             StatusCode::FORBIDDEN,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -282,7 +301,7 @@ async fn same_origin_only(
     if verdict {
         next.run(request).await
     } else {
-        tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-origin request refused");
+        tracing::warn!(method = %request.method(), path = %loggable_path(request.uri().path()), "cross-origin request refused");
         (
             StatusCode::FORBIDDEN,
             Json(serde_json::json!({

@@ -7,6 +7,7 @@ pub mod oidc;
 pub mod startup;
 pub mod telemetry;
 
+use app::backend::mail::{deliver::Mailer, notices::Notices};
 use app::backend::store::audit::VerifyOutcome;
 use app::backend::workers::{self, ApprovalDeadlines, SessionJanitor, Worker};
 use app::backend::{AppState, Clock, SystemClock};
@@ -90,10 +91,17 @@ pub async fn start(
         }
     })];
     if run_workers {
-        let workers: [Arc<dyn Worker>; 2] = [
+        let mut workers: Vec<Arc<dyn Worker>> = vec![
             Arc::new(SessionJanitor::new(state.clone())),
             Arc::new(ApprovalDeadlines::new(state.clone())),
+            Arc::new(Notices::new(state.clone())),
         ];
+        match Mailer::from_settings(state.clone())? {
+            Some(mailer) => workers.push(Arc::new(mailer)),
+            None => tracing::warn!(
+                "no SMTP server is configured (GATEHOUSE_SMTP_HOST): messages wait in the outbox"
+            ),
+        }
         for worker in workers {
             tasks.push(tokio::spawn(workers::run(
                 worker,

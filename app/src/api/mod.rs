@@ -5,6 +5,8 @@ pub mod audit;
 pub mod catalogs;
 pub mod dev;
 pub mod home;
+pub mod links;
+pub mod mail;
 pub mod manage;
 pub mod requests;
 pub mod session;

@@ -123,7 +123,7 @@ pub async fn get_request_form(package_id: i64) -> Result<RequestFormView, AppErr
 }
 
 #[cfg(feature = "ssr")]
-fn optional_date(field: &str, text: &str) -> Result<Option<Timestamp>, AppError> {
+pub(crate) fn optional_date(field: &str, text: &str) -> Result<Option<Timestamp>, AppError> {
     if text.trim().is_empty() {
         return Ok(None);
     }

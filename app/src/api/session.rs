@@ -92,7 +92,12 @@ pub async fn list_sign_in_choices() -> Result<Vec<SignInChoice>, AppError> {
 
 /// Signs in as a chosen person. Development mode only; the session id changes.
 #[server]
-pub async fn dev_sign_in(person_id: i64) -> Result<(), AppError> {
+pub async fn dev_sign_in(
+    person_id: i64,
+    /// Where to go afterwards (same-origin paths only).
+    #[server(default)]
+    next: String,
+) -> Result<(), AppError> {
     use crate::api::context::request_context;
     use crate::backend::auth;
     let (state, session) = request_context().await?;
@@ -103,7 +108,7 @@ pub async fn dev_sign_in(person_id: i64) -> Result<(), AppError> {
         ));
     }
     auth::sign_in(&state, &session, person_id, "development").await?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&crate::domain::navigation::safe_next(&next));
     Ok(())
 }
 

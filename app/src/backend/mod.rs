@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clock;
 pub mod db;
+pub mod mail;
 pub mod services;
 pub mod state;
 pub mod store;

@@ -16,6 +16,8 @@ pub struct Settings {
     /// The company identity provider's origin when OpenID Connect sign-in is configured
     /// (forms may send the browser there: sign-in and sign-out).
     pub oidc_origin: Option<String>,
+    /// Email: where it goes, retries, reminders, warnings and digests.
+    pub mail: crate::backend::mail::MailSettings,
 }
 
 impl Default for Settings {
@@ -25,6 +27,7 @@ impl Default for Settings {
             dev_sign_in: false,
             session_absolute_minutes: 12 * 60,
             oidc_origin: None,
+            mail: crate::backend::mail::MailSettings::default(),
         }
     }
 }

@@ -109,6 +109,7 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
             {match viewer {
                 Some(viewer) => view! {
                     <span class="muted">"Signed in as " <strong>{viewer.display_name}</strong></span>
+                    <a href="/settings" aria-current=current("/settings")>"Settings"</a>
                     <ActionForm action=sign_out>
                         <crate::components::form::FormTokenField />
                         <button type="submit" class="button button-link">"Sign out"</button>

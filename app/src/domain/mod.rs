@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod audit;
 pub mod drafts;
 pub mod error;
+pub mod navigation;
 pub mod person;
 pub mod policy;
 pub mod request;

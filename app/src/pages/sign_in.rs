@@ -48,6 +48,7 @@ pub fn SignInPage() -> impl IntoView {
                             {move || failure().map(|error| view! { <ErrorAlert error /> })}
                             <ActionForm action=sign_in attr:class="form">
                                 <crate::components::form::FormTokenField />
+                                <input type="hidden" name="next" value=next />
                                 <div class="field">
                                     <label for="person">"Person"</label>
                                     <select id="person" name="person_id" required>

@@ -2,6 +2,7 @@
 //! or administrator revoking it, and later expiry, review denial and leavers) goes through
 //! [`end`], so removal, its audit event and its provisioning jobs are written one way.
 
+use crate::backend::mail::{self, render::Notice};
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::assignment::{AssignmentEvent, AssignmentRefusal, RemovalReason};
@@ -71,8 +72,39 @@ pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Re
             })),
     )
     .await?;
+    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(row.package_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let why = match (&ending.actor, ending.reason) {
+        (audit::Actor::Person { label, .. }, reason) => {
+            format!("{} ({label})", removal_words(reason))
+        }
+        (audit::Actor::System(_), reason) => removal_words(reason).to_string(),
+    };
+    mail::notify(
+        &mut tx,
+        now,
+        row.person_id,
+        &Notice::access_removed(&package_name, &why, ending.comment),
+        &[],
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Why access ended, as the holder reads it.
+fn removal_words(reason: RemovalReason) -> &'static str {
+    match reason {
+        RemovalReason::Expired => "its end date passed",
+        RemovalReason::DeniedInReview => "a reviewer decided it is no longer needed",
+        RemovalReason::Revoked => "it was revoked",
+        RemovalReason::Released => "you gave it back",
+        RemovalReason::UserLeft => "you left the organisation",
+        RemovalReason::NotEligible => "you are no longer eligible for it",
+        RemovalReason::SeparationOfDuties => "it conflicts with other access you hold",
+    }
 }
 
 /// The holder gives their access back early.
@@ -157,7 +189,7 @@ pub async fn assign_directly(
     end_at: Option<crate::domain::Timestamp>,
     reason: &str,
 ) -> Result<i64, AppError> {
-    use crate::backend::services::requests::{create_assignment, notify, MAX_JUSTIFICATION_CHARS};
+    use crate::backend::services::requests::{create_assignment, MAX_JUSTIFICATION_CHARS};
     use crate::domain::assignment::AssignmentState;
     use crate::domain::status::PersonStatus;
     let now = state.clock.now();
@@ -235,16 +267,17 @@ pub async fn assign_directly(
         serde_json::json!({ "direct": true, "reason": reason }),
     )
     .await?;
-    notify(
+    mail::notify(
         &mut tx,
         now,
         person_id,
-        "access_granted",
-        &format!("You now have {}", package.name),
-        &format!(
-            "{} gave you \"{}\": {reason}",
-            actor.display_name, package.name
+        &Notice::access_granted(
+            &package.name,
+            &actor.display_name,
+            reason,
+            assignment.end_at,
         ),
+        &[],
     )
     .await?;
     tx.commit().await?;

@@ -5,8 +5,7 @@
 //! an outbox message per approver.
 
 use crate::backend::store::{
-    self, assignment::NewAssignment, audit, catalog, message::NewMessage, person::NewPerson,
-    request::NewRequest,
+    self, assignment::NewAssignment, audit, catalog, person::NewPerson, request::NewRequest,
 };
 use crate::backend::AppState;
 use crate::domain::status::{AssignmentStatus, RequestStatus};
@@ -517,36 +516,30 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             "primary",
         )
         .await?;
-        let approver_row = PEOPLE.iter().find(|seed| seed.0 == *approver);
-        let requester_row = PEOPLE.iter().find(|seed| seed.0 == *requester);
-        if let (Some(approver_row), Some(requester_row)) = (approver_row, requester_row) {
-            let subject = format!("{} requests {}", requester_row.1, package_name);
-            let body = format!(
-                "Hello {},\n\n{} asks for \"{}\".\nJustification: {}\n\nPlease approve or deny it in Gatehouse before {}.\n",
-                approver_row.1,
-                requester_row.1,
+        // The approver's message, with its action link, as a real submission writes it.
+        let requester_name = PEOPLE
+            .iter()
+            .find(|seed| seed.0 == *requester)
+            .map_or("", |seed| seed.1);
+        let due = created.plus_days(14);
+        crate::backend::mail::notify(
+            &mut tx,
+            created,
+            approver_id,
+            &crate::backend::mail::render::Notice::approval_needed(
+                requester_name,
                 package_name,
-                if justification.is_empty() { "(none given)" } else { justification },
-                created.plus_days(14).date_utc(),
-            );
-            let address = format!(
-                "{}@example.com",
-                approver_row.1.to_lowercase().replace(' ', ".")
-            );
-            store::message::enqueue(
-                &mut tx,
-                created,
-                &NewMessage {
-                    to_person_id: Some(approver_id),
-                    to_address: &address,
-                    template: "approval_needed",
-                    subject: &subject,
-                    body_text: &body,
-                    body_html: "",
-                },
-            )
-            .await?;
-        }
+                justification,
+                due,
+            ),
+            &[crate::backend::mail::decide_link(
+                request_id,
+                1,
+                approver_id,
+                due,
+            )],
+        )
+        .await?;
     }
 
     tx.commit().await?;

@@ -5,5 +5,7 @@ pub mod assignments;
 pub mod demo;
 pub mod home;
 pub mod identity;
+pub mod links;
+pub mod mail;
 pub mod manage;
 pub mod requests;

@@ -2,9 +2,10 @@
 //! transaction: load, ask the domain, store the new state with its audit events and its
 //! outbox rows (messages, provisioning jobs), commit.
 
+use crate::backend::mail::{self, decide_link, render::Notice};
 use crate::backend::store::{
-    self, assignment::NewAssignment, audit, message::NewMessage, person::PersonRow,
-    policy::PolicyRow, request::NewRequest, request::RequestRow, Tx,
+    self, assignment::NewAssignment, audit, person::PersonRow, policy::PolicyRow,
+    request::NewRequest, request::RequestRow, Tx,
 };
 use crate::backend::AppState;
 use crate::domain::approvers::{self, ApproverRule, Candidates};
@@ -329,6 +330,12 @@ async fn open_stage(
     }
     let due_at = now.plus_days(stage.decision_timeout_days);
     let requester_name = display_name(tx, subject_id).await?;
+    // The links are bound to the request as it stands once this stage is open.
+    let (version, justification): (i64, String) =
+        sqlx::query_as("select version, justification from access_request where id = $1")
+            .bind(request_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let origin = match resolved.source {
         approvers::ApproverSource::Rule => "primary",
         approvers::ApproverSource::Fallback | approvers::ApproverSource::Administrators => {
@@ -346,17 +353,12 @@ async fn open_stage(
             origin,
         )
         .await?;
-        let body = format!(
-            "{requester_name} asks for \"{package_name}\". Please approve or deny it in Gatehouse before {}.",
-            due_at.date_utc()
-        );
-        notify(
+        mail::notify(
             tx,
             now,
             *approver_id,
-            "approval_needed",
-            &format!("{requester_name} requests {package_name}"),
-            &body,
+            &Notice::approval_needed(&requester_name, package_name, &justification, due_at),
+            &[decide_link(request_id, version, *approver_id, due_at)],
         )
         .await?;
     }
@@ -370,35 +372,26 @@ async fn display_name(tx: &mut Tx, person_id: i64) -> Result<String, sqlx::Error
         .await
 }
 
-/// Queues a message to a person (the mailer delivers it after the commit).
-pub(crate) async fn notify(
+/// Tells the person a request is for, and whoever made it for them if someone else did.
+async fn tell_requesters(
     tx: &mut Tx,
     now: Timestamp,
-    person_id: i64,
-    template: &str,
-    subject: &str,
-    body: &str,
+    request: &RequestRow,
+    notice: &Notice,
 ) -> Result<(), sqlx::Error> {
-    let (name, address): (String, String) =
-        sqlx::query_as("select display_name, email from person where id = $1")
-            .bind(person_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let text = format!("Hello {name},\n\n{body}\n");
-    store::message::enqueue(
-        tx,
-        now,
-        &NewMessage {
-            to_person_id: Some(person_id),
-            to_address: &address,
-            template,
-            subject,
-            body_text: &text,
-            body_html: "",
-        },
-    )
-    .await
-    .map(|_| ())
+    mail::notify(tx, now, request.person_id, notice, &[]).await?;
+    if request.requested_by_id != request.person_id {
+        mail::notify(tx, now, request.requested_by_id, notice, &[]).await?;
+    }
+    Ok(())
+}
+
+/// The name of whoever acted, for messages.
+fn actor_name(actor: &audit::Actor) -> &str {
+    match actor {
+        audit::Actor::Person { label, .. } => label,
+        audit::Actor::System(_) => "Gatehouse",
+    }
 }
 
 /// Turns an approved request into an assignment, with provisioning jobs for downstream
@@ -442,13 +435,16 @@ async fn grant(
         .bind(request.package_id)
         .fetch_one(&mut **tx)
         .await?;
-    notify(
+    tell_requesters(
         tx,
         now,
-        request.person_id,
-        "access_granted",
-        &format!("You now have {package_name}"),
-        &format!("Your request for \"{package_name}\" was approved and the access granted."),
+        request,
+        &Notice::request_approved(
+            &package_name,
+            actor_name(actor),
+            status == RequestStatus::Delivered,
+            request.id,
+        ),
     )
     .await?;
     Ok(Submitted {
@@ -467,6 +463,19 @@ pub async fn decide(
     request_id: i64,
     outcome: Outcome,
     justification: &str,
+) -> Result<Submitted, AppError> {
+    decide_with(state, actor, request_id, outcome, justification, None).await
+}
+
+/// [`decide`], using up the email link `link_token_id` in the same transaction when the
+/// decision came through one (so a link is used exactly when its decision is recorded).
+pub async fn decide_with(
+    state: &AppState,
+    actor: &PersonRow,
+    request_id: i64,
+    outcome: Outcome,
+    justification: &str,
+    link_token_id: Option<i64>,
 ) -> Result<Submitted, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
@@ -592,20 +601,15 @@ pub async fn decide(
             };
         }
         RequestStatus::Denied => {
-            notify(
+            tell_requesters(
                 &mut tx,
                 now,
-                request.person_id,
-                "request_denied",
-                &format!("Your request for {package_name} was denied"),
-                &format!(
-                    "{} denied your request for \"{package_name}\".{}",
-                    actor.display_name,
-                    if justification.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" Reason: {justification}")
-                    }
+                &request,
+                &Notice::request_denied(
+                    &package_name,
+                    &actor.display_name,
+                    &justification,
+                    request.id,
                 ),
             )
             .await?;
@@ -626,12 +630,27 @@ pub async fn decide(
             }
         }
     }
+    use_link(&mut tx, now, link_token_id).await?;
     tx.commit().await?;
     state.scheduler_wakeup.notify_one();
     Ok(result)
 }
 
-async fn already_decided(tx: &mut Tx, request: &RequestRow) -> Result<AppError, AppError> {
+/// Uses up an email link in the caller's transaction; refuses a link used meanwhile.
+async fn use_link(tx: &mut Tx, now: Timestamp, link_token_id: Option<i64>) -> Result<(), AppError> {
+    match link_token_id {
+        Some(id) if !store::action_token::consume(tx, now, id).await? => Err(AppError::new(
+            ErrorCode::Conflict,
+            "This link was already used.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) async fn already_decided(
+    tx: &mut Tx,
+    request: &RequestRow,
+) -> Result<AppError, AppError> {
     let message = match store::request::final_decider(tx, request.id).await? {
         Some((name, at))
             if matches!(
@@ -760,13 +779,11 @@ pub async fn time_out(
         .bind(request.package_id)
         .fetch_one(&mut *tx)
         .await?;
-    notify(
+    tell_requesters(
         &mut tx,
         now,
-        request.person_id,
-        "request_timed_out",
-        &format!("Your request for {package_name} timed out"),
-        &format!("Nobody decided your request for \"{package_name}\" in time, so it was closed. You can request it again."),
+        &request,
+        &Notice::request_timed_out(&package_name, request.id),
     )
     .await?;
     tx.commit().await?;
@@ -828,17 +845,22 @@ pub async fn escalate(
             "escalation",
         )
         .await?;
-        notify(
+        mail::notify(
             &mut tx,
             now,
             *approver_id,
-            "approval_escalated",
-            &format!("Escalated to you: {requester_name} requests {package_name}"),
-            &format!(
-                "The request of {requester_name} for \"{package_name}\" has waited {} days and was escalated to you. Please approve or deny it in Gatehouse before {}.",
+            &Notice::approval_escalated(
+                &requester_name,
+                &package_name,
                 stage.escalation_after_days.unwrap_or_default(),
-                due_at.date_utc()
+                due_at,
             ),
+            &[decide_link(
+                request.id,
+                request.version,
+                *approver_id,
+                due_at,
+            )],
         )
         .await?;
     }
@@ -898,16 +920,15 @@ async fn extend(
             ),
     )
     .await?;
-    let until = extended
-        .end_at
-        .map_or("no end date".to_string(), |end| end.date_utc());
-    notify(
+    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(row.package_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    tell_requesters(
         tx,
         now,
-        request.person_id,
-        "access_extended",
-        "Your access was extended",
-        &format!("Your access now lasts until {until}."),
+        request,
+        &Notice::access_extended(&package_name, extended.end_at),
     )
     .await?;
     Ok(Submitted {
@@ -925,6 +946,18 @@ pub async fn request_extension(
     assignment_id: i64,
     new_end: Option<Timestamp>,
     justification: &str,
+) -> Result<Submitted, AppError> {
+    request_extension_with(state, holder, assignment_id, new_end, justification, None).await
+}
+
+/// [`request_extension`], using up the email link `link_token_id` in the same transaction.
+pub async fn request_extension_with(
+    state: &AppState,
+    holder: &PersonRow,
+    assignment_id: i64,
+    new_end: Option<Timestamp>,
+    justification: &str,
+    link_token_id: Option<i64>,
 ) -> Result<Submitted, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
@@ -1018,6 +1051,7 @@ pub async fn request_extension(
             .ok_or_else(AppError::internal)?;
         extend(&mut tx, now, &request, &actor).await?
     };
+    use_link(&mut tx, now, link_token_id).await?;
     tx.commit().await?;
     state.scheduler_wakeup.notify_one();
     Ok(outcome)

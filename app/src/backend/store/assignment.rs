@@ -153,7 +153,9 @@ pub async fn store_state(
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "update assignment set status = $1, end_at = $2, removal_reason = $3, removed_at = $4, \
-         updated_at = $5, version = version + 1 where id = $6 and version = $7",
+         updated_at = $5, version = version + 1, \
+         warned_days = case when coalesce(end_at, -1) = coalesce($2, -1) then warned_days end \
+         where id = $6 and version = $7",
     )
     .bind(state.status.as_str())
     .bind(state.end_at.map(Timestamp::millis))
@@ -258,4 +260,78 @@ pub async fn managed_packages(
     .bind(person_id)
     .fetch_all(&mut **tx)
     .await
+}
+
+/// An assignment whose holder should now hear that it ends soon.
+#[derive(Clone, Debug)]
+pub struct Ending {
+    pub id: i64,
+    pub person_id: i64,
+    pub version: i64,
+    pub end_at: i64,
+    pub package_name: String,
+    pub extendable: bool,
+}
+
+/// Active assignments ending within `days` days of `now` that lasted longer than that
+/// and whose holder has not been warned this close to the end yet.
+pub async fn ending_within(
+    pool: &sqlx::AnyPool,
+    now: Timestamp,
+    days: i64,
+    limit: i64,
+) -> Result<Vec<Ending>, sqlx::Error> {
+    let span = days.saturating_mul(crate::domain::time::MILLIS_PER_DAY);
+    let rows = sqlx::query(
+        "select a.id, a.person_id, a.version, a.end_at, pk.name, pol.extension_allowed \
+         from assignment a join access_package pk on pk.id = a.access_package_id \
+         left join assignment_policy pol on pol.id = a.assignment_policy_id \
+         where a.status = 'active' and a.end_at is not null and a.end_at > $1 \
+         and a.end_at - $2 <= $1 and a.end_at - a.start_at > $2 \
+         and (a.warned_days is null or a.warned_days > $3) order by a.end_at limit $4",
+    )
+    .bind(now.millis())
+    .bind(span)
+    .bind(days)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Ending {
+                id: row.try_get("id")?,
+                person_id: row.try_get("person_id")?,
+                version: row.try_get("version")?,
+                end_at: row.try_get("end_at")?,
+                package_name: row.try_get("name")?,
+                extendable: row
+                    .try_get::<Option<bool>, _>("extension_allowed")
+                    .or_else(|_| {
+                        row.try_get::<Option<i64>, _>("extension_allowed")
+                            .map(|flag| flag.map(|n| n != 0))
+                    })?
+                    .unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// Records the warning; false when another sweep recorded it (or a nearer one) first.
+pub async fn mark_warned(
+    tx: &mut Tx,
+    id: i64,
+    version: i64,
+    days: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update assignment set warned_days = $1 where id = $2 and version = $3 \
+         and (warned_days is null or warned_days > $1)",
+    )
+    .bind(days)
+    .bind(id)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }

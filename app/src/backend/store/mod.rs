@@ -2,6 +2,7 @@
 //! integers for instants and ids, text for JSON). Functions that write take the caller's
 //! transaction so a change, its audit event and its outbox rows commit together.
 
+pub mod action_token;
 pub mod assignment;
 pub mod audit;
 pub mod catalog;

@@ -560,3 +560,80 @@ pub async fn decisions_of(tx: &mut Tx, request_id: i64) -> Result<Vec<DecisionVi
         })
         .collect()
 }
+
+/// An open approval task whose approver should now be reminded.
+#[derive(Clone, Debug)]
+pub struct DueReminder {
+    pub task_id: i64,
+    pub request_id: i64,
+    pub approver_id: i64,
+    pub due_at: i64,
+    pub version: i64,
+    pub person_id: i64,
+    pub package_id: i64,
+}
+
+/// Open tasks within `lead_ms` of their deadline, not reminded yet, that were given more
+/// time than that (a task created inside the window gets no reminder on top of its
+/// first message).
+pub async fn due_reminders(
+    pool: &AnyPool,
+    now: Timestamp,
+    lead_ms: i64,
+    limit: i64,
+) -> Result<Vec<DueReminder>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select t.id, t.access_request_id, t.approver_id, t.due_at, r.version, r.person_id, \
+         r.access_package_id from approval_task t \
+         join access_request r on r.id = t.access_request_id \
+         where t.status = 'open' and t.reminded_at is null and t.due_at > $1 \
+         and t.due_at - $2 <= $1 and t.due_at - t.created_at > $2 order by t.due_at limit $3",
+    )
+    .bind(now.millis())
+    .bind(lead_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DueReminder {
+                task_id: row.try_get("id")?,
+                request_id: row.try_get("access_request_id")?,
+                approver_id: row.try_get("approver_id")?,
+                due_at: row.try_get("due_at")?,
+                version: row.try_get("version")?,
+                person_id: row.try_get("person_id")?,
+                package_id: row.try_get("access_package_id")?,
+            })
+        })
+        .collect()
+}
+
+/// When the next reminder falls due.
+pub async fn earliest_reminder(
+    pool: &AnyPool,
+    lead_ms: i64,
+) -> Result<Option<Timestamp>, sqlx::Error> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "select min(due_at - $1) from approval_task where status = 'open' \
+         and reminded_at is null and due_at - created_at > $1",
+    )
+    .bind(lead_ms)
+    .fetch_one(pool)
+    .await?;
+    Ok(at.map(Timestamp))
+}
+
+/// Records the reminder; false when the task was reminded or closed meanwhile.
+pub async fn mark_reminded(tx: &mut Tx, now: Timestamp, task_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update approval_task set reminded_at = $1 where id = $2 and status = 'open' \
+         and reminded_at is null",
+    )
+    .bind(now.millis())
+    .bind(task_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}

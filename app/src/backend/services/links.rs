@@ -1,0 +1,209 @@
+//! Email action links: what one leads to, and using it. The checks run in this order so
+//! the page says the most useful thing: unknown, used, expired, not signed in, someone
+//! else's, then whether its request or access still waits for it.
+
+use crate::api::links::{DecideView, ExtendView, LinkProblem, LinkView};
+use crate::backend::services::requests::{self, Outcome};
+use crate::backend::store::{self, action_token::TokenRow, person::PersonRow, Tx};
+use crate::backend::AppState;
+use crate::domain::status::{AssignmentStatus, RequestStatus};
+use crate::domain::{AppError, ErrorCode, Timestamp};
+
+/// A link that passed every check, with what it is about.
+enum Usable {
+    Decide {
+        token: TokenRow,
+        request: store::request::RequestRow,
+    },
+    Extend {
+        token: TokenRow,
+        assignment: store::assignment::AssignmentRow,
+    },
+}
+
+async fn check(
+    tx: &mut Tx,
+    now: Timestamp,
+    raw: &str,
+    viewer: Option<&PersonRow>,
+) -> Result<Result<Usable, LinkProblem>, AppError> {
+    let Some(token) = store::action_token::find(tx, raw.trim()).await? else {
+        return Ok(Err(LinkProblem::Invalid));
+    };
+    if let Some(at) = token.used_at {
+        return Ok(Err(LinkProblem::Used { at: Timestamp(at) }));
+    }
+    if token.spec.expires_at <= now.millis() {
+        return Ok(Err(LinkProblem::Expired {
+            at: Timestamp(token.spec.expires_at),
+        }));
+    }
+    let Some(viewer) = viewer else {
+        return Ok(Err(LinkProblem::SignInRequired));
+    };
+    if viewer.id != token.spec.person_id {
+        return Ok(Err(LinkProblem::SomeoneElse));
+    }
+    match (
+        token.spec.purpose.as_str(),
+        token.spec.subject_kind.as_str(),
+    ) {
+        ("decide", "access_request") => {
+            let Some(request) = store::request::find(tx, token.spec.subject_id).await? else {
+                return Ok(Err(LinkProblem::Invalid));
+            };
+            if request.status != RequestStatus::PendingApproval {
+                let settled = requests::already_decided(tx, &request).await?;
+                return Ok(Err(LinkProblem::Settled {
+                    message: settled.message,
+                }));
+            }
+            let stage = request.current_stage.unwrap_or(1);
+            if request.version != token.spec.subject_version
+                || !store::request::has_open_task(tx, request.id, stage, viewer.id).await?
+            {
+                return Ok(Err(LinkProblem::Changed));
+            }
+            Ok(Ok(Usable::Decide { token, request }))
+        }
+        ("extend", "assignment") => {
+            let Some(assignment) = store::assignment::find(tx, token.spec.subject_id).await? else {
+                return Ok(Err(LinkProblem::Invalid));
+            };
+            if assignment.status != AssignmentStatus::Active {
+                return Ok(Err(LinkProblem::Settled {
+                    message: "This access has already ended.".to_string(),
+                }));
+            }
+            if assignment.version != token.spec.subject_version {
+                return Ok(Err(LinkProblem::Settled {
+                    message: "This access changed after the email was sent (it may already be extended); see your access in Gatehouse.".to_string(),
+                }));
+            }
+            Ok(Ok(Usable::Extend { token, assignment }))
+        }
+        // Review links belong to access reviews, which do not issue them yet.
+        _ => Ok(Err(LinkProblem::Invalid)),
+    }
+}
+
+/// What the link leads to, for its page. Reads only.
+pub async fn open(
+    state: &AppState,
+    raw: &str,
+    viewer: Option<&PersonRow>,
+) -> Result<LinkView, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.reader().begin().await?;
+    let usable = match check(&mut tx, now, raw, viewer).await? {
+        Ok(usable) => usable,
+        Err(problem) => return Ok(LinkView::Problem(problem)),
+    };
+    Ok(match usable {
+        Usable::Decide { request, .. } => {
+            let (requester_name, package_name, justification, answers_json): (
+                String,
+                String,
+                String,
+                String,
+            ) = sqlx::query_as(
+                "select p.display_name, pk.name, r.justification, r.answers_json \
+                 from access_request r join person p on p.id = r.person_id \
+                 join access_package pk on pk.id = r.access_package_id where r.id = $1",
+            )
+            .bind(request.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let stage_position = request.current_stage.unwrap_or(1);
+            let due_at: Option<i64> = sqlx::query_scalar(
+                "select min(due_at) from approval_task where access_request_id = $1 \
+                 and stage_position = $2 and status = 'open'",
+            )
+            .bind(request.id)
+            .bind(stage_position)
+            .fetch_one(&mut *tx)
+            .await?;
+            LinkView::Decide(DecideView {
+                request_id: request.id,
+                requester_name,
+                package_name,
+                justification,
+                answers: serde_json::from_str(&answers_json).unwrap_or_default(),
+                stage_position,
+                due_at: due_at.map(Timestamp),
+            })
+        }
+        Usable::Extend { assignment, .. } => {
+            let package_name: String =
+                sqlx::query_scalar("select name from access_package where id = $1")
+                    .bind(assignment.package_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            LinkView::Extend(ExtendView {
+                assignment_id: assignment.id,
+                package_name,
+                end_at: assignment.end_at.map(Timestamp),
+            })
+        }
+    })
+}
+
+/// Uses the link as `person`: `approve`/`deny` for a decide link, `extend` for an extend
+/// link. The link is used up in the same transaction as what it does. Returns the
+/// request's id.
+pub async fn act(
+    state: &AppState,
+    person: &PersonRow,
+    raw: &str,
+    choice: &str,
+    justification: &str,
+    end_date: &str,
+) -> Result<i64, AppError> {
+    let now = state.clock.now();
+    let usable = {
+        let mut tx = state.db.reader().begin().await?;
+        check(&mut tx, now, raw, Some(person)).await?
+    };
+    let refused = |problem: LinkProblem| {
+        AppError::new(
+            ErrorCode::Conflict,
+            format!("{}. {}", problem.title(), problem.explanation()),
+        )
+    };
+    match (usable.map_err(refused)?, choice) {
+        (Usable::Decide { token, request }, "approve" | "deny") => {
+            let outcome = if choice == "approve" {
+                Outcome::Approve
+            } else {
+                Outcome::Deny
+            };
+            let done = requests::decide_with(
+                state,
+                person,
+                request.id,
+                outcome,
+                justification,
+                Some(token.id),
+            )
+            .await?;
+            Ok(done.request_id)
+        }
+        (Usable::Extend { token, assignment }, "extend") => {
+            let new_end = crate::api::requests::optional_date("end_date", end_date)?;
+            let done = requests::request_extension_with(
+                state,
+                person,
+                assignment.id,
+                new_end,
+                justification,
+                Some(token.id),
+            )
+            .await?;
+            Ok(done.request_id)
+        }
+        _ => Err(AppError::invalid_field(
+            "choice",
+            "Choose one of the buttons on the page.",
+        )),
+    }
+}

@@ -1,0 +1,79 @@
+//! Mail that people and administrators act on: a person's digest choice, and sending a
+//! dead-lettered message again.
+
+use crate::backend::store::{self, audit, person::PersonRow};
+use crate::backend::AppState;
+use crate::domain::{AppError, ErrorCode};
+
+/// One message per item (`false`) or a daily digest (`true`), for the person themselves.
+pub async fn set_digest(
+    state: &AppState,
+    person: &PersonRow,
+    digest: bool,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let before: bool = {
+        let row = sqlx::query("select mail_digest from person where id = $1")
+            .bind(person.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        store::get_bool(&row, "mail_digest")?
+    };
+    if before == digest {
+        return Ok(());
+    }
+    sqlx::query("update person set mail_digest = $1, updated_at = $2 where id = $3")
+        .bind(digest)
+        .bind(now.millis())
+        .bind(person.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::person(person.id, &person.display_name),
+        audit::Change::new("person.mail_preference_changed", "person", person.id)
+            .before(serde_json::json!({ "mail_digest": before }))
+            .after(serde_json::json!({ "mail_digest": digest })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The person's current choice.
+pub async fn digest_of(state: &AppState, person_id: i64) -> Result<bool, AppError> {
+    let row = sqlx::query("select mail_digest from person where id = $1")
+        .bind(person_id)
+        .fetch_one(state.db.reader())
+        .await?;
+    Ok(store::get_bool(&row, "mail_digest")?)
+}
+
+/// An administrator sends a dead (or failing) message again, from a fresh retry budget.
+pub async fn resend(state: &AppState, admin: &PersonRow, message_id: i64) -> Result<(), AppError> {
+    if !admin.is_admin {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "Only administrators can do this.",
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if !store::message::requeue(&mut tx, now, message_id).await? {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "This message is not waiting to be sent again (it may have been sent meanwhile).",
+        ));
+    }
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::person(admin.id, &admin.display_name),
+        audit::Change::new("outbound_message.resent", "outbound_message", message_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
