@@ -6,7 +6,7 @@
 //! list of functions that carry no object).
 
 use crate::harness::{new_client, TestApp, TestBackend};
-use app::api::{audit, catalogs, dev, home, manage, requests, session};
+use app::api::{audit, catalogs, dev, home, links, mail, manage, requests, session};
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeSet;
 
@@ -75,6 +75,10 @@ struct Foreign {
     expense_package: String,
     github_package: String,
     business_catalog: String,
+    /// An email link to decide Ivy's request, sent to Ivy herself (so to none of the roles).
+    ivy_link: String,
+    /// A message in the outbox.
+    message: String,
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -94,7 +98,28 @@ async fn foreign_objects(app: &TestApp) -> Foreign {
         expense_package: app.package_id("Expense approver").await.to_string(),
         github_package: app.package_id("GitHub organisation").await.to_string(),
         business_catalog: scalar(app, "select catalog_id from access_package where name = 'Finance reports'").await.to_string(),
+        ivy_link: ivy_link(app).await,
+        message: scalar(app, "select min(id) from outbound_message").await.to_string(),
     }
+}
+
+async fn ivy_link(app: &TestApp) -> String {
+    let request_id = scalar(app, "select r.id from access_request r join person p on p.id = r.person_id where p.display_name = 'Ivy Ito'").await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let token = app::backend::store::action_token::mint(
+        &mut tx,
+        app.clock_now(),
+        &app::backend::mail::decide_link(
+            request_id,
+            1,
+            app.person_id("Ivy Ito").await,
+            app.clock_now().plus_days(7),
+        ),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    token
 }
 
 fn case(
@@ -349,6 +374,21 @@ fn matrix(f: &Foreign) -> Vec<Case> {
         ),
         // The audit trail is for administrators and auditors.
         case(audit::GetAuditTrail::PATH, &[], Refused, &[Admin, Auditor]),
+        // Someone else's email link is refused to everyone else.
+        case(
+            links::UseActionLink::PATH,
+            &[("token", &f.ivy_link), ("choice", "approve")],
+            Refused,
+            &[],
+        ),
+        // The mail queue is for administrators.
+        case(mail::GetMailQueue::PATH, &[], Refused, &[Admin]),
+        case(
+            mail::ResendMessage::PATH,
+            &[("message_id", &f.message)],
+            Refused,
+            &[Admin],
+        ),
     ]
 }
 
@@ -362,6 +402,12 @@ fn without_object() -> BTreeSet<&'static str> {
         session::DevSignIn::PATH,
         session::SignOut::PATH,
         dev::ListDevMail::PATH,
+        // The caller's own mail settings.
+        mail::GetMailPreference::PATH,
+        mail::SaveMailPreference::PATH,
+        // Answers anyone, signed in or not, without showing its object to anyone but the
+        // link's person (the `mail` tests check every case).
+        links::OpenActionLink::PATH,
     ]
     .into_iter()
     .collect()
@@ -384,6 +430,7 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
         "incompatibility",
         "outbound_message",
         "provisioning_job",
+        "action_token",
     ] {
         fingerprint.push(scalar(app, &format!("select count(*) from {table}")).await);
     }
@@ -396,6 +443,20 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
         .await,
     );
     fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from assignment").await);
+    fingerprint.push(
+        scalar(
+            app,
+            "select count(*) from action_token where used_at is not null",
+        )
+        .await,
+    );
+    fingerprint.push(
+        scalar(
+            app,
+            "select count(*) from outbound_message where status = 'queued'",
+        )
+        .await,
+    );
     fingerprint.push(
         scalar(
             app,

@@ -14,6 +14,7 @@ mod catalogs;
 mod concurrency;
 mod demo;
 mod http_basics;
+mod mail;
 mod manage;
 mod oidc;
 mod request_api;

@@ -81,11 +81,11 @@ async fn a_two_stage_request_becomes_an_assignment_after_manager_and_owner_appro
             .unwrap();
         assert_eq!(events, expected, "{action}");
     }
-    let messages = count(&app, "select count(*) from outbound_message where template in ('approval_needed', 'access_granted') and created_at > 0").await;
+    let messages = count(&app, "select count(*) from outbound_message where template in ('approval_needed', 'request_approved') and created_at > 0").await;
     assert_eq!(
         messages,
         6 + 3,
-        "six from the demo, two approvers told, one grant"
+        "six from the demo, two approvers told, the requester told of the approval"
     );
     app.stop().await;
 }

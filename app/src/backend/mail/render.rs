@@ -194,9 +194,11 @@ impl Notice {
 
     /// To the holder, some days before the end; `extendable` adds the extend link.
     pub fn access_ending(package: &str, end: Timestamp, now: Timestamp, extendable: bool) -> Self {
-        let left = now.days_until(end).max(0);
-        let when = match left {
-            0 => "in less than a day".to_string(),
+        // Whole days, rounded: the sweep runs a little after the warning's instant.
+        let left_ms = end.millis().saturating_sub(now.millis());
+        let day = crate::domain::time::MILLIS_PER_DAY;
+        let when = match (left_ms + day / 2) / day {
+            _ if left_ms < day => "in less than a day".to_string(),
             1 => "in 1 day".to_string(),
             days => format!("in {days} days"),
         };
@@ -508,6 +510,8 @@ mod tests {
             yes.call,
             Some(("Ask to extend".to_string(), Link::Action(0)))
         );
+        let almost = Notice::access_ending("VPN", end, now.plus_minutes(5), true);
+        assert_eq!(almost.subject, "VPN ends in 14 days", "a sweep a few minutes late");
         let no = Notice::access_ending("VPN", now.plus_minutes(90), now, false);
         assert_eq!(no.subject, "VPN ends in less than a day");
         assert_eq!(
