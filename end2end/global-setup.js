@@ -6,7 +6,8 @@
 //   E2E_LIST_ONLY=1   do nothing (for `playwright test --list`)
 //   E2E_KEEP_TMP=1    keep the temp dir (database and log) after the run
 //
-// It also starts the test OpenID provider (oidc/op.mjs, issuer http://127.0.0.1:9400)
+// It also starts MailDev (mail/smtp.mjs) as the SMTP server Gatehouse sends to, and
+// the test OpenID provider (oidc/op.mjs, issuer http://127.0.0.1:9400)
 // with Gatehouse's callback registered, and configures Gatehouse to sign in through it.
 //
 // It makes a temp dir, runs `<bin> migrate` and `<bin> seed-demo` against a fresh
@@ -89,6 +90,34 @@ async function startProvider(url, tmp, logFile) {
   }
 }
 
+/** Starts MailDev (mail/smtp.mjs) on free loopback ports; returns its pid and API URL. */
+async function startSmtp(tmp) {
+  const smtpPort = await freePort();
+  const webPort = await freePort();
+  const logFd = fs.openSync(path.join(tmp, 'smtp.log'), 'a');
+  const smtp = spawn(process.execPath, [path.join(E2E_DIR, 'mail', 'smtp.mjs')], {
+    cwd: E2E_DIR,
+    env: { ...process.env, SMTP_PORT: String(smtpPort), SMTP_WEB_PORT: String(webPort) },
+    stdio: ['ignore', logFd, logFd],
+  });
+  fs.closeSync(logFd);
+  const api = `http://127.0.0.1:${webPort}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${api}/api/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) return { smtpPid: smtp.pid, smtpPort, mailApi: api };
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) {
+      await stopPid(smtp.pid);
+      throw new Error(`MailDev did not start; see ${path.join(tmp, 'smtp.log')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export default async function globalSetup() {
   if (process.env.E2E_LIST_ONLY === '1') return;
 
@@ -127,6 +156,15 @@ export default async function globalSetup() {
 
   const opPid = await startProvider(url, tmp, logFile);
   writeState({ url, pid: null, opPid, tmp, logFile });
+  // A real SMTP server: Gatehouse sends its mail there, the tests read it from MailDev's API.
+  const { smtpPid, smtpPort, mailApi } = await startSmtp(tmp);
+  writeState({ url, pid: null, opPid, smtpPid, mailApi, tmp, logFile });
+  Object.assign(env, {
+    GATEHOUSE_SMTP_HOST: '127.0.0.1',
+    GATEHOUSE_SMTP_PORT: String(smtpPort),
+    GATEHOUSE_SMTP_TLS: 'none',
+    GATEHOUSE_MAIL_FROM: 'Gatehouse <gatehouse@example.com>',
+  });
 
   runStep(bin, ['migrate'], env, logFile);
   runStep(bin, ['seed-demo'], env, logFile);
@@ -143,7 +181,7 @@ export default async function globalSetup() {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
-  writeState({ url, pid: child.pid, opPid, tmp, logFile });
+  writeState({ url, pid: child.pid, opPid, smtpPid, mailApi, tmp, logFile });
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError = 'no answer yet';
@@ -172,5 +210,6 @@ export default async function globalSetup() {
   }
 
   process.env.GATEHOUSE_E2E_URL = url;
+  process.env.GATEHOUSE_E2E_MAIL_API = mailApi;
   console.log(`[e2e] Gatehouse ready at ${url} (pid ${child.pid})`);
 }

@@ -37,6 +37,7 @@ export default async function globalTeardown() {
   if (!state) return;
   await stopPid(state.pid);
   await stopPid(state.opPid);
+  await stopPid(state.smtpPid);
   if (state.logFile && fs.existsSync(state.logFile)) {
     const dest = path.join(E2E_DIR, 'test-results', 'gatehouse.log');
     fs.mkdirSync(path.dirname(dest), { recursive: true });

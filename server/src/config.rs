@@ -537,6 +537,65 @@ mod tests {
     }
 
     #[test]
+    fn mail_settings_are_checked_and_the_smtp_password_never_printed() {
+        let smtp = [
+            ("GATEHOUSE_SMTP_HOST", "smtp.example.com"),
+            ("GATEHOUSE_SMTP_USERNAME", "gatehouse"),
+            ("GATEHOUSE_SMTP_PASSWORD", "hunter2-secret"),
+        ];
+        let config = load(&smtp, &[]).unwrap();
+        let mail = &config.mail;
+        let settings = mail.smtp.as_ref().unwrap();
+        assert_eq!((settings.port, &settings.tls), (587, &SmtpTls::StartTls));
+        assert_eq!(mail.expiry_warning_days, vec![14, 1]);
+        assert_eq!(mail.base_url, "http://127.0.0.1:3000");
+        assert!(
+            !format!("{config:?}").contains("hunter2"),
+            "the password leaked"
+        );
+        assert!(
+            load(&[], &[]).unwrap().mail.smtp.is_none(),
+            "no SMTP by default"
+        );
+        for (extra, expected) in [
+            (("GATEHOUSE_SMTP_TLS", "none"), "unencrypted"),
+            (("GATEHOUSE_SMTP_TLS", "ssl3"), "GATEHOUSE_SMTP_TLS"),
+            (("GATEHOUSE_SMTP_PORT", "70000"), "GATEHOUSE_SMTP_PORT"),
+            (("GATEHOUSE_MAIL_FROM", "nobody"), "GATEHOUSE_MAIL_FROM"),
+            (
+                ("GATEHOUSE_EXPIRY_WARNING_DAYS", "14,soon"),
+                "GATEHOUSE_EXPIRY_WARNING_DAYS",
+            ),
+            (
+                ("GATEHOUSE_DIGEST_HOUR_UTC", "24"),
+                "GATEHOUSE_DIGEST_HOUR_UTC",
+            ),
+        ] {
+            let mut env = smtp.to_vec();
+            env.push(extra);
+            let refusal = load(&env, &[]).unwrap_err();
+            assert!(refusal.contains(expected), "{extra:?}: {refusal}");
+            assert!(!refusal.contains("hunter2"), "{refusal}");
+        }
+        let half = load(
+            &[
+                ("GATEHOUSE_SMTP_HOST", "h"),
+                ("GATEHOUSE_SMTP_USERNAME", "u"),
+            ],
+            &[],
+        );
+        assert!(half.unwrap_err().contains("go together"));
+        // Plain SMTP with a password is fine to a relay on this host.
+        let local = [
+            ("GATEHOUSE_SMTP_HOST", "127.0.0.1"),
+            ("GATEHOUSE_SMTP_TLS", "none"),
+            ("GATEHOUSE_SMTP_USERNAME", "u"),
+            ("GATEHOUSE_SMTP_PASSWORD", "p"),
+        ];
+        assert!(load(&local, &[]).is_ok());
+    }
+
+    #[test]
     fn debug_output_hides_the_database_password() {
         let config = load(
             &[("GATEHOUSE_DATABASE_URL", "postgres://gh:hunter2@db/gh")],

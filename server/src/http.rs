@@ -360,3 +360,17 @@ async fn security_headers(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn email_link_tokens_never_reach_the_log() {
+        assert_eq!(
+            loggable_path(&format!("/act/{}", "ab".repeat(32))),
+            "/act/…"
+        );
+        assert_eq!(loggable_path("/approvals"), "/approvals");
+    }
+}

@@ -28,7 +28,7 @@ pub fn DevMailPage() -> impl IntoView {
                                         <time>{message.queued_at.date_time_utc()}</time>
                                         " · " {message.status}
                                     </p>
-                                    <pre class="mail-body">{message.body_text}</pre>
+                                    <pre class="mail-body">{linkified(&message.body_text)}</pre>
                                 </article>
                             }).collect_view()}
                         </div>
@@ -38,4 +38,27 @@ pub fn DevMailPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The message's lines, with each portal link clickable (the buttons of the real message).
+fn linkified(text: &str) -> impl IntoView {
+    text.lines()
+        .map(|line| {
+            let view = match line.find("http://").or_else(|| line.find("https://")) {
+                Some(start) => {
+                    let rest = &line[start..];
+                    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                    let url = rest[..end].to_string();
+                    view! {
+                        {line[..start].to_string()}
+                        <a href=url.clone()>{url.clone()}</a>
+                        {rest[end..].to_string()}
+                    }
+                    .into_any()
+                }
+                None => line.to_string().into_any(),
+            };
+            view! { {view} "\n" }
+        })
+        .collect_view()
 }

@@ -122,7 +122,10 @@ pub fn smtp_settings(port: u16) -> Vec<(&'static str, String)> {
         ("GATEHOUSE_SMTP_PORT", port.to_string()),
         ("GATEHOUSE_SMTP_TLS", "none".to_string()),
         ("GATEHOUSE_SMTP_TIMEOUT_SECONDS", "5".to_string()),
-        ("GATEHOUSE_MAIL_FROM", "Gatehouse <gatehouse@example.com>".to_string()),
+        (
+            "GATEHOUSE_MAIL_FROM",
+            "Gatehouse <gatehouse@example.com>".to_string(),
+        ),
     ]
 }
 
@@ -213,7 +216,12 @@ async fn page_for(app: &TestApp, client: &reqwest::Client, path: &str) -> String
     app.page(client, path).await
 }
 
-async fn use_link(app: &TestApp, client: &reqwest::Client, token: &str, choice: &str) -> reqwest::Response {
+async fn use_link(
+    app: &TestApp,
+    client: &reqwest::Client,
+    token: &str,
+    choice: &str,
+) -> reqwest::Response {
     app.call::<app::api::links::UseActionLink>(
         client,
         &[
@@ -229,7 +237,13 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     let smtp = SmtpServer::start().await;
     let app = spawn_with_smtp(backend, smtp.smtp_port, &[]).await;
     let mailer = mailer(&app);
-    let request_id = submit(&app, "Uma Usman", "Salesforce", "New accounts in the north region").await;
+    let request_id = submit(
+        &app,
+        "Uma Usman",
+        "Salesforce",
+        "New accounts in the north region",
+    )
+    .await;
     // The raw token is in no stored message: only a placeholder, filled at delivery.
     let stored: String = sqlx::query_scalar(
         "select body_text from outbound_message where template = 'approval_needed' \
@@ -241,7 +255,12 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     assert!(stored.contains("%ACTION_URL_0%"), "{stored}");
     assert!(drain(&app, &mailer).await >= 1);
 
-    let arrived = smtp.to("sam.sutton@example.com", "Approval needed: Uma Usman requests Salesforce").await;
+    let arrived = smtp
+        .to(
+            "sam.sutton@example.com",
+            "Approval needed: Uma Usman requests Salesforce",
+        )
+        .await;
     assert_eq!(arrived.len(), 1, "one message to the manager");
     let email = &arrived[0];
     let text = email["text"].as_str().unwrap();
@@ -252,11 +271,20 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     assert!(link.starts_with("http://127.0.0.1:3999/act/"), "{link}");
     let token = token_of(&link);
     assert_eq!(token.len(), 64, "256 bits, hex");
-    assert!(html.contains(&format!("href=\"{link}\"")), "the HTML part has the same link");
+    assert!(
+        html.contains(&format!("href=\"{link}\"")),
+        "the HTML part has the same link"
+    );
     assert!(html.contains("Hello Sam Sutton,"));
     let source = smtp.source(email).await;
-    assert!(source.contains("From: Gatehouse <gatehouse@example.com>"), "{source}");
-    assert!(source.contains("To: \"Sam Sutton\" <sam.sutton@example.com>"), "{source}");
+    assert!(
+        source.contains("From: Gatehouse <gatehouse@example.com>"),
+        "{source}"
+    );
+    assert!(
+        source.contains("To: \"Sam Sutton\" <sam.sutton@example.com>"),
+        "{source}"
+    );
     assert!(source.contains("Subject: Approval needed: Uma Usman requests Salesforce"));
     assert!(source.contains("Content-Type: multipart/alternative"));
     assert!(source.contains("Content-Type: text/plain; charset=utf-8"));
@@ -273,7 +301,11 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     .await;
     assert_eq!(hashes, 1);
     assert_eq!(
-        scalar(&app, &format!("select count(*) from action_token where token_hash = '{token}'")).await,
+        scalar(
+            &app,
+            &format!("select count(*) from action_token where token_hash = '{token}'")
+        )
+        .await,
         0
     );
     let path = format!("/act/{token}");
@@ -285,7 +317,10 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     assert!(head.status().is_success(), "{}", head.status());
     let anonymous = page_for(&app, &scanner, &path).await;
     assert!(anonymous.contains("Sign in to continue"), "{anonymous}");
-    assert!(!anonymous.contains("Uma Usman"), "nothing of the request before signing in");
+    assert!(
+        !anonymous.contains("Uma Usman"),
+        "nothing of the request before signing in"
+    );
     assert!(anonymous.contains(&format!("/sign-in?next=/act/{token}")));
     let refused = use_link(&app, &scanner, &token, "approve").await;
     assert_eq!(refused.status(), 401);
@@ -295,10 +330,16 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     let uma = new_client();
     app.sign_in_as(&uma, "Uma Usman").await;
     let before = fingerprint(&app).await;
-    assert!(page_for(&app, &uma, &path).await.contains("This link was sent to someone else"));
+    assert!(page_for(&app, &uma, &path)
+        .await
+        .contains("This link was sent to someone else"));
     let refused = use_link(&app, &uma, &token, "approve").await;
     assert_eq!(refused.status(), 409);
-    assert!(refused.text().await.unwrap().contains("sent to someone else"));
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("sent to someone else"));
     // An altered token is unknown.
     let mut altered = token.clone();
     let last = if altered.ends_with('0') { "1" } else { "0" };
@@ -306,8 +347,13 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     let sam = new_client();
     app.sign_in_as(&sam, "Sam Sutton").await;
     let before_sam = fingerprint(&app).await;
-    assert!(page_for(&app, &sam, &format!("/act/{altered}")).await.contains("This link is not valid"));
-    assert_eq!(use_link(&app, &sam, &altered, "approve").await.status(), 409);
+    assert!(page_for(&app, &sam, &format!("/act/{altered}"))
+        .await
+        .contains("This link is not valid"));
+    assert_eq!(
+        use_link(&app, &sam, &altered, "approve").await.status(),
+        409
+    );
     assert_eq!(fingerprint(&app).await, before_sam);
     assert_eq!(before_sam.len(), before.len());
 
@@ -315,9 +361,17 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     let page = page_for(&app, &sam, &path).await;
     assert!(page.contains("Uma Usman requests Salesforce"), "{page}");
     assert!(page.contains(">Approve</button>") && page.contains(">Deny</button>"));
-    assert_eq!(fingerprint(&app).await, before_sam, "showing it changed nothing");
+    assert_eq!(
+        fingerprint(&app).await,
+        before_sam,
+        "showing it changed nothing"
+    );
     let approved = use_link(&app, &sam, &token, "approve").await;
-    assert!(approved.status().is_success() || approved.status().is_redirection(), "{}", approved.status());
+    assert!(
+        approved.status().is_success() || approved.status().is_redirection(),
+        "{}",
+        approved.status()
+    );
     let status: String = sqlx::query_scalar("select status from access_request where id = $1")
         .bind(request_id)
         .fetch_one(app.state.db.reader())
@@ -325,15 +379,24 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
         .unwrap();
     assert_eq!(status, RequestStatus::Delivered.as_str());
     assert_eq!(
-        scalar(&app, "select count(*) from action_token where used_at is not null").await,
+        scalar(
+            &app,
+            "select count(*) from action_token where used_at is not null"
+        )
+        .await,
         1
     );
 
     // The requester's message arrives.
     drain(&app, &mailer).await;
-    let outcome = smtp.to("uma.usman@example.com", "Approved: Salesforce").await;
+    let outcome = smtp
+        .to("uma.usman@example.com", "Approved: Salesforce")
+        .await;
     assert_eq!(outcome.len(), 1);
-    assert!(outcome[0]["text"].as_str().unwrap().contains("Sam Sutton approved the request"));
+    assert!(outcome[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Sam Sutton approved the request"));
 
     // The same link again: already used; nothing changes.
     let before = fingerprint(&app).await;
@@ -368,9 +431,15 @@ async fn links_expire_and_say_when_the_request_was_decided_elsewhere(backend: Te
     app.sign_in_as(&sam, "Sam Sutton").await;
 
     // Decided in the browser first: the link says so, and by whom.
-    requests::decide(&app.state, &sam_person, first, Outcome::Deny, "Not this quarter")
-        .await
-        .unwrap();
+    requests::decide(
+        &app.state,
+        &sam_person,
+        first,
+        Outcome::Deny,
+        "Not this quarter",
+    )
+    .await
+    .unwrap();
     let before = fingerprint(&app).await;
     let token = token_of(&victor_link);
     let page = page_for(&app, &sam, &format!("/act/{token}")).await;
@@ -409,20 +478,54 @@ async fn smtp_down_delays_mail_but_no_action_and_each_message_arrives_once(backe
         .await
         .unwrap();
     assert_eq!(decided.status, RequestStatus::Delivered);
-    let queued = scalar(&app, "select count(*) from outbound_message where digest_key is null").await;
-    assert!(queued >= 10, "demo messages plus 3 approvals and 1 outcome: {queued}");
+    let queued = scalar(
+        &app,
+        "select count(*) from outbound_message where digest_key is null",
+    )
+    .await;
+    assert!(
+        queued >= 10,
+        "demo messages plus 3 approvals and 1 outcome: {queued}"
+    );
 
     // Attempts fail and are retried later, not given up.
     let attempted = drain(&app, &mailer).await;
-    assert_eq!(attempted as i64, queued, "each message tried once, then waits");
-    assert_eq!(scalar(&app, "select count(*) from outbound_message where status = 'failed'").await, queued);
-    assert!(scalar(&app, "select count(*) from outbound_message where last_error is null").await == 0);
+    assert_eq!(
+        attempted as i64, queued,
+        "each message tried once, then waits"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from outbound_message where status = 'failed'"
+        )
+        .await,
+        queued
+    );
+    assert!(
+        scalar(
+            &app,
+            "select count(*) from outbound_message where last_error is null"
+        )
+        .await
+            == 0
+    );
     for _ in 0..3 {
         app.clock.advance_minutes(70);
         drain(&app, &mailer).await;
     }
-    assert_eq!(scalar(&app, "select count(*) from outbound_message where status = 'dead'").await, 0);
-    assert_eq!(scalar(&app, "select min(attempts) from outbound_message").await, 4);
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from outbound_message where status = 'dead'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(&app, "select min(attempts) from outbound_message").await,
+        4
+    );
 
     // SMTP comes back: everything is delivered, exactly once.
     let smtp = SmtpServer::start_on(port).await;
@@ -430,7 +533,14 @@ async fn smtp_down_delays_mail_but_no_action_and_each_message_arrives_once(backe
     assert_eq!(drain(&app, &mailer).await as i64, queued);
     app.clock.advance_days(1);
     assert_eq!(drain(&app, &mailer).await, 0, "nothing is sent twice");
-    assert_eq!(scalar(&app, "select count(*) from outbound_message where status = 'sent'").await, queued);
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from outbound_message where status = 'sent'"
+        )
+        .await,
+        queued
+    );
     let emails = smtp.emails().await;
     assert_eq!(emails.len() as i64, queued);
     let mut ids: Vec<String> = Vec::new();
@@ -450,7 +560,10 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
     let app = spawn_with_smtp(
         backend,
         port,
-        &[("GATEHOUSE_MAIL_MAX_ATTEMPTS", "2"), ("GATEHOUSE_MAIL_RETRY_BASE_SECONDS", "60")],
+        &[
+            ("GATEHOUSE_MAIL_MAX_ATTEMPTS", "2"),
+            ("GATEHOUSE_MAIL_RETRY_BASE_SECONDS", "60"),
+        ],
     )
     .await;
     let mailer = mailer(&app);
@@ -458,18 +571,34 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
     drain(&app, &mailer).await;
     app.clock.advance_minutes(2);
     drain(&app, &mailer).await;
-    assert_eq!(scalar(&app, "select count(*) from outbound_message where status = 'dead'").await, total);
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from outbound_message where status = 'dead'"
+        )
+        .await,
+        total
+    );
     app.clock.advance_days(1);
-    assert_eq!(drain(&app, &mailer).await, 0, "dead letters are not retried on their own");
+    assert_eq!(
+        drain(&app, &mailer).await,
+        0,
+        "dead letters are not retried on their own"
+    );
 
     let admin = new_client();
     app.sign_in_as(&admin, "Ada Admin").await;
     let page = app.page(&admin, "/manage/mail").await;
-    assert!(page.contains("could not be delivered after every retry"), "{page}");
+    assert!(
+        page.contains("could not be delivered after every retry"),
+        "{page}"
+    );
     assert!(page.contains("Send again"));
     let employee = new_client();
     app.sign_in_as(&employee, "Dev Patel").await;
-    let refused = app.call::<app::api::mail::GetMailQueue>(&employee, &[]).await;
+    let refused = app
+        .call::<app::api::mail::GetMailQueue>(&employee, &[])
+        .await;
     assert_eq!(refused.status(), 403);
 
     let smtp = SmtpServer::start_on(port).await;
@@ -485,7 +614,11 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
     assert_eq!(drain(&app, &mailer).await, 1);
     assert_eq!(smtp.emails().await.len(), 1);
     assert_eq!(
-        scalar(&app, "select count(*) from audit_event where action = 'outbound_message.resent'").await,
+        scalar(
+            &app,
+            "select count(*) from audit_event where action = 'outbound_message.resent'"
+        )
+        .await,
         1
     );
     // Sent now: a second resend is refused.
@@ -503,17 +636,22 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     let count = |template: &'static str| {
         let app = &app;
         async move {
-            scalar(app, &format!("select count(*) from outbound_message where template = '{template}'")).await
+            scalar(
+                app,
+                &format!("select count(*) from outbound_message where template = '{template}'"),
+            )
+            .await
         }
     };
 
     // A reminder 24 hours before the 14-day decision deadline, once.
     let request = submit(&app, "Yara Young", "Salesforce", "Forecasts").await;
-    let due: i64 = sqlx::query_scalar("select due_at from approval_task where access_request_id = $1")
-        .bind(request)
-        .fetch_one(app.state.db.reader())
-        .await
-        .unwrap();
+    let due: i64 =
+        sqlx::query_scalar("select due_at from approval_task where access_request_id = $1")
+            .bind(request)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
     let yara_reminders = || async {
         scalar(
             &app,
@@ -524,7 +662,10 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     app.clock.set(Timestamp(due - MILLIS_PER_DAY - 60_000));
     notices.send_reminders(app.clock_now()).await.unwrap();
     assert_eq!(yara_reminders().await, 0, "not yet");
-    assert!(count("approval_reminder").await > 0, "the older demo requests were reminded");
+    assert!(
+        count("approval_reminder").await > 0,
+        "the older demo requests were reminded"
+    );
     app.clock.advance_minutes(2);
     notices.send_reminders(app.clock_now()).await.unwrap();
     notices.send_reminders(app.clock_now()).await.unwrap();
@@ -560,19 +701,26 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
         .await
         .unwrap()
     };
-    app.clock.set(Timestamp(grace_end - 14 * MILLIS_PER_DAY - 1));
+    app.clock
+        .set(Timestamp(grace_end - 14 * MILLIS_PER_DAY - 1));
     notices.send_expiry_warnings(app.clock_now()).await.unwrap();
     assert!(warnings().await.is_empty());
     app.clock.advance_minutes(1);
     notices.send_expiry_warnings(app.clock_now()).await.unwrap();
     notices.send_expiry_warnings(app.clock_now()).await.unwrap();
-    assert_eq!(warnings().await, vec!["Finance reports ends in 14 days".to_string()]);
+    assert_eq!(
+        warnings().await,
+        vec!["Finance reports ends in 14 days".to_string()]
+    );
     app.clock.set(Timestamp(grace_end - MILLIS_PER_DAY));
     notices.send_expiry_warnings(app.clock_now()).await.unwrap();
     notices.send_expiry_warnings(app.clock_now()).await.unwrap();
     assert_eq!(
         warnings().await,
-        vec!["Finance reports ends in 14 days".to_string(), "Finance reports ends in 1 day".to_string()]
+        vec![
+            "Finance reports ends in 14 days".to_string(),
+            "Finance reports ends in 1 day".to_string()
+        ]
     );
     let actions: String = sqlx::query_scalar(
         "select actions_json from outbound_message where template = 'access_ending' order by id desc limit 1",
@@ -581,6 +729,58 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     .await
     .unwrap();
     assert!(actions.contains("\"purpose\":\"extend\""), "{actions}");
+
+    // The warning's link extends the access: delivered to the development mailbox here.
+    let dev_mailbox = Mailer::from_settings(app.state.clone()).unwrap().unwrap();
+    drain(&app, &dev_mailbox).await;
+    let body: String = sqlx::query_scalar(
+        "select body_text from outbound_message where template = 'access_ending' order by id desc limit 1",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    let token = token_of(&link_in(&body));
+    let grace = new_client();
+    app.sign_in_as(&grace, "Grace Green").await;
+    let page = app.page(&grace, &format!("/act/{token}")).await;
+    assert!(page.contains("Extend Finance reports"), "{page}");
+    let new_end = Timestamp(grace_end).plus_days(30).date_utc();
+    let bad = app
+        .call::<app::api::links::UseActionLink>(
+            &grace,
+            &[
+                ("token", token.clone()),
+                ("choice", "extend".into()),
+                ("end_date", "someday".into()),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 400, "a bad date is refused on its field");
+    assert!(bad.text().await.unwrap().contains("end_date"));
+    let extended = app
+        .call::<app::api::links::UseActionLink>(
+            &grace,
+            &[
+                ("token", token.clone()),
+                ("choice", "extend".into()),
+                ("end_date", new_end),
+                ("justification", "Audit season".into()),
+            ],
+        )
+        .await;
+    assert!(
+        extended.status().is_success() || extended.status().is_redirection(),
+        "{}",
+        extended.status()
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from access_request r join person p on p.id = r.person_id where p.display_name = 'Grace Green' and r.kind = 'extend'").await,
+        1
+    );
+    assert!(app
+        .page(&grace, &format!("/act/{token}"))
+        .await
+        .contains("This link was already used"));
 
     // A person who chose the daily digest gets one message at the digest hour (07:00 UTC).
     let henry = new_client();
@@ -617,7 +817,11 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     assert_eq!(count("daily_digest").await, 0, "not before 07:00");
     app.clock.advance_minutes(6 * 60 + 1);
     assert_eq!(notices.send_digests(app.clock_now()).await.unwrap(), 1);
-    assert_eq!(notices.send_digests(app.clock_now()).await.unwrap(), 0, "once a day");
+    assert_eq!(
+        notices.send_digests(app.clock_now()).await.unwrap(),
+        0,
+        "once a day"
+    );
     let digest: String = sqlx::query_scalar(
         "select body_text from outbound_message where template = 'daily_digest'",
     )
@@ -625,9 +829,16 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     .await
     .unwrap();
     assert!(digest.starts_with("Hello Henry Hall,"), "{digest}");
-    assert!(digest.contains("You now have AWS sandbox account"), "{digest}");
+    assert!(
+        digest.contains("You now have AWS sandbox account"),
+        "{digest}"
+    );
     assert_eq!(
-        scalar(&app, "select count(*) from outbound_message where digest_message_id is not null").await,
+        scalar(
+            &app,
+            "select count(*) from outbound_message where digest_message_id is not null"
+        )
+        .await,
         held
     );
     app.stop().await;

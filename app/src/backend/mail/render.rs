@@ -511,7 +511,10 @@ mod tests {
             Some(("Ask to extend".to_string(), Link::Action(0)))
         );
         let almost = Notice::access_ending("VPN", end, now.plus_minutes(5), true);
-        assert_eq!(almost.subject, "VPN ends in 14 days", "a sweep a few minutes late");
+        assert_eq!(
+            almost.subject, "VPN ends in 14 days",
+            "a sweep a few minutes late"
+        );
         let no = Notice::access_ending("VPN", now.plus_minutes(90), now, false);
         assert_eq!(no.subject, "VPN ends in less than a day");
         assert_eq!(
