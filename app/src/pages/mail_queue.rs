@@ -45,7 +45,14 @@ fn queue_view(queue: MailQueue, resend: ServerAction<ResendMessage>) -> impl Int
     let dead = count_of(&queue, "dead");
     let waiting =
         count_of(&queue, "queued") + count_of(&queue, "failed") + count_of(&queue, "sending");
-    let states = ["queued", "sending", "failed", "dead", "held", "sent"];
+    let states = [
+        ("queued", "Queued"),
+        ("sending", "Sending"),
+        ("failed", "Failed, retrying"),
+        ("dead", "Given up"),
+        ("held", "Held for digests"),
+        ("sent", "Sent"),
+    ];
     view! {
         {(!queue.smtp_configured).then(|| view! {
             <p class="alert alert-warning" role="status">
@@ -60,11 +67,11 @@ fn queue_view(queue: MailQueue, resend: ServerAction<ResendMessage>) -> impl Int
         <section class="card" aria-labelledby="counts-heading">
             <h2 id="counts-heading">"Outbox"</h2>
             <p class="muted">{format!("{waiting} waiting to be sent.")}</p>
-            <dl class="stat-row">
-                {states.into_iter().map(|state| view! {
+            <dl class="stats">
+                {states.into_iter().map(|(state, label)| view! {
                     <div class="stat">
-                        <dt>{state}</dt>
-                        <dd>{count_of(&queue, state)}</dd>
+                        <dt class="stat-label">{label}</dt>
+                        <dd class="stat-value">{count_of(&queue, state)}</dd>
                     </div>
                 }).collect_view()}
             </dl>
