@@ -44,6 +44,11 @@ impl SmtpServer {
 
     /// Starts MailDev with its SMTP port at `smtp_port` and waits until its API answers.
     pub async fn start_on(smtp_port: u16) -> Self {
+        Self::start_with(smtp_port, None).await
+    }
+
+    /// Starts MailDev on `smtp_port`, requiring `credentials` (user, password) when given.
+    pub async fn start_with(smtp_port: u16, credentials: Option<(&str, &str)>) -> Self {
         let web_port = free_port();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/mail/smtp.mjs");
         let mut child = Command::new("node")
@@ -52,6 +57,8 @@ impl SmtpServer {
             .env("SMTP_EXIT_WITH_PARENT", "1")
             .env("SMTP_PORT", smtp_port.to_string())
             .env("SMTP_WEB_PORT", web_port.to_string())
+            .env("SMTP_USER", credentials.map_or("", |(user, _)| user))
+            .env("SMTP_PASS", credentials.map_or("", |(_, pass)| pass))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -140,7 +147,7 @@ async fn spawn_with_smtp(backend: TestBackend, port: u16, more: &[(&str, &str)])
     app
 }
 
-fn mailer(app: &TestApp) -> Mailer {
+fn smtp_mailer(app: &TestApp) -> Mailer {
     Mailer::from_settings(app.state.clone())
         .expect("mail settings")
         .expect("SMTP is configured")
@@ -238,7 +245,7 @@ async fn use_link(
 async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend: TestBackend) {
     let smtp = SmtpServer::start().await;
     let app = spawn_with_smtp(backend, smtp.smtp_port, &[]).await;
-    let mailer = mailer(&app);
+    let mailer = smtp_mailer(&app);
     let request_id = submit(
         &app,
         "Uma Usman",
@@ -412,7 +419,7 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
 async fn links_expire_and_say_when_the_request_was_decided_elsewhere(backend: TestBackend) {
     let smtp = SmtpServer::start().await;
     let app = spawn_with_smtp(backend, smtp.smtp_port, &[]).await;
-    let mailer = mailer(&app);
+    let mailer = smtp_mailer(&app);
     let sam_person = app.person("Sam Sutton").await;
     let first = submit(&app, "Victor Vance", "Salesforce", "Pilot").await;
     submit(&app, "Wendy Wu", "Salesforce", "Renewals").await;
@@ -468,7 +475,7 @@ async fn links_expire_and_say_when_the_request_was_decided_elsewhere(backend: Te
 async fn smtp_down_delays_mail_but_no_action_and_each_message_arrives_once(backend: TestBackend) {
     let port = crate::mail::free_port();
     let app = spawn_with_smtp(backend, port, &[]).await;
-    let mailer = mailer(&app);
+    let mailer = smtp_mailer(&app);
     // Every action succeeds while nothing listens on the SMTP port.
     let sam = app.person("Sam Sutton").await;
     let mut expected = Vec::new();
@@ -568,7 +575,7 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
         ],
     )
     .await;
-    let mailer = mailer(&app);
+    let mailer = smtp_mailer(&app);
     let total = scalar(&app, "select count(*) from outbound_message").await;
     drain(&app, &mailer).await;
     app.clock.advance_minutes(2);
@@ -846,7 +853,52 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     app.stop().await;
 }
 
+/// SMTP authentication: a wrong password is retried (it is a configuration problem, not the
+/// message's), the right one delivers.
+async fn smtp_authentication_is_used_and_a_refusal_is_retried(backend: TestBackend) {
+    let smtp = SmtpServer::start_with(free_port(), Some(("gatehouse", "s3cret-pass"))).await;
+    let port = smtp.smtp_port.to_string();
+    let wrong = [
+        ("GATEHOUSE_SMTP_USERNAME", "gatehouse"),
+        ("GATEHOUSE_SMTP_PASSWORD", "wrong-pass"),
+    ];
+    let app = spawn_with_smtp(backend.clone(), smtp.smtp_port, &wrong).await;
+    let mailer = smtp_mailer(&app);
+    let queued = scalar(&app, "select count(*) from outbound_message").await;
+    drain(&app, &mailer).await;
+    assert_eq!(smtp.emails().await.len(), 0);
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from outbound_message where status = 'failed'"
+        )
+        .await,
+        queued
+    );
+    let error: String = sqlx::query_scalar("select last_error from outbound_message limit 1")
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    assert!(
+        !error.contains("wrong-pass"),
+        "the password is not in the error: {error}"
+    );
+    app.stop().await;
+
+    let right = [
+        ("GATEHOUSE_SMTP_USERNAME", "gatehouse"),
+        ("GATEHOUSE_SMTP_PASSWORD", "s3cret-pass"),
+        ("GATEHOUSE_SMTP_PORT", port.as_str()),
+    ];
+    let app = spawn_with_smtp(backend, smtp.smtp_port, &right).await;
+    let mailer = smtp_mailer(&app);
+    assert_eq!(drain(&app, &mailer).await as i64, queued);
+    assert_eq!(smtp.emails().await.len() as i64, queued);
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    smtp_authentication_is_used_and_a_refusal_is_retried,
     a_manager_approves_from_the_email_link_and_the_requester_hears,
     links_expire_and_say_when_the_request_was_decided_elsewhere,
     smtp_down_delays_mail_but_no_action_and_each_message_arrives_once,

@@ -65,6 +65,17 @@ pub fn retry_delay_seconds(attempt: i64, base: i64, cap: i64, jitter: f64) -> i6
     (lowered.round() as i64).max(1)
 }
 
+/// Whether the server refused this message for good: a 5xx about the mail itself (55x:
+/// no such mailbox, rejected content...). Other refusals, such as failed authentication
+/// (535) or a server not ready, are retried, since fixing the configuration fixes them.
+fn refused_for_good(error: &lettre::transport::smtp::Error) -> bool {
+    use lettre::transport::smtp::response::Category;
+    error.is_permanent()
+        && error
+            .status()
+            .is_some_and(|code| code.category == Category::MailSystem)
+}
+
 pub struct Mailer {
     state: AppState,
     outlet: Outlet,
@@ -182,7 +193,7 @@ impl Mailer {
             }
             Err(error) => {
                 let settings = &self.state.settings.mail;
-                let permanent = error.is_permanent();
+                let permanent = refused_for_good(&error);
                 let retry_at =
                     (!permanent && message.attempts < settings.max_attempts).then(|| {
                         use rand::Rng;
