@@ -9,7 +9,7 @@ pub mod telemetry;
 
 use app::backend::mail::{deliver::Mailer, notices::Notices};
 use app::backend::store::audit::VerifyOutcome;
-use app::backend::workers::{self, ApprovalDeadlines, SessionJanitor, Worker};
+use app::backend::workers::{self, ApprovalDeadlines, ExpirySweeper, SessionJanitor, Worker};
 use app::backend::{AppState, Clock, SystemClock};
 use config::Config;
 use std::net::SocketAddr;
@@ -94,6 +94,7 @@ pub async fn start(
         let mut workers: Vec<Arc<dyn Worker>> = vec![
             Arc::new(SessionJanitor::new(state.clone())),
             Arc::new(ApprovalDeadlines::new(state.clone())),
+            Arc::new(ExpirySweeper::new(state.clone())),
             Arc::new(Notices::new(state.clone())),
         ];
         match Mailer::from_settings(state.clone())? {

@@ -39,7 +39,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes the scheduler when a service commits a deadline that may be earlier than the
     /// one it sleeps towards.
-    pub scheduler_wakeup: Arc<tokio::sync::Notify>,
+    pub scheduler_wakeup: Wakeup,
 }
 
 impl AppState {
@@ -48,7 +48,31 @@ impl AppState {
             db,
             clock,
             settings: Arc::new(settings),
-            scheduler_wakeup: Arc::new(tokio::sync::Notify::new()),
+            scheduler_wakeup: Wakeup::default(),
         }
+    }
+}
+
+/// Wakes every worker loop at once. Each loop holds its own receiver, so a wake-up is
+/// neither lost (one sent while a worker was busy is seen when it next waits) nor taken by
+/// one worker from another.
+#[derive(Debug, Clone)]
+pub struct Wakeup(Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for Wakeup {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
+
+impl Wakeup {
+    /// A deadline that may be earlier than the one the workers sleep towards was written.
+    pub fn notify(&self) {
+        self.0
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
     }
 }

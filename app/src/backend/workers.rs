@@ -75,6 +75,46 @@ impl Worker for ApprovalDeadlines {
     }
 }
 
+/// Ends access at its end: sleeps until the earliest end of an active assignment, is woken
+/// when a service writes an earlier one, ends what is due in batches (each assignment in
+/// its own transaction, with its audit event, removal jobs and message), and sweeps every
+/// minute anyway as a safety net (restarts, clock jumps).
+pub struct ExpirySweeper {
+    state: AppState,
+}
+
+impl ExpirySweeper {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait::async_trait]
+impl Worker for ExpirySweeper {
+    fn name(&self) -> &'static str {
+        "expiry-sweeper"
+    }
+
+    async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
+        use crate::backend::services::assignments;
+        let mut ended = 0;
+        for id in store::assignment::due_to_end(self.state.db.reader(), now, 200).await? {
+            if assignments::expire(&self.state, id).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    fn idle_interval(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, AppError> {
+        Ok(store::assignment::earliest_end(self.state.db.reader()).await?)
+    }
+}
+
 /// Deletes expired sessions.
 pub struct SessionJanitor {
     state: AppState,
@@ -106,6 +146,7 @@ impl Worker for SessionJanitor {
 /// the idle interval; a step that did work is followed at once by another.
 pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(worker = worker.name(), "worker started");
+    let mut woken = state.scheduler_wakeup.subscribe();
     loop {
         if *shutdown.borrow() {
             break;
@@ -130,7 +171,7 @@ pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = state.scheduler_wakeup.notified() => {}
+            _ = woken.changed() => {}
             _ = shutdown.changed() => {}
         }
     }

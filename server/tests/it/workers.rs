@@ -2,7 +2,7 @@
 use app::backend::Clock;
 
 use crate::harness::{TestApp, TestBackend};
-use app::backend::workers::{ApprovalDeadlines, SessionJanitor, Worker};
+use app::backend::workers::{ApprovalDeadlines, ExpirySweeper, SessionJanitor, Worker};
 
 async fn the_session_janitor_removes_only_expired_sessions(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
@@ -118,7 +118,95 @@ async fn an_unanswered_request_times_out_at_its_deadline_and_not_before(backend:
     app.stop().await;
 }
 
+async fn access_ends_at_its_end_and_not_before(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let sweeper = ExpirySweeper::new(app.state.clone());
+    // Chloe's production database access has the earliest end of the demo.
+    let (id, end): (i64, i64) = sqlx::query_as(
+        "select a.id, a.end_at from assignment a join person p on p.id = a.person_id \
+         where p.display_name = 'Chloe Chen' and a.status = 'active' order by a.end_at limit 1",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        sweeper.next_due().await.unwrap().map(|t| t.millis()),
+        Some(end)
+    );
+    let status = |id: i64| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, String>("select status from assignment where id = $1")
+                .bind(id)
+                .fetch_one(app.state.db.reader())
+                .await
+                .unwrap()
+        }
+    };
+    app.clock.set(app::domain::Timestamp(end - 1));
+    assert_eq!(
+        sweeper.step(app.clock.now()).await.unwrap(),
+        0,
+        "not a millisecond early"
+    );
+    assert_eq!(status(id).await, "active");
+    // Not due: the service refuses to end it.
+    assert!(!app::backend::services::assignments::expire(&app.state, id)
+        .await
+        .unwrap());
+
+    // The worker loop sleeps towards the next end; a wake-up makes it look again.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(app::backend::workers::run(
+        std::sync::Arc::new(ExpirySweeper::new(app.state.clone())),
+        app.state.clone(),
+        stopped,
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.clock.set(app::domain::Timestamp(end));
+    app.state.scheduler_wakeup.notify();
+    let mut ended = false;
+    for _ in 0..100 {
+        if status(id).await != "active" {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    app.state.scheduler_wakeup.notify();
+    running.await.unwrap();
+    assert!(ended, "the woken sweeper ended the access at its end");
+    assert!(matches!(status(id).await.as_str(), "ending" | "removed"));
+    let (actor, reason): (String, String) = sqlx::query_as(
+        "select actor_label, after_json from audit_event where action = 'assignment.ended' \
+         and object_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert!(actor.contains("scheduler"), "{actor}");
+    assert!(reason.contains("\"expired\""), "{reason}");
+    let told: i64 = sqlx::query_scalar(
+        "select count(*) from outbound_message where template = 'access_removed' \
+         and to_address = 'chloe.chen@example.com'",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(told, 1, "the holder is told, with the reason");
+    assert_eq!(
+        sweeper.step(app.clock.now()).await.unwrap(),
+        0,
+        "ended once"
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    access_ends_at_its_end_and_not_before,
     the_session_janitor_removes_only_expired_sessions,
     an_unanswered_request_times_out_at_its_deadline_and_not_before,
 );

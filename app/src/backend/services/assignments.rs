@@ -6,6 +6,7 @@ use crate::backend::mail::{self, render::Notice};
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::assignment::{AssignmentEvent, AssignmentRefusal, RemovalReason};
+use crate::domain::status::AssignmentStatus;
 use crate::domain::{AppError, ErrorCode};
 
 /// Who ends the assignment, and why in their words.
@@ -27,11 +28,40 @@ fn refused(refusal: AssignmentRefusal) -> AppError {
 /// the person still grants them), and the assignment shows as removing until those are
 /// verified.
 pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Result<(), AppError> {
+    end_when(state, assignment_id, ending, false)
+        .await
+        .map(|_| ())
+}
+
+/// Ends an assignment whose end has come, as the scheduler. Returns false, changing
+/// nothing, when it is not due after all (extended meanwhile) or already ending.
+pub async fn expire(state: &AppState, assignment_id: i64) -> Result<bool, AppError> {
+    let ending = Ending {
+        actor: audit::Actor::System("scheduler"),
+        reason: RemovalReason::Expired,
+        comment: "",
+    };
+    end_when(state, assignment_id, ending, true).await
+}
+
+/// [`end`]; with `only_if_due`, only an active assignment whose end has come is ended
+/// (checked in the same transaction, so an extension committed first wins).
+async fn end_when(
+    state: &AppState,
+    assignment_id: i64,
+    ending: Ending<'_>,
+    only_if_due: bool,
+) -> Result<bool, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let row = store::assignment::find(&mut tx, assignment_id)
         .await?
         .ok_or_else(|| AppError::not_found("assignment"))?;
+    let due =
+        row.status == AssignmentStatus::Active && row.end_at.is_some_and(|end| end <= now.millis());
+    if only_if_due && !due {
+        return Ok(false);
+    }
     let current = row.state();
     let mut next = current
         .apply(AssignmentEvent::End(ending.reason), now)
@@ -91,7 +121,7 @@ pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Re
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Why access ended, as the holder reads it.

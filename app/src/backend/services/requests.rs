@@ -284,7 +284,7 @@ pub async fn submit(
         .await?;
     }
     tx.commit().await?;
-    state.scheduler_wakeup.notify_one();
+    state.scheduler_wakeup.notify();
     Ok(outcome)
 }
 
@@ -632,7 +632,7 @@ pub async fn decide_with(
     }
     use_link(&mut tx, now, link_token_id).await?;
     tx.commit().await?;
-    state.scheduler_wakeup.notify_one();
+    state.scheduler_wakeup.notify();
     Ok(result)
 }
 
@@ -1053,7 +1053,7 @@ pub async fn request_extension_with(
     };
     use_link(&mut tx, now, link_token_id).await?;
     tx.commit().await?;
-    state.scheduler_wakeup.notify_one();
+    state.scheduler_wakeup.notify();
     Ok(outcome)
 }
 

@@ -335,3 +335,29 @@ pub async fn mark_warned(
     .rows_affected()
         == 1)
 }
+
+/// Active assignments whose end has come, the earliest first.
+pub async fn due_to_end(
+    pool: &AnyPool,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from assignment where status = 'active' and end_at is not null \
+         and end_at <= $1 order by end_at, id limit $2",
+    )
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The earliest end of an active assignment.
+pub async fn earliest_end(pool: &AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "select min(end_at) from assignment where status = 'active' and end_at is not null",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(at.map(Timestamp))
+}
