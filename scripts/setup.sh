@@ -100,4 +100,19 @@ else
 fi
 "$E2E/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1 || die "end2end/node_modules/.bin/wasm-opt does not run; delete end2end/node_modules and retry."
 
+# --- SCIM 2.0 server for the provisioning tests (PyPI scim2-server, in its own venv) ---------
+SCIM_VERSION="0.8.3"
+SCIM_VENV="$ROOT/.tools/scim"
+if [ "$MODE" = "test" ]; then
+  if [ -x "$SCIM_VENV/bin/scim2-server" ] \
+     && [ "$("$SCIM_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("scim2-server"))' 2>/dev/null)" = "$SCIM_VERSION" ]; then
+    say "ok: scim2-server $SCIM_VERSION"
+  else
+    command -v python3 >/dev/null || die "python3 is needed for the SCIM test server."
+    say "installing scim2-server $SCIM_VERSION into .tools/scim (PyPI)"
+    python3 -m venv "$SCIM_VENV"
+    "$SCIM_VENV/bin/pip" install -q --disable-pip-version-check "scim2-server==$SCIM_VERSION"
+  fi
+fi
+
 say "done. For release builds put wasm-opt on PATH: export PATH=\"$E2E/node_modules/.bin:\$PATH\""

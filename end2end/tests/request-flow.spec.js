@@ -31,6 +31,8 @@ test('a two-stage request is approved by the manager, then the owner', async ({ 
 
   await as('Fatima', async (page) => {
     await openPackage(page, pkg);
+    // The refused submit below must go through the hydrated form (it logs the 400).
+    await page.waitForFunction(() => document.querySelector('.nav-toggle')?.getAttribute('data-hydrated') === 'true');
     // A justification is required: submitting without one is refused next to the field.
     await page.getByRole('button', { name: 'Submit request' }).click();
     await expect(page.locator('.error-summary')).toContainText('Say why you need this.');

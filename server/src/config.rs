@@ -39,6 +39,8 @@ pub struct Config {
     /// Sign-in with the company identity provider; none when no issuer is configured.
     pub oidc: Option<OidcConfig>,
     pub mail: MailSettings,
+    /// `GATEHOUSE_SECRET_<NAME>` variables: connector secrets, referenced by name.
+    pub secrets: app::backend::state::Secrets,
 }
 
 /// The OpenID Connect relying party's settings. The client secret is never printed.
@@ -87,6 +89,7 @@ impl std::fmt::Debug for Config {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("oidc", &self.oidc)
             .field("mail", &self.mail)
+            .field("secrets", &self.secrets)
             .finish()
     }
 }
@@ -214,6 +217,18 @@ impl Sources {
 
     pub fn from_maps(env: HashMap<String, String>, file: HashMap<String, String>) -> Self {
         Self { env, file }
+    }
+
+    /// Every `GATEHOUSE_SECRET_<NAME>` of the environment, by `<NAME>`.
+    fn secrets(&self) -> HashMap<String, String> {
+        self.env
+            .iter()
+            .filter_map(|(key, value)| {
+                key.strip_prefix("GATEHOUSE_SECRET_")
+                    .filter(|name| !name.is_empty())
+                    .map(|name| (name.to_string(), value.clone()))
+            })
+            .collect()
     }
 
     fn get(&self, key: &str) -> String {
@@ -432,6 +447,7 @@ impl Config {
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(usize::MAX),
             oidc: load_oidc(sources)?,
             mail,
+            secrets: app::backend::state::Secrets::new(sources.secrets()),
         })
     }
 
@@ -455,6 +471,7 @@ impl Config {
                     .map(|url| url.origin().ascii_serialization())
             }),
             mail: self.mail.clone(),
+            connector_secrets: self.secrets.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod connectors;
 pub mod db;
 pub mod mail;
 pub mod services;

@@ -18,6 +18,30 @@ pub struct Settings {
     pub oidc_origin: Option<String>,
     /// Email: where it goes, retries, reminders, warnings and digests.
     pub mail: crate::backend::mail::MailSettings,
+    /// Connector secrets from the environment (`GATEHOUSE_SECRET_<NAME>`), by name.
+    pub connector_secrets: Secrets,
+}
+
+/// Secrets by name. Never printed: `Debug` shows the names only.
+#[derive(Clone, Default)]
+pub struct Secrets(std::collections::HashMap<String, String>);
+
+impl Secrets {
+    pub fn new(secrets: std::collections::HashMap<String, String>) -> Self {
+        Self(secrets)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.0.get(name)
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort();
+        f.debug_tuple("Secrets").field(&names).finish()
+    }
 }
 
 impl Default for Settings {
@@ -28,6 +52,7 @@ impl Default for Settings {
             session_absolute_minutes: 12 * 60,
             oidc_origin: None,
             mail: crate::backend::mail::MailSettings::default(),
+            connector_secrets: Secrets::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ mod http_basics;
 mod mail;
 mod manage;
 mod oidc;
+mod provisioning;
 mod request_api;
 mod requests;
 mod sessions;

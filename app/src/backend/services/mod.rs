@@ -8,4 +8,5 @@ pub mod identity;
 pub mod links;
 pub mod mail;
 pub mod manage;
+pub mod provisioning;
 pub mod requests;

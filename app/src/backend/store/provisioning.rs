@@ -45,3 +45,284 @@ pub async fn queue_membership(
     .await
     .map(|_| ())
 }
+
+/// A provisioning job claimed by a provisioner.
+#[derive(Clone, Debug)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub connector_id: i64,
+    pub resource_id: Option<i64>,
+    pub assignment_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub operation: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+/// Claims up to `limit` due jobs (pending, failed and due again, or running under a lease
+/// that ran out because its provisioner died) until `lease_until`. On PostgreSQL several
+/// provisioners claim disjoint sets (SKIP LOCKED); on SQLite the single writer serialises
+/// them.
+pub async fn claim_due(
+    db: &crate::backend::Db,
+    now: Timestamp,
+    owner: &str,
+    lease_until: Timestamp,
+    limit: i64,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    use sqlx::Row;
+    let due = "select id from provisioning_job where \
+               (status in ('pending', 'failed') and next_attempt_at <= $3) \
+               or (status = 'running' and lease_until < $3) \
+               order by next_attempt_at, id limit $4";
+    let locking = match db.backend() {
+        crate::backend::Backend::Postgres => " for update skip locked",
+        crate::backend::Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "update provisioning_job set status = 'running', lease_owner = $1, lease_until = $2, \
+         attempts = attempts + 1, updated_at = $3 where id in ({due}{locking}) \
+         returning id, connector_id, resource_id, assignment_id, person_id, operation, attempts, \
+         max_attempts"
+    );
+    let mut tx = db.begin_write().await?;
+    let rows = sqlx::query(&sql)
+        .bind(owner)
+        .bind(lease_until.millis())
+        .bind(now.millis())
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ClaimedJob {
+                id: row.try_get("id")?,
+                connector_id: row.try_get("connector_id")?,
+                resource_id: row.try_get("resource_id")?,
+                assignment_id: row.try_get("assignment_id")?,
+                person_id: row.try_get("person_id")?,
+                operation: row.try_get("operation")?,
+                attempts: row.try_get("attempts")?,
+                max_attempts: row.try_get("max_attempts")?,
+            })
+        })
+        .collect()
+}
+
+/// Records success (and, for a removal, when it was verified). Only the provisioner
+/// holding the lease may; false when it lost it.
+pub async fn mark_succeeded(
+    tx: &mut Tx,
+    now: Timestamp,
+    id: i64,
+    owner: &str,
+    verified_at: Option<Timestamp>,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update provisioning_job set status = 'succeeded', verified_at = $1, last_error = null, \
+         lease_owner = null, lease_until = null, updated_at = $2 \
+         where id = $3 and status = 'running' and lease_owner = $4",
+    )
+    .bind(verified_at.map(Timestamp::millis))
+    .bind(now.millis())
+    .bind(id)
+    .bind(owner)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Records a failed attempt: due again at `retry_at`, or dead when `None`.
+pub async fn mark_failed(
+    db: &crate::backend::Db,
+    now: Timestamp,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retry_at: Option<Timestamp>,
+) -> Result<bool, sqlx::Error> {
+    let (status, next) = match retry_at {
+        Some(at) => ("failed", at.millis()),
+        None => ("dead", now.millis()),
+    };
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "update provisioning_job set status = $1, next_attempt_at = $2, last_error = $3, \
+         lease_owner = null, lease_until = null, updated_at = $4 \
+         where id = $5 and status = 'running' and lease_owner = $6",
+    )
+    .bind(status)
+    .bind(next)
+    .bind(error)
+    .bind(now.millis())
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// When the next job becomes due.
+pub async fn earliest_due(pool: &sqlx::AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "select min(case when status = 'running' then lease_until else next_attempt_at end) \
+         from provisioning_job where status in ('pending', 'failed', 'running')",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(at.map(Timestamp))
+}
+
+/// A connector as stored: its secret is only a reference.
+#[derive(Clone, Debug)]
+pub struct ConnectorRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub config_json: String,
+    pub secret_ref: Option<String>,
+    pub is_enabled: bool,
+}
+
+pub async fn connector(pool: &sqlx::AnyPool, id: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "select id, name, kind, config_json, secret_ref, is_enabled from connector where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(ConnectorRow {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            kind: row.try_get("kind")?,
+            config_json: row.try_get("config_json")?,
+            secret_ref: row.try_get("secret_ref")?,
+            is_enabled: super::get_bool(&row, "is_enabled")?,
+        })
+    })
+    .transpose()
+}
+
+/// The person's account id in the connector's system, once known.
+pub async fn account_id(
+    pool: &sqlx::AnyPool,
+    connector_id: i64,
+    person_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select external_id from connector_account where connector_id = $1 and person_id = $2",
+    )
+    .bind(connector_id)
+    .bind(person_id)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn save_account(
+    tx: &mut Tx,
+    now: Timestamp,
+    connector_id: i64,
+    person_id: i64,
+    external_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into connector_account (connector_id, person_id, external_id, created_at, updated_at) \
+         values ($1, $2, $3, $4, $4) on conflict (connector_id, person_id) \
+         do update set external_id = excluded.external_id, updated_at = excluded.updated_at",
+    )
+    .bind(connector_id)
+    .bind(person_id)
+    .bind(external_id)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// Removal jobs of the assignment not yet verified.
+pub async fn unverified_removals(tx: &mut Tx, assignment_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from provisioning_job where assignment_id = $1 \
+         and operation = 'remove_member' and verified_at is null",
+    )
+    .bind(assignment_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Grant jobs of the assignment not yet done.
+pub async fn unfinished_grants(tx: &mut Tx, assignment_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from provisioning_job where assignment_id = $1 \
+         and operation = 'add_member' and status <> 'succeeded'",
+    )
+    .bind(assignment_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Whether a grant of the same assignment and resource is still to run (a removal waits
+/// for it, so that a late grant cannot undo a removal).
+pub async fn grant_in_flight(
+    pool: &sqlx::AnyPool,
+    assignment_id: i64,
+    resource_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from provisioning_job where assignment_id = $1 and resource_id = $2 \
+         and operation = 'add_member' and status in ('pending', 'running', 'failed')",
+    )
+    .bind(assignment_id)
+    .bind(resource_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(count > 0)
+}
+
+/// Whether another current assignment of the person grants the resource (then it stays).
+pub async fn still_granted(
+    pool: &sqlx::AnyPool,
+    person_id: i64,
+    resource_id: i64,
+    except_assignment: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from assignment a join access_package_resource pr \
+         on pr.access_package_id = a.access_package_id where a.person_id = $1 \
+         and pr.resource_id = $2 and a.id <> $3 and a.status in ('scheduled', 'active')",
+    )
+    .bind(person_id)
+    .bind(resource_id)
+    .bind(except_assignment)
+    .fetch_one(pool)
+    .await?;
+    Ok(count > 0)
+}
+
+/// How many jobs are in each state.
+pub async fn counts(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("select status, count(*) from provisioning_job group by status order by status")
+        .fetch_all(pool)
+        .await
+}
+
+/// A dead or failed job goes again from a fresh retry budget; false when it is neither.
+pub async fn requeue(tx: &mut Tx, now: Timestamp, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update provisioning_job set status = 'pending', attempts = 0, next_attempt_at = $1, \
+         updated_at = $1 where id = $2 and status in ('dead', 'failed')",
+    )
+    .bind(now.millis())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}

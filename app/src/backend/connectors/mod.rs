@@ -1,0 +1,71 @@
+//! Downstream systems Gatehouse provisions into. Each connector finds or creates the
+//! person's account and adds, removes and reads back group memberships; the provisioner
+//! decides when, retries, and verifies.
+
+pub mod scim;
+
+use std::time::Duration;
+
+/// Why a call did not succeed, and whether trying again may help.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Down, overloaded, rate-limited, timed out, or misconfigured: try again later,
+    /// not before `after` when the system said so (429 Retry-After).
+    Retry {
+        message: String,
+        after: Option<Duration>,
+    },
+    /// The request itself is wrong for this system (e.g. the group does not exist):
+    /// trying again will not help.
+    GiveUp { message: String },
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Retry { message, .. } | Failure::GiveUp { message } => message,
+        }
+    }
+}
+
+/// The person as a downstream system needs them.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub person_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub employee_id: Option<String>,
+}
+
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    /// The person's account id downstream, if they have one.
+    async fn find_user(&self, account: &Account) -> Result<Option<String>, Failure>;
+    /// The person's account id downstream, created when missing.
+    async fn ensure_user(&self, account: &Account) -> Result<String, Failure>;
+    async fn add_member(&self, group: &str, user: &str) -> Result<(), Failure>;
+    /// Removes the membership; one that is already gone counts as removed.
+    async fn remove_member(&self, group: &str, user: &str) -> Result<(), Failure>;
+    /// Reads the group back: is the user a member now?
+    async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure>;
+    /// Every member of the group (account ids), for reconciliation.
+    async fn members(&self, group: &str) -> Result<Vec<String>, Failure>;
+}
+
+/// A connector as configured: its kind, its settings (JSON) and its secret, which comes
+/// from the environment (`GATEHOUSE_SECRET_<name>`) and is never stored or shown.
+pub fn build(
+    kind: &str,
+    config_json: &str,
+    secret: Option<&str>,
+) -> Result<Box<dyn Connector>, String> {
+    match kind {
+        "scim" => Ok(Box::new(scim::Scim::new(
+            &scim::ScimConfig::parse(config_json)?,
+            secret,
+        )?)),
+        other => Err(format!(
+            "connectors of kind {other:?} are not available yet"
+        )),
+    }
+}

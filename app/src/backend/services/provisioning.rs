@@ -1,0 +1,351 @@
+//! The provisioner: claims provisioning jobs under a lease, calls the connector, and
+//! records the outcome. A removal is read back and recorded as "verified removed at T";
+//! when every removal of an ending assignment is verified, the assignment is removed.
+//! When every grant of a delivering request is done, the request is delivered and the
+//! holder told. Failures are retried with capped exponential backoff and jitter (not
+//! before a 429's Retry-After); after the job's budget it is dead-lettered for an
+//! operator. A job interrupted by a crash runs again after its lease.
+
+use crate::backend::connectors::{self, Account, Connector, Failure};
+use crate::backend::mail::deliver::retry_delay_seconds;
+use crate::backend::mail::{self, render::Notice};
+use crate::backend::store::{self, audit, provisioning::ClaimedJob};
+use crate::backend::workers::Worker;
+use crate::backend::AppState;
+use crate::domain::assignment::AssignmentEvent;
+use crate::domain::status::{AssignmentStatus, RequestStatus};
+use crate::domain::{AppError, Timestamp};
+use std::time::Duration;
+
+/// How long a claimed job is the claiming provisioner's alone.
+const LEASE_SECONDS: i64 = 60;
+const BATCH: i64 = 50;
+const RETRY_BASE_SECONDS: i64 = 2;
+const RETRY_CAP_SECONDS: i64 = 300;
+
+/// What a job achieved.
+enum Done {
+    /// Granted, or nothing to do.
+    Granted,
+    /// Removed (or nothing was there) and read back absent at this instant.
+    Verified(Timestamp),
+}
+
+pub struct Provisioner {
+    state: AppState,
+    owner: String,
+}
+
+impl Provisioner {
+    pub fn new(state: AppState) -> Self {
+        use rand::RngCore;
+        let owner = format!("provisioner-{:016x}", rand::rngs::OsRng.next_u64());
+        Self { state, owner }
+    }
+
+    fn connector(
+        &self,
+        row: &store::provisioning::ConnectorRow,
+    ) -> Result<Box<dyn Connector>, Failure> {
+        if !row.is_enabled {
+            return Err(Failure::Retry {
+                message: format!("the connector {:?} is switched off", row.name),
+                after: None,
+            });
+        }
+        let secret = row
+            .secret_ref
+            .as_deref()
+            .and_then(|name| self.state.settings.connector_secrets.get(name))
+            .map(String::as_str);
+        connectors::build(&row.kind, &row.config_json, secret).map_err(|message| Failure::Retry {
+            message: format!("the connector {:?} is misconfigured: {message}", row.name),
+            after: None,
+        })
+    }
+
+    async fn account(&self, person_id: i64) -> Result<Account, AppError> {
+        let (email, display_name, employee_id): (String, String, Option<String>) =
+            sqlx::query_as("select email, display_name, employee_id from person where id = $1")
+                .bind(person_id)
+                .fetch_one(self.state.db.reader())
+                .await?;
+        Ok(Account {
+            person_id,
+            email,
+            display_name,
+            employee_id,
+        })
+    }
+
+    /// Runs one job against its connector.
+    async fn perform(&self, job: &ClaimedJob) -> Result<Result<Done, Failure>, AppError> {
+        let pool = self.state.db.reader();
+        let (Some(resource_id), Some(person_id), Some(assignment_id)) =
+            (job.resource_id, job.person_id, job.assignment_id)
+        else {
+            return Ok(Err(Failure::GiveUp {
+                message: format!(
+                    "{} jobs without a resource, person and assignment are not supported yet",
+                    job.operation
+                ),
+            }));
+        };
+        let Some(connector_row) = store::provisioning::connector(pool, job.connector_id).await?
+        else {
+            return Ok(Err(Failure::GiveUp {
+                message: "the connector was deleted".to_string(),
+            }));
+        };
+        let group: Option<String> =
+            sqlx::query_scalar("select external_id from resource where id = $1")
+                .bind(resource_id)
+                .fetch_one(pool)
+                .await?;
+        let Some(group) = group else {
+            return Ok(Err(Failure::GiveUp {
+                message: "the resource has no downstream id".to_string(),
+            }));
+        };
+        let connector = match self.connector(&connector_row) {
+            Ok(connector) => connector,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        let account = self.account(person_id).await?;
+        let status: String = sqlx::query_scalar("select status from assignment where id = $1")
+            .bind(assignment_id)
+            .fetch_one(pool)
+            .await?;
+        match job.operation.as_str() {
+            "add_member" => {
+                // Access that ended before its grant ran is not granted after all.
+                if !matches!(status.as_str(), "scheduled" | "active") {
+                    return Ok(Ok(Done::Granted));
+                }
+                let user = match connector.ensure_user(&account).await {
+                    Ok(user) => user,
+                    Err(failure) => return Ok(Err(failure)),
+                };
+                let mut tx = self.state.db.begin_write().await?;
+                store::provisioning::save_account(
+                    &mut tx,
+                    self.state.clock.now(),
+                    job.connector_id,
+                    person_id,
+                    &user,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(connector
+                    .add_member(&group, &user)
+                    .await
+                    .map(|()| Done::Granted))
+            }
+            "remove_member" => {
+                if store::provisioning::grant_in_flight(pool, assignment_id, resource_id).await? {
+                    return Ok(Err(Failure::Retry {
+                        message: "waiting for the grant of the same access to finish".to_string(),
+                        after: Some(Duration::from_secs(1)),
+                    }));
+                }
+                if store::provisioning::still_granted(pool, person_id, resource_id, assignment_id)
+                    .await?
+                {
+                    // Another current assignment grants it: it stays (reference counting).
+                    return Ok(Ok(Done::Verified(self.state.clock.now())));
+                }
+                let known =
+                    store::provisioning::account_id(pool, job.connector_id, person_id).await?;
+                let user = match known {
+                    Some(user) => Some(user),
+                    None => match connector.find_user(&account).await {
+                        Ok(user) => user,
+                        Err(failure) => return Ok(Err(failure)),
+                    },
+                };
+                let Some(user) = user else {
+                    // No account downstream: nothing to remove.
+                    return Ok(Ok(Done::Verified(self.state.clock.now())));
+                };
+                if let Err(failure) = connector.remove_member(&group, &user).await {
+                    return Ok(Err(failure));
+                }
+                match connector.is_member(&group, &user).await {
+                    Ok(false) => Ok(Ok(Done::Verified(self.state.clock.now()))),
+                    Ok(true) => Ok(Err(Failure::Retry {
+                        message: "the removal did not stick: the group still lists the person"
+                            .to_string(),
+                        after: None,
+                    })),
+                    Err(failure) => Ok(Err(failure)),
+                }
+            }
+            other => Ok(Err(Failure::GiveUp {
+                message: format!("{other} jobs are not supported yet"),
+            })),
+        }
+    }
+
+    /// Records a success and what follows from it, in one transaction.
+    async fn succeed(&self, job: &ClaimedJob, done: Done) -> Result<(), AppError> {
+        let now = self.state.clock.now();
+        let mut tx = self.state.db.begin_write().await?;
+        let verified_at = match done {
+            Done::Granted => None,
+            Done::Verified(at) => Some(at),
+        };
+        if !store::provisioning::mark_succeeded(&mut tx, now, job.id, &self.owner, verified_at)
+            .await?
+        {
+            // Our lease ran out and another provisioner took the job; it records it.
+            return Ok(());
+        }
+        if let Some(assignment_id) = job.assignment_id {
+            let row = store::assignment::find(&mut tx, assignment_id)
+                .await?
+                .ok_or_else(AppError::internal)?;
+            let actor = audit::Actor::System("provisioner");
+            if verified_at.is_some()
+                && row.status == AssignmentStatus::Ending
+                && store::provisioning::unverified_removals(&mut tx, assignment_id).await? == 0
+            {
+                let removed = row
+                    .state()
+                    .apply(AssignmentEvent::RemovalVerified, now)
+                    .map_err(|_| AppError::internal())?;
+                if store::assignment::store_state(&mut tx, now, &row, &removed).await? {
+                    audit::append(
+                        &mut tx,
+                        now,
+                        &actor,
+                        audit::Change::new("assignment.removal_verified", "assignment", row.id)
+                            .after(serde_json::json!({ "status": "removed", "verified_at": now.millis() })),
+                    )
+                    .await?;
+                }
+            }
+            if verified_at.is_none()
+                && store::provisioning::unfinished_grants(&mut tx, assignment_id).await? == 0
+            {
+                let delivering: Option<(i64, i64)> = sqlx::query_as(
+                    "select r.id, r.person_id from access_request r join assignment a on a.access_request_id = r.id \
+                     where a.id = $1 and r.status = $2",
+                )
+                .bind(assignment_id)
+                .bind(RequestStatus::Delivering.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((request_id, person_id)) = delivering {
+                    store::request::mark_delivery(
+                        &mut tx,
+                        now,
+                        request_id,
+                        RequestStatus::Delivered,
+                    )
+                    .await?;
+                    audit::append(
+                        &mut tx,
+                        now,
+                        &actor,
+                        audit::Change::new(
+                            "access_request.delivered",
+                            "access_request",
+                            request_id,
+                        ),
+                    )
+                    .await?;
+                    let package: String =
+                        sqlx::query_scalar("select name from access_package where id = $1")
+                            .bind(row.package_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    mail::notify(
+                        &mut tx,
+                        now,
+                        person_id,
+                        &Notice::access_granted(
+                            &package,
+                            "Gatehouse",
+                            "It is now set up in the connected systems.",
+                            row.end_at.map(Timestamp),
+                        ),
+                        &[],
+                    )
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fail(&self, job: &ClaimedJob, failure: Failure) -> Result<(), AppError> {
+        let now = self.state.clock.now();
+        let retry_at = match &failure {
+            Failure::GiveUp { .. } => None,
+            Failure::Retry { .. } if job.attempts >= job.max_attempts => None,
+            Failure::Retry { after, .. } => {
+                use rand::Rng;
+                let jitter: f64 = rand::thread_rng().gen();
+                let backoff = retry_delay_seconds(
+                    job.attempts,
+                    RETRY_BASE_SECONDS,
+                    RETRY_CAP_SECONDS,
+                    jitter,
+                );
+                let wait_ms = after
+                    .map(|after| i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+                    .unwrap_or(0)
+                    .max(backoff.saturating_mul(1000));
+                Some(Timestamp(now.millis().saturating_add(wait_ms)))
+            }
+        };
+        tracing::warn!(
+            job = job.id,
+            operation = %job.operation,
+            attempt = job.attempts,
+            dead = retry_at.is_none(),
+            error = failure.message(),
+            "provisioning job failed"
+        );
+        store::provisioning::mark_failed(
+            &self.state.db,
+            now,
+            job.id,
+            &self.owner,
+            failure.message(),
+            retry_at,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Worker for Provisioner {
+    fn name(&self) -> &'static str {
+        "provisioner"
+    }
+
+    async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
+        let lease_until = Timestamp(now.millis() + LEASE_SECONDS * 1000);
+        let jobs =
+            store::provisioning::claim_due(&self.state.db, now, &self.owner, lease_until, BATCH)
+                .await?;
+        for job in &jobs {
+            match self.perform(job).await? {
+                Ok(done) => self.succeed(job, done).await?,
+                Err(failure) => self.fail(job, failure).await?,
+            }
+        }
+        Ok(jobs.len())
+    }
+
+    fn idle_interval(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, AppError> {
+        Ok(store::provisioning::earliest_due(self.state.db.reader()).await?)
+    }
+}

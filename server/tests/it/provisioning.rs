@@ -1,0 +1,418 @@
+//! Provisioning into a real SCIM 2.0 server on loopback (PyPI `scim2-server`, installed in
+//! `.tools/scim` by scripts/setup.sh), one tenant per test: grant, expiry, removal read
+//! back and verified; the server down, then back.
+
+use crate::harness::{TestApp, TestBackend};
+use crate::mail::free_port;
+use app::backend::services::provisioning::Provisioner;
+use app::backend::services::requests::{self, SubmitRequest};
+use app::backend::store::catalog;
+use app::backend::workers::{ExpirySweeper, Worker};
+use app::domain::Timestamp;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+const TOKEN: &str = "gatehouse-scim-token";
+
+struct ScimProcess {
+    _child: Child,
+    port: u16,
+}
+
+static SCIM: OnceLock<Mutex<ScimProcess>> = OnceLock::new();
+static TENANT: AtomicU32 = AtomicU32::new(0);
+
+/// Starts scim2-server once for the test binary (it exits when the test process does: a
+/// shell holds it and kills it when its stdin closes) and returns its port.
+async fn scim_port() -> u16 {
+    let port = SCIM
+        .get_or_init(|| {
+            let port = free_port();
+            let server = concat!(env!("CARGO_MANIFEST_DIR"), "/../.tools/scim/bin/scim2-server");
+            let script = format!(
+                "{server} --hostname 127.0.0.1 --port {port} --bearer-token {TOKEN} --dynamic-tenants >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill $pid"
+            );
+            let child = Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("sh starts scim2-server (run scripts/setup.sh --for test)");
+            Mutex::new(ScimProcess {
+                _child: child,
+                port,
+            })
+        })
+        .lock()
+        .unwrap()
+        .port;
+    let ready = format!("http://127.0.0.1:{port}/ready/v2/ServiceProviderConfig");
+    for _ in 0..150 {
+        if let Ok(response) = reqwest::Client::new()
+            .get(&ready)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+        {
+            if response.status().is_success() {
+                return port;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("scim2-server did not start on port {port}");
+}
+
+/// One test's own SCIM tenant.
+struct Tenant {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Tenant {
+    async fn new() -> Self {
+        let port = scim_port().await;
+        let tenant = format!(
+            "t{}x{}",
+            std::process::id(),
+            TENANT.fetch_add(1, Ordering::SeqCst)
+        );
+        Self {
+            base: format!("http://127.0.0.1:{port}/{tenant}/v2"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn create_group(&self, name: &str) -> String {
+        let created: Value = self
+            .http
+            .post(format!("{}/Groups", self.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    /// The userNames of the group's members, read from the server.
+    async fn member_names(&self, group: &str) -> Vec<String> {
+        let group: Value = self
+            .http
+            .get(format!("{}/Groups/{group}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut names = Vec::new();
+        for member in group["members"].as_array().cloned().unwrap_or_default() {
+            let id = member["value"].as_str().unwrap();
+            let user: Value = self
+                .http
+                .get(format!("{}/Users/{id}", self.base))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            names.push(user["userName"].as_str().unwrap_or_default().to_string());
+        }
+        names
+    }
+}
+
+/// A SCIM connector with one group, granted by the AWS sandbox package (no approval).
+async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
+    let now = app.clock_now();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let connector = catalog::insert_connector(&mut tx, now, "Cloud SCIM", "scim")
+        .await
+        .unwrap();
+    sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
+        .bind(json!({ "base_url": base_url, "auth": "bearer", "timeout_seconds": 2 }).to_string())
+        .bind("SCIM_TEST")
+        .bind(connector)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let catalog_id: i64 = sqlx::query_scalar("select id from catalog where name = 'Engineering'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let resource = catalog::insert_resource(
+        &mut tx,
+        now,
+        &catalog::NewResource {
+            catalog_id,
+            connector_id: connector,
+            name: "cloud-sandbox",
+            kind: "group",
+            external_id: Some(group),
+            description: "",
+        },
+    )
+    .await
+    .unwrap();
+    let package: i64 =
+        sqlx::query_scalar("select id from access_package where name = 'AWS sandbox account'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    catalog::add_package_resource(&mut tx, now, package, resource)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    connector
+}
+
+async fn spawn(backend: TestBackend) -> TestApp {
+    let app = TestApp::spawn_with(backend, &[("GATEHOUSE_SECRET_SCIM_TEST", TOKEN)]).await;
+    app.seed_demo().await;
+    app
+}
+
+async fn drain(app: &TestApp, worker: &dyn Worker) -> usize {
+    let mut handled = 0;
+    loop {
+        let step = worker.step(app.clock_now()).await.unwrap();
+        if step == 0 {
+            return handled;
+        }
+        handled += step;
+    }
+}
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap()
+}
+
+async fn sandbox_for(app: &TestApp, who: &str) -> (i64, i64) {
+    let person = app.person(who).await;
+    let submitted = requests::submit(
+        &app.state,
+        &person,
+        SubmitRequest {
+            package_id: app.package_id("AWS sandbox account").await,
+            justification: "Experiments".into(),
+            ..SubmitRequest::default()
+        },
+    )
+    .await
+    .unwrap();
+    (
+        submitted.request_id,
+        submitted.assignment_id.expect("granted at once"),
+    )
+}
+
+async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: TestBackend) {
+    let tenant = Tenant::new().await;
+    let group = tenant.create_group("cloud-sandbox").await;
+    let app = spawn(backend).await;
+    connect(&app, &tenant.base, &group).await;
+    let provisioner = Provisioner::new(app.state.clone());
+    let sweeper = ExpirySweeper::new(app.state.clone());
+
+    let (request_id, assignment) = sandbox_for(&app, "Eli Evans").await;
+    let status = |sql: String| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, String>(&sql)
+                .fetch_one(app.state.db.reader())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        status(format!(
+            "select status from access_request where id = {request_id}"
+        ))
+        .await,
+        "delivering"
+    );
+    assert_eq!(drain(&app, &provisioner).await, 1);
+    assert_eq!(
+        tenant.member_names(&group).await,
+        vec!["eli.evans@example.com".to_string()]
+    );
+    assert_eq!(
+        status(format!(
+            "select status from access_request where id = {request_id}"
+        ))
+        .await,
+        "delivered"
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from outbound_message where template = 'access_granted' and to_address = 'eli.evans@example.com'").await,
+        1,
+        "told once the access is set up downstream"
+    );
+
+    // At the end: ended by the sweeper, removed by the provisioner, read back, verified.
+    let end: i64 = scalar(
+        &app,
+        &format!("select end_at from assignment where id = {assignment}"),
+    )
+    .await;
+    app.clock.set(Timestamp(end));
+    // (Demo access that ended earlier goes in the same sweep.)
+    assert!(drain(&app, &sweeper).await >= 1);
+    assert_eq!(
+        status(format!(
+            "select status from assignment where id = {assignment}"
+        ))
+        .await,
+        "ending"
+    );
+    assert!(drain(&app, &provisioner).await >= 1);
+    assert!(
+        tenant.member_names(&group).await.is_empty(),
+        "gone downstream"
+    );
+    assert_eq!(
+        status(format!(
+            "select status from assignment where id = {assignment}"
+        ))
+        .await,
+        "removed"
+    );
+    let verified = scalar(
+        &app,
+        &format!("select verified_at from provisioning_job where assignment_id = {assignment} and operation = 'remove_member'"),
+    )
+    .await;
+    assert_eq!(
+        verified, end,
+        "verified removed at the deadline (the test clock stands still)"
+    );
+    for action in ["assignment.ended", "assignment.removal_verified"] {
+        assert_eq!(
+            scalar(&app, &format!("select count(*) from audit_event where action = '{action}' and object_id = '{assignment}'")).await,
+            1,
+            "{action} once"
+        );
+    }
+    assert_eq!(drain(&app, &provisioner).await, 0, "nothing runs twice");
+    app.stop().await;
+}
+
+async fn removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back(
+    backend: TestBackend,
+) {
+    let tenant = Tenant::new().await;
+    let group = tenant.create_group("cloud-sandbox").await;
+    let app = spawn(backend).await;
+    let connector = connect(&app, &tenant.base, &group).await;
+    let provisioner = Provisioner::new(app.state.clone());
+    let sweeper = ExpirySweeper::new(app.state.clone());
+    let (_, first) = sandbox_for(&app, "Eli Evans").await;
+    let (_, second) = sandbox_for(&app, "George Gray").await;
+    drain(&app, &provisioner).await;
+    assert_eq!(tenant.member_names(&group).await.len(), 2);
+
+    // The server becomes unreachable (its address now points at a closed port).
+    let down = format!("http://127.0.0.1:{}/gone/v2", free_port());
+    sqlx::query("update connector set config_json = $1 where id = $2")
+        .bind(json!({ "base_url": down, "timeout_seconds": 2 }).to_string())
+        .bind(connector)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let end: i64 = scalar(
+        &app,
+        &format!("select max(end_at) from assignment where id in ({first}, {second})"),
+    )
+    .await;
+    app.clock.set(Timestamp(end));
+    assert!(drain(&app, &sweeper).await >= 2);
+    for _ in 0..4 {
+        drain(&app, &provisioner).await;
+        app.clock.advance_minutes(1);
+    }
+    let ours = format!("assignment_id in ({first}, {second}) and operation = 'remove_member'");
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select count(*) from provisioning_job where {ours} and status = 'failed'")
+        )
+        .await,
+        2
+    );
+    assert!(
+        scalar(
+            &app,
+            &format!("select min(attempts) from provisioning_job where {ours}")
+        )
+        .await
+            >= 2,
+        "retried"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from provisioning_job where status = 'dead'"
+        )
+        .await,
+        0,
+        "not dead before the budget"
+    );
+    assert_eq!(
+        tenant.member_names(&group).await.len(),
+        2,
+        "still there downstream, and known to be"
+    );
+
+    // Back: both drain, verified, exactly once.
+    sqlx::query("update connector set config_json = $1 where id = $2")
+        .bind(json!({ "base_url": tenant.base, "timeout_seconds": 2 }).to_string())
+        .bind(connector)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    app.clock.advance_minutes(10);
+    assert!(drain(&app, &provisioner).await >= 2);
+    assert!(tenant.member_names(&group).await.is_empty());
+    assert_eq!(
+        scalar(&app, &format!("select count(*) from assignment where status = 'removed' and id in ({first}, {second})")).await,
+        2
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "select count(*) from provisioning_job where {ours} and verified_at is not null"
+            )
+        )
+        .await,
+        2
+    );
+    let last_error: Option<String> = sqlx::query_scalar(&format!(
+        "select last_error from provisioning_job where {ours} limit 1"
+    ))
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(last_error, None, "a success clears the error");
+    app.stop().await;
+}
+
+crate::on_both_backends!(
+    granted_access_is_removed_downstream_at_its_end_and_verified,
+    removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back,
+);
