@@ -7,6 +7,7 @@ use crate::pages::{
     audit::AuditPage,
     catalog::CatalogPage,
     catalogs::{CatalogPage as ManageCatalogPage, CatalogsPage, ConflictsPage},
+    connectors::ConnectorsPage,
     dev_mail::DevMailPage,
     extend_access::ExtendAccessPage,
     home::HomePage,
@@ -105,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("act/:token") view=ActionLinkPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("manage/mail") view=MailQueuePage ssr=SsrMode::Async />
+                    <Route path=path!("manage/connectors") view=ConnectorsPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

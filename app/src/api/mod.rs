@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod catalogs;
+pub mod connectors;
 pub mod dev;
 pub mod home;
 pub mod links;

@@ -21,6 +21,7 @@ pub fn ManageNav(current: &'static str) -> impl IntoView {
         ("/manage", "Packages"),
         ("/manage/catalogs", "Catalogs"),
         ("/manage/conflicts", "Separation of duties"),
+        ("/manage/connectors", "Connectors"),
         ("/manage/mail", "Mail queue"),
     ];
     view! {

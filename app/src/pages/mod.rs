@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod catalogs;
+pub mod connectors;
 pub mod dev_mail;
 pub mod extend_access;
 pub mod home;

@@ -6,7 +6,7 @@
 //! list of functions that carry no object).
 
 use crate::harness::{new_client, TestApp, TestBackend};
-use app::api::{audit, catalogs, dev, home, links, mail, manage, requests, session};
+use app::api::{audit, catalogs, connectors, dev, home, links, mail, manage, requests, session};
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeSet;
 
@@ -381,6 +381,24 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             Refused,
             &[],
         ),
+        // Connectors and provisioning jobs are for administrators.
+        case(connectors::GetProvisioning::PATH, &[], Refused, &[Admin]),
+        case(
+            connectors::CreateScimConnector::PATH,
+            &[
+                ("connector[name]", "Taken over"),
+                ("connector[base_url]", "https://scim.example.com/v2"),
+                ("connector[secret_name]", "X"),
+            ],
+            Refused,
+            &[Admin],
+        ),
+        case(
+            connectors::RetryJob::PATH,
+            &[("job_id", "1")],
+            Refused,
+            &[Admin],
+        ),
         // The mail queue is for administrators.
         case(mail::GetMailQueue::PATH, &[], Refused, &[Admin]),
         case(
@@ -431,6 +449,7 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
         "outbound_message",
         "provisioning_job",
         "action_token",
+        "connector",
     ] {
         fingerprint.push(scalar(app, &format!("select count(*) from {table}")).await);
     }

@@ -412,7 +412,107 @@ async fn removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back(
     app.stop().await;
 }
 
+async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend) {
+    let app = spawn(backend).await;
+    let admin = crate::harness::new_client();
+    app.sign_in_as(&admin, "Ada Admin").await;
+    let connectors = || async { scalar(&app, "select count(*) from connector").await };
+    let before = connectors().await;
+    // Bad input: every problem on its field, nothing saved.
+    let refused = app
+        .call::<app::api::connectors::CreateScimConnector>(
+            &admin,
+            &[
+                ("connector[name]", String::new()),
+                ("connector[base_url]", "scim.example.com".into()),
+                ("connector[auth]", "basic".into()),
+                ("connector[secret_name]", "no spaces allowed".into()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    let body = refused.text().await.unwrap();
+    for field in ["name", "base_url", "username", "secret_name"] {
+        assert!(body.contains(&format!("\"{field}\"")), "{field}: {body}");
+    }
+    assert_eq!(connectors().await, before);
+    let created = app
+        .call::<app::api::connectors::CreateScimConnector>(
+            &admin,
+            &[
+                ("connector[name]", "HR system".into()),
+                ("connector[base_url]", "https://scim.example.com/v2".into()),
+                ("connector[secret_name]", "hr_scim".into()),
+            ],
+        )
+        .await;
+    assert!(created.status().is_success(), "{}", created.status());
+    assert_eq!(connectors().await, before + 1);
+    let secret_ref: String =
+        sqlx::query_scalar("select secret_ref from connector where name = 'HR system'")
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(secret_ref, "HR_SCIM", "only the variable's name is stored");
+    let page = app.page(&admin, "/manage/connectors").await;
+    assert!(
+        page.contains("HR system") && page.contains("GATEHOUSE_SECRET_HR_SCIM is not set"),
+        "{page}"
+    );
+
+    // A job against a server that is not there fails, shows, and can be retried.
+    let tenant_group = "missing";
+    let connector = connect(
+        &app,
+        &format!("http://127.0.0.1:{}/v2", free_port()),
+        tenant_group,
+    )
+    .await;
+    let provisioner = Provisioner::new(app.state.clone());
+    sandbox_for(&app, "Eli Evans").await;
+    drain(&app, &provisioner).await;
+    let page = app.page(&admin, "/manage/connectors").await;
+    assert!(
+        page.contains("Failed jobs") && page.contains("add member Eli Evans in cloud-sandbox"),
+        "{page}"
+    );
+    assert!(page.contains("SCIM server unreachable"), "{page}");
+    let job: i64 = scalar(
+        &app,
+        &format!("select id from provisioning_job where connector_id = {connector}"),
+    )
+    .await;
+    let employee = crate::harness::new_client();
+    app.sign_in_as(&employee, "Dev Patel").await;
+    let refused = app
+        .call::<app::api::connectors::RetryJob>(&employee, &[("job_id", job.to_string())])
+        .await;
+    assert_eq!(refused.status(), 403);
+    let retried = app
+        .call::<app::api::connectors::RetryJob>(&admin, &[("job_id", job.to_string())])
+        .await;
+    assert!(retried.status().is_success());
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select attempts from provisioning_job where id = {job}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from audit_event where action = 'provisioning_job.retried'"
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    administrators_add_connectors_and_see_failed_jobs,
     granted_access_is_removed_downstream_at_its_end_and_verified,
     removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back,
 );

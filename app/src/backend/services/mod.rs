@@ -2,6 +2,7 @@
 //! the new state with its audit event and outbox rows, and commits.
 
 pub mod assignments;
+pub mod connectors;
 pub mod demo;
 pub mod home;
 pub mod identity;

@@ -1,0 +1,99 @@
+//! Connectors and the provisioning queue, for administrators: each connector with its
+//! jobs by state, the jobs that failed with their errors and a Retry button, an alarm when
+//! removals are late, and a form to add a SCIM connector (its secret stays in the
+//! environment and is never shown).
+
+use crate::domain::{AppError, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorView {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub enabled: bool,
+    /// Where it points (SCIM base URL), never its secret.
+    pub target: String,
+    /// The environment variable its secret comes from, if any.
+    pub secret_variable: Option<String>,
+    /// Whether that variable is set.
+    pub secret_present: bool,
+    /// Jobs by state.
+    pub jobs: Vec<(String, i64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: i64,
+    pub connector: String,
+    pub operation: String,
+    pub person: String,
+    pub resource: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub next_attempt_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProvisioningView {
+    pub connectors: Vec<ConnectorView>,
+    /// Failed (retrying) and dead jobs.
+    pub troubled: Vec<JobView>,
+    /// Removals whose access ended more than a minute ago and are not verified yet.
+    pub late_removals: i64,
+}
+
+#[cfg(feature = "ssr")]
+fn admins_only(person: &crate::backend::store::person::PersonRow) -> Result<(), AppError> {
+    if person.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            crate::domain::ErrorCode::Forbidden,
+            "Only administrators can see and change connectors.",
+        ))
+    }
+}
+
+#[server]
+pub async fn get_provisioning() -> Result<ProvisioningView, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::connectors;
+    let (state, person) = signed_in().await?;
+    admins_only(&person)?;
+    connectors::overview(&state).await
+}
+
+/// The SCIM connector form's fields.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScimConnectorForm {
+    pub name: String,
+    pub base_url: String,
+    /// `bearer` or `basic`.
+    pub auth: String,
+    pub username: String,
+    /// NAME in `GATEHOUSE_SECRET_<NAME>`.
+    pub secret_name: String,
+}
+
+#[server]
+pub async fn create_scim_connector(connector: ScimConnectorForm) -> Result<i64, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::connectors;
+    let (state, person) = signed_in().await?;
+    admins_only(&person)?;
+    connectors::create_scim(&state, &person, &connector).await
+}
+
+/// Runs a failed or dead job again from a fresh retry budget.
+#[server]
+pub async fn retry_job(job_id: i64) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::connectors;
+    let (state, person) = signed_in().await?;
+    admins_only(&person)?;
+    connectors::retry_job(&state, &person, job_id).await
+}

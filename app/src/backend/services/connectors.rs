@@ -1,0 +1,203 @@
+//! Administering connectors and the provisioning queue (administrators only; the API
+//! checks the role before calling).
+
+use crate::api::connectors::{ConnectorView, JobView, ProvisioningView, ScimConnectorForm};
+use crate::backend::connectors::scim::ScimConfig;
+use crate::backend::store::{self, audit, person::PersonRow};
+use crate::backend::AppState;
+use crate::domain::drafts::parse_name;
+use crate::domain::error::Validation;
+use crate::domain::time::MILLIS_PER_MINUTE;
+use crate::domain::{AppError, ErrorCode, Timestamp};
+use sqlx::Row;
+
+pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
+    let pool = state.db.reader();
+    let rows = sqlx::query(
+        "select id, name, kind, is_enabled, config_json, secret_ref from connector order by name",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut connectors = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let config: String = row.try_get("config_json")?;
+        let secret_ref: Option<String> = row.try_get("secret_ref")?;
+        let jobs: Vec<(String, i64)> = sqlx::query_as(
+            "select status, count(*) from provisioning_job where connector_id = $1 \
+             group by status order by status",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+        connectors.push(ConnectorView {
+            id,
+            name: row.try_get("name")?,
+            kind: row.try_get("kind")?,
+            enabled: store::get_bool(row, "is_enabled")?,
+            target: serde_json::from_str::<serde_json::Value>(&config)
+                .ok()
+                .and_then(|value| {
+                    value
+                        .get("base_url")
+                        .and_then(|url| url.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_default(),
+            secret_present: secret_ref
+                .as_deref()
+                .is_some_and(|name| state.settings.connector_secrets.get(name).is_some()),
+            secret_variable: secret_ref.map(|name| format!("GATEHOUSE_SECRET_{name}")),
+            jobs,
+        });
+    }
+    let troubled = sqlx::query(
+        "select j.id, c.name as connector, j.operation, coalesce(p.display_name, '') as person, \
+         coalesce(r.name, '') as resource, j.status, j.attempts, coalesce(j.last_error, '') as last_error, \
+         j.next_attempt_at from provisioning_job j join connector c on c.id = j.connector_id \
+         left join person p on p.id = j.person_id left join resource r on r.id = j.resource_id \
+         where j.status in ('failed', 'dead') order by j.status, j.id limit 200",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(JobView {
+            id: row.try_get("id")?,
+            connector: row.try_get("connector")?,
+            operation: row.try_get("operation")?,
+            person: row.try_get("person")?,
+            resource: row.try_get("resource")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+            next_attempt_at: Timestamp(row.try_get("next_attempt_at")?),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let late_removals: i64 = sqlx::query_scalar(
+        "select count(*) from provisioning_job j join assignment a on a.id = j.assignment_id \
+         where j.operation = 'remove_member' and j.verified_at is null \
+         and a.status = 'ending' and a.updated_at < $1",
+    )
+    .bind(state.clock.now().millis() - MILLIS_PER_MINUTE)
+    .fetch_one(pool)
+    .await?;
+    Ok(ProvisioningView {
+        connectors,
+        troubled,
+        late_removals,
+    })
+}
+
+/// Adds a SCIM connector. Its secret is named, not given: it is read from
+/// `GATEHOUSE_SECRET_<NAME>` and never stored.
+pub async fn create_scim(
+    state: &AppState,
+    admin: &PersonRow,
+    form: &ScimConnectorForm,
+) -> Result<i64, AppError> {
+    let mut v = Validation::new();
+    let name = v.check("name", parse_name(&form.name));
+    let auth = if form.auth.is_empty() {
+        "bearer"
+    } else {
+        form.auth.as_str()
+    };
+    let config = serde_json::json!({
+        "base_url": form.base_url.trim(),
+        "auth": auth,
+        "username": form.username.trim(),
+    });
+    v.check(
+        "base_url",
+        ScimConfig::parse(&config.to_string())
+            .map(|_| ())
+            .map_err(|_| {
+                "Enter the SCIM base URL, such as https://scim.example.com/v2.".to_string()
+            }),
+    );
+    v.check(
+        "auth",
+        if matches!(auth, "bearer" | "basic") {
+            Ok(())
+        } else {
+            Err("Choose bearer or basic.".to_string())
+        },
+    );
+    if auth == "basic" {
+        v.check(
+            "username",
+            if form.username.trim().is_empty() {
+                Err("Basic authentication needs a user name.".to_string())
+            } else {
+                Ok(())
+            },
+        );
+    }
+    let secret_name = form.secret_name.trim().to_ascii_uppercase();
+    v.check(
+        "secret_name",
+        if !secret_name.is_empty()
+            && secret_name.len() <= 64
+            && secret_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            Ok(())
+        } else {
+            Err("Enter a name of letters, digits and _ : the secret is read from GATEHOUSE_SECRET_<name>.".to_string())
+        },
+    );
+    v.finish()?;
+    let name = name.unwrap_or_default();
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let taken: i64 = sqlx::query_scalar("select count(*) from connector where name = $1")
+        .bind(&name)
+        .fetch_one(&mut *tx)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::invalid_field(
+            "name",
+            format!("A connector named \"{name}\" already exists."),
+        ));
+    }
+    let id = store::catalog::insert_connector(&mut tx, now, &name, "scim").await?;
+    sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
+        .bind(config.to_string())
+        .bind(&secret_name)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::person(admin.id, &admin.display_name),
+        audit::Change::new("connector.created", "connector", id).after(serde_json::json!({
+            "name": name, "kind": "scim", "config": config, "secret_variable": format!("GATEHOUSE_SECRET_{secret_name}"),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn retry_job(state: &AppState, admin: &PersonRow, job_id: i64) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    if !store::provisioning::requeue(&mut tx, now, job_id).await? {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "This job is not waiting to be retried (it may have succeeded meanwhile).",
+        ));
+    }
+    audit::append(
+        &mut tx,
+        now,
+        &audit::Actor::person(admin.id, &admin.display_name),
+        audit::Change::new("provisioning_job.retried", "provisioning_job", job_id),
+    )
+    .await?;
+    tx.commit().await?;
+    state.scheduler_wakeup.notify();
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! `/manage/connectors`: the systems Gatehouse provisions into, their queues, the jobs that
+//! failed (with Retry), an alarm when removals are late, and a form to add a SCIM
+//! connector. Administrators only.
+
+use crate::api::connectors::{get_provisioning, CreateScimConnector, ProvisioningView, RetryJob};
+use crate::components::feedback::{Empty, ErrorAlert, Loading};
+use crate::components::form::{ErrorSummary, Field, FormTokenField};
+use crate::domain::AppError;
+use crate::pages::catalogs::ManageNav;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ConnectorsPage() -> impl IntoView {
+    let create = ServerAction::<CreateScimConnector>::new();
+    let retry = ServerAction::<RetryJob>::new();
+    let view_data = Resource::new(
+        move || (create.version().get(), retry.version().get()),
+        |_| get_provisioning(),
+    );
+    let create_failure = Signal::derive(move || create.value().get().and_then(Result::err));
+    let retry_failure = move || retry.value().get().and_then(Result::err);
+    view! {
+        <Title text="Connectors" />
+        <div class="page-header">
+            <h1>"Connectors"</h1>
+            <p class="lead">"The systems Gatehouse grants and removes access in, and what it is doing there."</p>
+        </div>
+        <ManageNav current="/manage/connectors" />
+        {move || retry_failure().map(|error: AppError| view! { <ErrorSummary error /> })}
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match view_data.await {
+                    Ok(data) => overview(data, retry).into_any(),
+                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="card stack" aria-labelledby="new-connector-heading">
+            <h2 id="new-connector-heading">"Add a SCIM connector"</h2>
+            {move || create_failure.get().map(|error| view! { <ErrorSummary error prefix="connector-" /> })}
+            <ActionForm action=create attr:class="form" attr:novalidate=true>
+                <FormTokenField />
+                <Field failure=create_failure field="name" prefix="connector-" label="Name">
+                    <input id="connector-name" name="connector[name]" type="text" maxlength="200" />
+                </Field>
+                <Field failure=create_failure field="base_url" prefix="connector-" label="SCIM base URL" hint="For example https://scim.example.com/v2">
+                    <input id="connector-base_url" name="connector[base_url]" type="url" />
+                </Field>
+                <Field failure=create_failure field="auth" prefix="connector-" label="Authentication">
+                    <select id="connector-auth" name="connector[auth]">
+                        <option value="bearer">"Bearer token"</option>
+                        <option value="basic">"User name and password"</option>
+                    </select>
+                </Field>
+                <Field failure=create_failure field="username" prefix="connector-" label="User name (basic authentication only)">
+                    <input id="connector-username" name="connector[username]" type="text" autocomplete="off" />
+                </Field>
+                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token or password is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown.">
+                    <input id="connector-secret_name" name="connector[secret_name]" type="text" autocomplete="off" />
+                </Field>
+                <button type="submit" class="button button-primary">"Add connector"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+fn count(jobs: &[(String, i64)], state: &str) -> i64 {
+    jobs.iter()
+        .find(|(name, _)| name == state)
+        .map_or(0, |(_, n)| *n)
+}
+
+fn overview(data: ProvisioningView, retry: ServerAction<RetryJob>) -> impl IntoView {
+    let late = data.late_removals;
+    let dead: i64 = data.connectors.iter().map(|c| count(&c.jobs, "dead")).sum();
+    view! {
+        {(late > 0).then(|| view! {
+            <p class="alert alert-danger" role="alert">
+                {format!("{late} removal{} late: access ended more than a minute ago and is not yet verified removed downstream.", if late == 1 { " is" } else { "s are" })}
+            </p>
+        })}
+        {(dead > 0).then(|| view! {
+            <p class="alert alert-danger" role="alert">
+                {format!("{dead} job{} gave up after every retry. Fix the cause, then retry below.", if dead == 1 { "" } else { "s" })}
+            </p>
+        })}
+        <ul class="stack">
+            {data.connectors.into_iter().map(|connector| {
+                let done = count(&connector.jobs, "succeeded");
+                let waiting = count(&connector.jobs, "pending") + count(&connector.jobs, "running") + count(&connector.jobs, "failed");
+                let dead = count(&connector.jobs, "dead");
+                let total = (done + waiting + dead).max(1);
+                view! {
+                    <li class="card stack">
+                        <h2>{connector.name}</h2>
+                        <p class="muted">
+                            {format!("{} · {}", connector.kind, if connector.enabled { "on" } else { "off" })}
+                            {(!connector.target.is_empty()).then(|| format!(" · {}", connector.target))}
+                        </p>
+                        {connector.secret_variable.map(|variable| view! {
+                            <p class=if connector.secret_present { "muted" } else { "alert alert-warning" }>
+                                {if connector.secret_present { format!("Secret from {variable} (set).") } else { format!("{variable} is not set: calls go without credentials.") }}
+                            </p>
+                        })}
+                        <svg class="queue-bar" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" aria-label=format!("{done} done, {waiting} waiting, {dead} given up")>
+                            <rect class="queue-bar-done" x="0" y="0" height="6" width=(done * 100 / total).to_string() />
+                            <rect class="queue-bar-waiting" x=(done * 100 / total).to_string() y="0" height="6" width=(waiting * 100 / total).to_string() />
+                            <rect class="queue-bar-dead" x=((done + waiting) * 100 / total).to_string() y="0" height="6" width=(dead * 100 / total).to_string() />
+                        </svg>
+                        <p class="muted">{format!("{done} done · {waiting} waiting · {dead} given up")}</p>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <section class="stack" aria-labelledby="jobs-heading">
+            <h2 id="jobs-heading">"Failed jobs"</h2>
+            {if data.troubled.is_empty() {
+                view! { <Empty>"No job has failed."</Empty> }.into_any()
+            } else {
+                view! {
+                    <ul class="stack">
+                        {data.troubled.into_iter().map(|job| view! {
+                            <li class="card stack">
+                                <h3>{format!("{} {} in {} ({})", job.operation.replace('_', " "), job.person, job.resource, job.connector)}</h3>
+                                <p class="muted">
+                                    {format!("{} attempt{} · {}", job.attempts, if job.attempts == 1 { "" } else { "s" },
+                                        if job.status == "dead" { "given up".to_string() } else { format!("next try {}", job.next_attempt_at.date_time_utc()) })}
+                                </p>
+                                <pre class="mail-body">{job.last_error}</pre>
+                                <ActionForm action=retry>
+                                    <FormTokenField />
+                                    <input type="hidden" name="job_id" value=job.id.to_string() />
+                                    <button type="submit" class="button button-secondary">"Retry now"</button>
+                                </ActionForm>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
