@@ -61,7 +61,13 @@ test('accessibility: no serious or critical axe violations', async ({ page, erro
   await devSignIn(page, 'Alice');
   await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
   await scan('home, signed in');
-  for (const [path, what] of [['/catalog', 'request catalog'], ['/catalog/2', 'request form'], ['/approvals', 'approvals inbox'], ['/requests/1', 'request timeline'], ['/access/2/extend', 'extension form'], ['/manage', 'managed packages'], ['/manage/packages/1', 'package holders'], ['/manage/catalogs', 'catalogs'], ['/manage/catalogs/1', 'catalog'], ['/manage/packages/1/policies/1', 'policy editor'], ['/manage/packages/1/policies/new', 'new policy'], ['/manage/conflicts', 'separation of duties report'], ['/manage/mail', 'mail queue'], ['/settings', 'mail settings'], ['/dev/mail', 'development mail']]) {
+  for (const [path, what] of [['/catalog', 'request catalog'], ['/catalog/2', 'request form'], ['/approvals', 'approvals inbox'], ['/requests/1', 'request timeline'], ['/access/2/extend', 'extension form'], ['/manage', 'managed packages'], ['/manage/packages/1', 'package holders'], ['/manage/catalogs', 'catalogs'], ['/manage/catalogs/1', 'catalog'], ['/manage/packages/1/policies/1', 'policy editor'], ['/manage/packages/1/policies/new', 'new policy'], ['/manage/conflicts', 'separation of duties report'], ['/manage/mail', 'mail queue'], ['/manage/connectors', 'connectors'], ['/settings', 'mail settings'], ['/dev/mail', 'development mail']]) {
+    await page.goto(path, { waitUntil: 'load' });
+    await scan(what);
+  }
+  // The administrators' pages, as an administrator.
+  await devSignIn(page, 'Ada Admin');
+  for (const [path, what] of [['/manage/mail', 'mail queue (administrator)'], ['/manage/connectors', 'connectors (administrator)']]) {
     await page.goto(path, { waitUntil: 'load' });
     await scan(what);
   }

@@ -31,37 +31,16 @@ pub fn ConnectorsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match view_data.await {
-                    Ok(data) => overview(data, retry).into_any(),
+                    Ok(data) => view! {
+                        <div class="stack">
+                            {overview(data, retry)}
+                            {new_connector_form(create, create_failure)}
+                        </div>
+                    }.into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
                 }
             })}
         </Suspense>
-        <section class="card stack" aria-labelledby="new-connector-heading">
-            <h2 id="new-connector-heading">"Add a SCIM connector"</h2>
-            {move || create_failure.get().map(|error| view! { <ErrorSummary error prefix="connector-" /> })}
-            <ActionForm action=create attr:class="form" attr:novalidate=true>
-                <FormTokenField />
-                <Field failure=create_failure field="name" prefix="connector-" label="Name">
-                    <input id="connector-name" name="connector[name]" type="text" maxlength="200" />
-                </Field>
-                <Field failure=create_failure field="base_url" prefix="connector-" label="SCIM base URL" hint="For example https://scim.example.com/v2">
-                    <input id="connector-base_url" name="connector[base_url]" type="url" />
-                </Field>
-                <Field failure=create_failure field="auth" prefix="connector-" label="Authentication">
-                    <select id="connector-auth" name="connector[auth]">
-                        <option value="bearer">"Bearer token"</option>
-                        <option value="basic">"User name and password"</option>
-                    </select>
-                </Field>
-                <Field failure=create_failure field="username" prefix="connector-" label="User name (basic authentication only)">
-                    <input id="connector-username" name="connector[username]" type="text" autocomplete="off" />
-                </Field>
-                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token or password is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown.">
-                    <input id="connector-secret_name" name="connector[secret_name]" type="text" autocomplete="off" />
-                </Field>
-                <button type="submit" class="button button-primary">"Add connector"</button>
-            </ActionForm>
-        </section>
     }
 }
 
@@ -138,6 +117,40 @@ fn overview(data: ProvisioningView, retry: ServerAction<RetryJob>) -> impl IntoV
                     </ul>
                 }.into_any()
             }}
+        </section>
+    }
+}
+
+fn new_connector_form(
+    create: ServerAction<CreateScimConnector>,
+    create_failure: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <section class="card stack" aria-labelledby="new-connector-heading">
+            <h2 id="new-connector-heading">"Add a SCIM connector"</h2>
+            {move || create_failure.get().map(|error| view! { <ErrorSummary error prefix="connector-" /> })}
+            <ActionForm action=create attr:class="form" attr:novalidate=true>
+                <FormTokenField />
+                <Field failure=create_failure field="name" prefix="connector-" label="Name">
+                    <input id="connector-name" name="connector[name]" type="text" maxlength="200" />
+                </Field>
+                <Field failure=create_failure field="base_url" prefix="connector-" label="SCIM base URL" hint="For example https://scim.example.com/v2">
+                    <input id="connector-base_url" name="connector[base_url]" type="url" />
+                </Field>
+                <Field failure=create_failure field="auth" prefix="connector-" label="Authentication">
+                    <select id="connector-auth" name="connector[auth]">
+                        <option value="bearer">"Bearer token"</option>
+                        <option value="basic">"User name and password"</option>
+                    </select>
+                </Field>
+                <Field failure=create_failure field="username" prefix="connector-" label="User name (basic authentication only)">
+                    <input id="connector-username" name="connector[username]" type="text" autocomplete="off" />
+                </Field>
+                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token or password is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown.">
+                    <input id="connector-secret_name" name="connector[secret_name]" type="text" autocomplete="off" />
+                </Field>
+                <button type="submit" class="button button-primary">"Add connector"</button>
+            </ActionForm>
         </section>
     }
 }
