@@ -5,7 +5,7 @@ SHELL := bash
 # hydration).
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test e2e release measure
+.PHONY: run test e2e release measure bench
 
 ## Build and start Gatehouse on http://127.0.0.1:3000: embedded SQLite under ./data,
 ## demo organisation on first start, development sign-in.
@@ -37,3 +37,9 @@ release:
 ## Figures for the notes: wasm size (raw, gzip) and idle memory of a running server.
 measure:
 	scripts/measure.sh
+
+## Benchmarks that print figures: N assignments ending at one instant, removed from a real
+## SCIM server and verified (BENCH_N, default 500).
+bench:
+	scripts/setup.sh --for test
+	cargo bench -p server --bench expiry

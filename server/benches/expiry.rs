@@ -1,0 +1,362 @@
+//! Benchmark: N assignments end at the same instant T; how long until each is gone from a
+//! real SCIM server and verified (read back), compared with a plain client making the same
+//! calls (PATCH remove, GET read back) at full speed against the same server.
+//!
+//!   make bench                      (N = 500)
+//!   BENCH_N=2000 make bench
+//!
+//! Needs scim2-server from `scripts/setup.sh --for test` (in .tools/scim). Prints figures;
+//! asserts nothing about speed (a benchmark is not a test).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use app::backend::services::provisioning::Provisioner;
+use app::backend::store::{self, catalog};
+use app::backend::workers::{self, ExpirySweeper, Worker};
+use app::backend::{Clock, SystemClock};
+use app::domain::Timestamp;
+use gatehouse_server::config::{Config, Sources};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "bench-token";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Scim {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Scim {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/scim+json");
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn group(&self, name: &str) -> String {
+        let created = self
+            .call(
+                reqwest::Method::POST,
+                "/Groups",
+                Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
+            )
+            .await;
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    async fn user(&self, email: &str) -> String {
+        let created = self
+            .call(
+                reqwest::Method::POST,
+                "/Users",
+                Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": email, "active": true})),
+            )
+            .await;
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    async fn add(&self, group: &str, users: &[String]) {
+        for chunk in users.chunks(200) {
+            let members: Vec<Value> = chunk.iter().map(|user| json!({ "value": user })).collect();
+            self.call(
+                reqwest::Method::PATCH,
+                &format!("/Groups/{group}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{ "op": "add", "path": "members", "value": members }],
+                })),
+            )
+            .await;
+        }
+    }
+
+    /// What Gatehouse does per removal: PATCH remove, then GET the group to verify.
+    async fn remove_and_verify(&self, group: &str, user: &str) {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/Groups/{group}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "remove", "path": format!("members[value eq \"{user}\"]") }],
+            })),
+        )
+        .await;
+        let read = self
+            .call(reqwest::Method::GET, &format!("/Groups/{group}"), None)
+            .await;
+        let still = read["members"]
+            .as_array()
+            .is_some_and(|members| members.iter().any(|member| member["value"] == user));
+        assert!(!still);
+    }
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64)).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let port = free_port();
+    let server = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.tools/scim/bin/scim2-server"
+    );
+    let mut scim_process = Command::new(server)
+        .args([
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            TOKEN,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scim2-server (run scripts/setup.sh --for test)");
+    let scim = Scim {
+        base: format!("http://127.0.0.1:{port}/v2"),
+        http: reqwest::Client::new(),
+    };
+    for _ in 0..100 {
+        if scim
+            .http
+            .get(format!("{}/ServiceProviderConfig", scim.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Gatehouse on SQLite with the demo organisation, workers started by hand below.
+    let dir = tempfile::tempdir().unwrap();
+    let env: HashMap<String, String> = [
+        ("GATEHOUSE_ENV", "development".to_string()),
+        ("GATEHOUSE_BIND", "127.0.0.1:0".to_string()),
+        ("GATEHOUSE_LOG", "warn".to_string()),
+        (
+            "GATEHOUSE_DATABASE_URL",
+            format!("sqlite://{}/bench.db", dir.path().display()),
+        ),
+        ("GATEHOUSE_DATA_DIR", dir.path().display().to_string()),
+        ("GATEHOUSE_SECRET_BENCH", TOKEN.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let config = Config::load(&Sources::from_maps(env, HashMap::new())).unwrap();
+    let running = gatehouse_server::start(&config, Arc::new(SystemClock), false)
+        .await
+        .unwrap();
+    let state = running.state.clone();
+    app::backend::services::demo::seed(&state).await.unwrap();
+
+    // Downstream: N users in two groups: one for the plain client, one for Gatehouse.
+    let setup = Instant::now();
+    let baseline_group = scim.group("baseline").await;
+    let group = scim.group("bench").await;
+    let mut users = Vec::with_capacity(n);
+    for i in 0..n {
+        users.push(scim.user(&format!("bench-{i}@example.com")).await);
+    }
+    scim.add(&baseline_group, &users).await;
+    scim.add(&group, &users).await;
+
+    // Gatehouse: the connector, the resource, N people holding it, ending at T.
+    let now = SystemClock.now();
+    let mut tx = state.db.begin_write().await.unwrap();
+    let connector = catalog::insert_connector(&mut tx, now, "Bench SCIM", "scim")
+        .await
+        .unwrap();
+    sqlx::query("update connector set config_json = $1, secret_ref = 'BENCH' where id = $2")
+        .bind(json!({ "base_url": scim.base, "timeout_seconds": 10 }).to_string())
+        .bind(connector)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let catalog_id: i64 = sqlx::query_scalar("select id from catalog where name = 'Engineering'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let resource = catalog::insert_resource(
+        &mut tx,
+        now,
+        &catalog::NewResource {
+            catalog_id,
+            connector_id: connector,
+            name: "bench",
+            kind: "group",
+            external_id: Some(&group),
+            description: "",
+        },
+    )
+    .await
+    .unwrap();
+    let package: i64 =
+        sqlx::query_scalar("select id from access_package where name = 'AWS sandbox account'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    catalog::add_package_resource(&mut tx, now, package, resource)
+        .await
+        .unwrap();
+    for (i, user) in users.iter().enumerate() {
+        let person = store::person::insert(
+            &mut tx,
+            now,
+            &store::person::NewPerson {
+                employee_id: Some(format!("B{i}")),
+                email: format!("bench-{i}@example.com"),
+                display_name: format!("Bench {i}"),
+                department: Some("Engineering".into()),
+                job_title: None,
+                manager_id: None,
+                hire_at: None,
+                is_admin: false,
+                is_auditor: false,
+            },
+        )
+        .await
+        .unwrap();
+        store::provisioning::save_account(&mut tx, now, connector, person, user)
+            .await
+            .unwrap();
+        store::assignment::insert(
+            &mut tx,
+            now,
+            &store::assignment::NewAssignment {
+                person_id: person,
+                package_id: package,
+                policy_id: None,
+                request_id: None,
+                status: app::domain::status::AssignmentStatus::Active,
+                start_at: now,
+                end_at: Some(now.plus_days(1)),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let setup_seconds = setup.elapsed().as_secs_f64();
+
+    // The plain client: the same calls, one after another, at full speed.
+    let baseline = Instant::now();
+    for user in &users {
+        scim.remove_and_verify(&baseline_group, user).await;
+    }
+    let baseline_seconds = baseline.elapsed().as_secs_f64();
+
+    // All N end at T, two seconds from now; the workers run as in `gatehouse serve`.
+    let t = Timestamp(SystemClock.now().millis() + 2_000);
+    sqlx::query("update assignment set end_at = $1 where access_package_id = $2 and person_id in (select id from person where email like 'bench-%')")
+        .bind(t.millis())
+        .bind(package)
+        .execute(state.db.writer())
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweeper: Arc<dyn Worker> = Arc::new(ExpirySweeper::new(state.clone()));
+    let provisioner: Arc<dyn Worker> = Arc::new(Provisioner::new(state.clone()));
+    let tasks = vec![
+        tokio::spawn(workers::run(sweeper, state.clone(), stopped.clone())),
+        tokio::spawn(workers::run(provisioner, state.clone(), stopped.clone())),
+    ];
+    state.scheduler_wakeup.notify();
+    let deadline = Instant::now() + Duration::from_secs(1_800);
+    loop {
+        let removed: i64 = sqlx::query_scalar(
+            "select count(*) from assignment where status = 'removed' and person_id in (select id from person where email like 'bench-%')",
+        )
+        .fetch_one(state.db.reader())
+        .await
+        .unwrap();
+        if removed as usize == n || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    state.scheduler_wakeup.notify();
+    for task in tasks {
+        let _ = task.await;
+    }
+
+    let mut latencies: Vec<i64> = sqlx::query_scalar(
+        "select j.verified_at - a.end_at from provisioning_job j join assignment a on a.id = j.assignment_id \
+         where j.operation = 'remove_member' and j.verified_at is not null and j.resource_id = $1",
+    )
+    .bind(resource)
+    .fetch_all(state.db.reader())
+    .await
+    .unwrap();
+    latencies.sort_unstable();
+    let ended_at: Option<i64> = sqlx::query_scalar(
+        "select max(occurred_at) from audit_event where action = 'assignment.ended'",
+    )
+    .fetch_one(state.db.reader())
+    .await
+    .unwrap();
+    let remaining = scim
+        .call(reqwest::Method::GET, &format!("/Groups/{group}"), None)
+        .await["members"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let drain_seconds = latencies.last().copied().unwrap_or(0) as f64 / 1000.0;
+    let gatehouse_rate = latencies.len() as f64 / drain_seconds.max(0.001);
+    let baseline_rate = n as f64 / baseline_seconds;
+    println!("expiry benchmark: {n} assignments ending at the same instant, SCIM scim2-server 0.8.3, SQLite");
+    println!("  setup (users, memberships, assignments): {setup_seconds:.1} s");
+    println!("  plain client, PATCH remove + GET read back, sequential: {baseline_seconds:.2} s = {baseline_rate:.0} removals/s");
+    println!(
+        "  gatehouse: {} of {n} verified removed; last {drain_seconds:.2} s after T = {gatehouse_rate:.0} removals/s ({:.0}% of the plain client)",
+        latencies.len(),
+        100.0 * gatehouse_rate / baseline_rate
+    );
+    println!(
+        "  end-to-verified latency after T: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 90.0),
+        percentile(&latencies, 99.0),
+        percentile(&latencies, 100.0)
+    );
+    println!(
+        "  all ended (audit) {} ms after T; members left downstream: {remaining}",
+        ended_at.map_or(-1, |at| at - t.millis())
+    );
+    running.stop().await;
+    let _ = scim_process.kill();
+    let _ = scim_process.wait();
+}
