@@ -83,6 +83,15 @@ if [ "$MODE" = "test" ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
   fi
+  # OpenLDAP for the LDAP connector's tests: the package must not configure a system server.
+  if [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null; then
+    say "ok: slapd and ldap-utils"
+  else
+    say "installing Debian slapd and ldap-utils (no system server is configured)"
+    echo "slapd slapd/no_configuration boolean true" | as_root debconf-set-selections
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slapd ldap-utils
+  fi
 fi
 
 # --- npm packages in end2end/ (playwright, axe-core, binaryen's wasm-opt) --------------

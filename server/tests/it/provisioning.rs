@@ -512,7 +512,218 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
 }
 
 crate::on_both_backends!(
+    ldap_group_membership_is_granted_and_removed_at_the_end,
     administrators_add_connectors_and_see_failed_jobs,
     granted_access_is_removed_downstream_at_its_end_and_verified,
     removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back,
 );
+
+/// An OpenLDAP server of the test's own (Debian's slapd, foreground, loopback only, its
+/// data in a temp dir), stopped when dropped.
+struct Slapd {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const LDAP_ADMIN: &str = "cn=admin,dc=example,dc=test";
+const LDAP_PASSWORD: &str = "ldap-secret";
+
+impl Slapd {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let conf = dir.path().join("slapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n\
+                 include /etc/ldap/schema/inetorgperson.schema\npidfile {dir}/slapd.pid\n\
+                 modulepath /usr/lib/ldap\nmoduleload back_mdb\ndatabase mdb\nmaxsize 104857600\n\
+                 suffix \"dc=example,dc=test\"\nrootdn \"{LDAP_ADMIN}\"\nrootpw {LDAP_PASSWORD}\n\
+                 directory {dir}/data\n",
+                dir = dir.path().display()
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let url = format!("ldap://127.0.0.1:{port}/");
+        let child = Command::new("/usr/sbin/slapd")
+            .arg("-f")
+            .arg(&conf)
+            .args(["-h", &url, "-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("slapd starts (run scripts/setup.sh --for test)");
+        let slapd = Self {
+            child,
+            url,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if let Ok((connection, mut ldap)) = ldap3::LdapConnAsync::new(&slapd.url).await {
+                ldap3::drive!(connection);
+                if ldap
+                    .simple_bind(LDAP_ADMIN, LDAP_PASSWORD)
+                    .await
+                    .is_ok_and(|r| r.rc == 0)
+                {
+                    slapd.seed(&mut ldap).await;
+                    return slapd;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("slapd did not start at {}", slapd.url);
+    }
+
+    async fn seed(&self, ldap: &mut ldap3::Ldap) {
+        use std::collections::HashSet;
+        type Attributes = Vec<(String, HashSet<String>)>;
+        let entry = |pairs: &[(&str, &[&str])]| -> Attributes {
+            pairs
+                .iter()
+                .map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+                .collect()
+        };
+        let entries: Vec<(&str, Attributes)> = vec![
+            (
+                "dc=example,dc=test",
+                entry(&[
+                    ("objectClass", &["dcObject", "organization"]),
+                    ("o", &["Example"]),
+                    ("dc", &["example"]),
+                ]),
+            ),
+            (
+                "ou=people,dc=example,dc=test",
+                entry(&[
+                    ("objectClass", &["organizationalUnit"]),
+                    ("ou", &["people"]),
+                ]),
+            ),
+            (
+                "uid=eli,ou=people,dc=example,dc=test",
+                entry(&[
+                    ("objectClass", &["inetOrgPerson"]),
+                    ("uid", &["eli"]),
+                    ("cn", &["Eli Evans"]),
+                    ("sn", &["Evans"]),
+                    ("mail", &["eli.evans@example.com"]),
+                ]),
+            ),
+            // groupOfNames must keep a member: a placeholder holds the place.
+            (
+                "cn=cloud,dc=example,dc=test",
+                entry(&[
+                    ("objectClass", &["groupOfNames"]),
+                    ("cn", &["cloud"]),
+                    ("member", &["cn=nobody"]),
+                ]),
+            ),
+        ];
+        for (dn, attributes) in entries {
+            ldap.add(dn, attributes).await.unwrap().success().unwrap();
+        }
+    }
+
+    async fn members(&self) -> Vec<String> {
+        let (connection, mut ldap) = ldap3::LdapConnAsync::new(&self.url).await.unwrap();
+        ldap3::drive!(connection);
+        ldap.simple_bind(LDAP_ADMIN, LDAP_PASSWORD).await.unwrap();
+        let (entries, _) = ldap
+            .search(
+                "cn=cloud,dc=example,dc=test",
+                ldap3::Scope::Base,
+                "(objectClass=*)",
+                vec!["member"],
+            )
+            .await
+            .unwrap()
+            .success()
+            .unwrap();
+        let mut members = ldap3::SearchEntry::construct(entries.into_iter().next().unwrap())
+            .attrs
+            .remove("member")
+            .unwrap_or_default();
+        members.retain(|member| member != "cn=nobody");
+        members
+    }
+}
+
+async fn ldap_group_membership_is_granted_and_removed_at_the_end(backend: TestBackend) {
+    let slapd = Slapd::start().await;
+    let app = TestApp::spawn_with(backend, &[("GATEHOUSE_SECRET_LDAP_TEST", LDAP_PASSWORD)]).await;
+    app.seed_demo().await;
+    let connector = connect(&app, "unused", "cn=cloud,dc=example,dc=test").await;
+    sqlx::query("update connector set kind = 'ldap', config_json = $1, secret_ref = 'LDAP_TEST' where id = $2")
+        .bind(json!({ "url": slapd.url, "bind_dn": LDAP_ADMIN, "users_base": "ou=people,dc=example,dc=test", "timeout_seconds": 2 }).to_string())
+        .bind(connector)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let provisioner = Provisioner::new(app.state.clone());
+    let sweeper = ExpirySweeper::new(app.state.clone());
+
+    let (_, eli) = sandbox_for(&app, "Eli Evans").await;
+    // George is not in the directory: his grant waits (retried), it is not given up.
+    let (_, george) = sandbox_for(&app, "George Gray").await;
+    drain(&app, &provisioner).await;
+    let jobs: Vec<(i64, String, Option<String>)> =
+        sqlx::query_as("select assignment_id, status, last_error from provisioning_job")
+            .fetch_all(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        slapd.members().await,
+        vec!["uid=eli,ou=people,dc=example,dc=test".to_string()],
+        "{jobs:?}"
+    );
+    let waiting: (String, String) = sqlx::query_as(&format!(
+        "select status, last_error from provisioning_job where assignment_id = {george}"
+    ))
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(waiting.0, "failed");
+    assert!(
+        waiting
+            .1
+            .contains("no entry with mail george.gray@example.com"),
+        "{}",
+        waiting.1
+    );
+
+    let end: i64 = scalar(
+        &app,
+        &format!("select end_at from assignment where id = {eli}"),
+    )
+    .await;
+    app.clock.set(Timestamp(end));
+    drain(&app, &sweeper).await;
+    drain(&app, &provisioner).await;
+    assert!(
+        slapd.members().await.is_empty(),
+        "removed from the directory"
+    );
+    assert_eq!(
+        sqlx::query_scalar::<_, String>(&format!("select status from assignment where id = {eli}"))
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap(),
+        "removed"
+    );
+    assert_eq!(
+        scalar(&app, &format!("select verified_at from provisioning_job where assignment_id = {eli} and operation = 'remove_member'")).await,
+        end
+    );
+    app.stop().await;
+}

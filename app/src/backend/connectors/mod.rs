@@ -2,6 +2,7 @@
 //! person's account and adds, removes and reads back group memberships; the provisioner
 //! decides when, retries, and verifies.
 
+pub mod ldap;
 pub mod scim;
 
 use std::time::Duration;
@@ -64,6 +65,10 @@ pub fn build(
             &scim::ScimConfig::parse(config_json)?,
             secret,
         )?)),
+        "ldap" => Ok(Box::new(ldap::Directory::new(
+            ldap::LdapConfig::parse(config_json)?,
+            secret,
+        ))),
         other => Err(format!(
             "connectors of kind {other:?} are not available yet"
         )),
