@@ -12,7 +12,7 @@ use app::domain::Timestamp;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, Mutex as StdMutex, OnceLock};
 
 const TOKEN: &str = "gatehouse-scim-token";
 
@@ -511,7 +511,135 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
     app.stop().await;
 }
 
+/// A receiving system: checks each event's signature and timestamp, records what it got,
+/// and answers 503 to the first `failures` calls.
+async fn webhook_receiver(
+    secret: &'static str,
+    failures: usize,
+) -> (String, Arc<StdMutex<Vec<Value>>>) {
+    use axum::http::{HeaderMap, StatusCode};
+    let received: Arc<StdMutex<Vec<Value>>> = Arc::default();
+    let calls = Arc::new(AtomicU32::new(0));
+    let log = received.clone();
+    let handler = move |headers: HeaderMap, body: String| {
+        let log = log.clone();
+        let calls = calls.clone();
+        async move {
+            if (calls.fetch_add(1, Ordering::SeqCst) as usize) < failures {
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let timestamp: u64 = header("x-gatehouse-timestamp").parse().unwrap_or(0);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let expected = app::backend::connectors::webhook::signature(secret, timestamp, &body);
+            if header("x-gatehouse-signature") != expected || now.abs_diff(timestamp) > 300 {
+                return StatusCode::UNAUTHORIZED;
+            }
+            log.lock()
+                .unwrap()
+                .push(serde_json::from_str(&body).unwrap());
+            StatusCode::NO_CONTENT
+        }
+    };
+    let router = axum::Router::new().route("/events", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (format!("http://{address}/events"), received)
+}
+
+async fn webhook_events_are_signed_retried_and_acknowledged(backend: TestBackend) {
+    const SECRET: &str = "webhook-signing-secret";
+    let (url, received) = webhook_receiver(SECRET, 1).await;
+    let app = TestApp::spawn_with(backend, &[("GATEHOUSE_SECRET_HOOK", SECRET)]).await;
+    app.seed_demo().await;
+    let connector = connect(&app, "unused", "payroll-admins").await;
+    sqlx::query("update connector set kind = 'webhook', config_json = $1, secret_ref = 'HOOK' where id = $2")
+        .bind(json!({ "url": url, "timeout_seconds": 2 }).to_string())
+        .bind(connector)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let provisioner = Provisioner::new(app.state.clone());
+    let sweeper = ExpirySweeper::new(app.state.clone());
+    let (_, eli) = sandbox_for(&app, "Eli Evans").await;
+    drain(&app, &provisioner).await;
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "the first call was answered 503"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select attempts from provisioning_job where assignment_id = {eli}")
+        )
+        .await,
+        1
+    );
+    app.clock.advance_minutes(1);
+    drain(&app, &provisioner).await;
+    let end: i64 = scalar(
+        &app,
+        &format!("select end_at from assignment where id = {eli}"),
+    )
+    .await;
+    app.clock.set(Timestamp(end));
+    drain(&app, &sweeper).await;
+    drain(&app, &provisioner).await;
+    let events: Vec<(String, String, String)> = received
+        .lock()
+        .unwrap()
+        .iter()
+        // (Demo access that ended in the same sweep is removed too.)
+        .filter(|event| event["user"] == "eli.evans@example.com")
+        .map(|event| {
+            (
+                event["event"].as_str().unwrap().to_string(),
+                event["group"].as_str().unwrap().to_string(),
+                event["user"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let user = "eli.evans@example.com".to_string();
+    assert_eq!(
+        events,
+        vec![
+            (
+                "member.added".to_string(),
+                "payroll-admins".to_string(),
+                user.clone()
+            ),
+            (
+                "member.removed".to_string(),
+                "payroll-admins".to_string(),
+                user
+            ),
+        ],
+        "each event once, signed (the receiver refuses bad signatures)"
+    );
+    assert_eq!(
+        sqlx::query_scalar::<_, String>(&format!("select status from assignment where id = {eli}"))
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap(),
+        "removed"
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    webhook_events_are_signed_retried_and_acknowledged,
     ldap_group_membership_is_granted_and_removed_at_the_end,
     administrators_add_connectors_and_see_failed_jobs,
     granted_access_is_removed_downstream_at_its_end_and_verified,

@@ -4,6 +4,7 @@
 
 pub mod ldap;
 pub mod scim;
+pub mod webhook;
 
 use std::time::Duration;
 
@@ -69,6 +70,10 @@ pub fn build(
             ldap::LdapConfig::parse(config_json)?,
             secret,
         ))),
+        "webhook" => Ok(Box::new(webhook::Webhook::new(
+            &webhook::WebhookConfig::parse(config_json)?,
+            secret,
+        )?)),
         other => Err(format!(
             "connectors of kind {other:?} are not available yet"
         )),
