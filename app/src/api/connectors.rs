@@ -1,7 +1,7 @@
 //! Connectors and the provisioning queue, for administrators: each connector with its
 //! jobs by state, the jobs that failed with their errors and a Retry button, an alarm when
-//! removals are late, and a form to add a SCIM connector (its secret stays in the
-//! environment and is never shown).
+//! removals are late, and a form to add a SCIM, LDAP or webhook connector (its secret
+//! stays in the environment and is never shown).
 
 use crate::domain::{AppError, Timestamp};
 use leptos::prelude::*;
@@ -66,26 +66,33 @@ pub async fn get_provisioning() -> Result<ProvisioningView, AppError> {
     connectors::overview(&state).await
 }
 
-/// The SCIM connector form's fields.
+/// The connector form's fields (those of other kinds are ignored).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct ScimConnectorForm {
+pub struct ConnectorForm {
+    /// `scim`, `ldap` or `webhook`.
+    pub kind: String,
     pub name: String,
-    pub base_url: String,
-    /// `bearer` or `basic`.
+    /// The SCIM base URL, the LDAP URL or the webhook URL.
+    pub url: String,
+    /// SCIM: `bearer` or `basic`.
     pub auth: String,
+    /// SCIM basic authentication.
     pub username: String,
-    /// NAME in `GATEHOUSE_SECRET_<NAME>`.
+    /// LDAP: who Gatehouse binds as, and where people are.
+    pub bind_dn: String,
+    pub users_base: String,
+    /// NAME in `GATEHOUSE_SECRET_<NAME>`: the token, password or signing secret.
     pub secret_name: String,
 }
 
 #[server]
-pub async fn create_scim_connector(connector: ScimConnectorForm) -> Result<i64, AppError> {
+pub async fn create_connector(connector: ConnectorForm) -> Result<i64, AppError> {
     use crate::api::context::signed_in;
     use crate::backend::services::connectors;
     let (state, person) = signed_in().await?;
     admins_only(&person)?;
-    connectors::create_scim(&state, &person, &connector).await
+    connectors::create(&state, &person, &connector).await
 }
 
 /// Runs a failed or dead job again from a fresh retry budget.

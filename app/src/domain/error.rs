@@ -140,6 +140,11 @@ impl Validation {
         }
     }
 
+    /// No problem recorded so far.
+    pub fn is_clean(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     pub fn finish(self) -> Result<(), AppError> {
         if self.fields.is_empty() {
             Ok(())

@@ -1,8 +1,8 @@
 //! `/manage/connectors`: the systems Gatehouse provisions into, their queues, the jobs that
-//! failed (with Retry), an alarm when removals are late, and a form to add a SCIM
-//! connector. Administrators only.
+//! failed (with Retry), an alarm when removals are late, and a form to add a SCIM, LDAP
+//! or webhook connector. Administrators only.
 
-use crate::api::connectors::{get_provisioning, CreateScimConnector, ProvisioningView, RetryJob};
+use crate::api::connectors::{get_provisioning, CreateConnector, ProvisioningView, RetryJob};
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::{ErrorSummary, Field, FormTokenField};
 use crate::domain::AppError;
@@ -12,7 +12,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ConnectorsPage() -> impl IntoView {
-    let create = ServerAction::<CreateScimConnector>::new();
+    let create = ServerAction::<CreateConnector>::new();
     let retry = ServerAction::<RetryJob>::new();
     let view_data = Resource::new(
         move || (create.version().get(), retry.version().get()),
@@ -122,31 +122,50 @@ fn overview(data: ProvisioningView, retry: ServerAction<RetryJob>) -> impl IntoV
 }
 
 fn new_connector_form(
-    create: ServerAction<CreateScimConnector>,
+    create: ServerAction<CreateConnector>,
     create_failure: Signal<Option<AppError>>,
 ) -> impl IntoView {
     view! {
         <section class="card stack" aria-labelledby="new-connector-heading">
-            <h2 id="new-connector-heading">"Add a SCIM connector"</h2>
+            <h2 id="new-connector-heading">"Add a connector"</h2>
             {move || create_failure.get().map(|error| view! { <ErrorSummary error prefix="connector-" /> })}
             <ActionForm action=create attr:class="form" attr:novalidate=true>
                 <FormTokenField />
+                <Field failure=create_failure field="kind" prefix="connector-" label="Kind">
+                    <select id="connector-kind" name="connector[kind]">
+                        <option value="scim">"SCIM 2.0"</option>
+                        <option value="ldap">"LDAP directory"</option>
+                        <option value="webhook">"Webhook (signed events)"</option>
+                    </select>
+                </Field>
                 <Field failure=create_failure field="name" prefix="connector-" label="Name">
                     <input id="connector-name" name="connector[name]" type="text" maxlength="200" />
                 </Field>
-                <Field failure=create_failure field="base_url" prefix="connector-" label="SCIM base URL" hint="For example https://scim.example.com/v2">
-                    <input id="connector-base_url" name="connector[base_url]" type="url" />
+                <Field failure=create_failure field="url" prefix="connector-" label="URL" hint="SCIM: the base URL (https://scim.example.com/v2). LDAP: ldaps://ldap.example.com. Webhook: where events are posted.">
+                    <input id="connector-url" name="connector[url]" type="text" />
                 </Field>
-                <Field failure=create_failure field="auth" prefix="connector-" label="Authentication">
-                    <select id="connector-auth" name="connector[auth]">
-                        <option value="bearer">"Bearer token"</option>
-                        <option value="basic">"User name and password"</option>
-                    </select>
-                </Field>
-                <Field failure=create_failure field="username" prefix="connector-" label="User name (basic authentication only)">
-                    <input id="connector-username" name="connector[username]" type="text" autocomplete="off" />
-                </Field>
-                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token or password is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown.">
+                <fieldset class="stack">
+                    <legend>"SCIM only"</legend>
+                    <Field failure=create_failure field="auth" prefix="connector-" label="Authentication">
+                        <select id="connector-auth" name="connector[auth]">
+                            <option value="bearer">"Bearer token"</option>
+                            <option value="basic">"User name and password"</option>
+                        </select>
+                    </Field>
+                    <Field failure=create_failure field="username" prefix="connector-" label="User name (basic authentication)">
+                        <input id="connector-username" name="connector[username]" type="text" autocomplete="off" />
+                    </Field>
+                </fieldset>
+                <fieldset class="stack">
+                    <legend>"LDAP only"</legend>
+                    <Field failure=create_failure field="bind_dn" prefix="connector-" label="Bind DN" hint="Who Gatehouse signs in to the directory as.">
+                        <input id="connector-bind_dn" name="connector[bind_dn]" type="text" autocomplete="off" />
+                    </Field>
+                    <Field failure=create_failure field="users_base" prefix="connector-" label="People base DN" hint="Where people are found by their email (mail attribute).">
+                        <input id="connector-users_base" name="connector[users_base]" type="text" />
+                    </Field>
+                </fieldset>
+                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token, password or signing secret is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown.">
                     <input id="connector-secret_name" name="connector[secret_name]" type="text" autocomplete="off" />
                 </Field>
                 <button type="submit" class="button button-primary">"Add connector"</button>

@@ -384,10 +384,10 @@ fn matrix(f: &Foreign) -> Vec<Case> {
         // Connectors and provisioning jobs are for administrators.
         case(connectors::GetProvisioning::PATH, &[], Refused, &[Admin]),
         case(
-            connectors::CreateScimConnector::PATH,
+            connectors::CreateConnector::PATH,
             &[
                 ("connector[name]", "Taken over"),
-                ("connector[base_url]", "https://scim.example.com/v2"),
+                ("connector[url]", "https://scim.example.com/v2"),
                 ("connector[secret_name]", "X"),
             ],
             Refused,

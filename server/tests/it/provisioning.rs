@@ -420,11 +420,11 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
     let before = connectors().await;
     // Bad input: every problem on its field, nothing saved.
     let refused = app
-        .call::<app::api::connectors::CreateScimConnector>(
+        .call::<app::api::connectors::CreateConnector>(
             &admin,
             &[
                 ("connector[name]", String::new()),
-                ("connector[base_url]", "scim.example.com".into()),
+                ("connector[url]", "scim.example.com".into()),
                 ("connector[auth]", "basic".into()),
                 ("connector[secret_name]", "no spaces allowed".into()),
             ],
@@ -432,16 +432,16 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
         .await;
     assert_eq!(refused.status(), 400);
     let body = refused.text().await.unwrap();
-    for field in ["name", "base_url", "username", "secret_name"] {
+    for field in ["name", "url", "username", "secret_name"] {
         assert!(body.contains(&format!("\"{field}\"")), "{field}: {body}");
     }
     assert_eq!(connectors().await, before);
     let created = app
-        .call::<app::api::connectors::CreateScimConnector>(
+        .call::<app::api::connectors::CreateConnector>(
             &admin,
             &[
                 ("connector[name]", "HR system".into()),
-                ("connector[base_url]", "https://scim.example.com/v2".into()),
+                ("connector[url]", "https://scim.example.com/v2".into()),
                 ("connector[secret_name]", "hr_scim".into()),
             ],
         )
@@ -454,6 +454,50 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
             .await
             .unwrap();
     assert_eq!(secret_ref, "HR_SCIM", "only the variable's name is stored");
+    // LDAP and webhook connectors: their own fields are checked.
+    let ldap = |bind_dn: &str| {
+        vec![
+            ("connector[kind]", "ldap".to_string()),
+            ("connector[name]", "Directory".to_string()),
+            ("connector[url]", "ldaps://ldap.example.com".to_string()),
+            ("connector[bind_dn]", bind_dn.to_string()),
+            (
+                "connector[users_base]",
+                "ou=people,dc=example,dc=com".to_string(),
+            ),
+            ("connector[secret_name]", "DIRECTORY".to_string()),
+        ]
+    };
+    let refused = app
+        .call::<app::api::connectors::CreateConnector>(&admin, &ldap(""))
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("\"bind_dn\""));
+    let webhook = app
+        .call::<app::api::connectors::CreateConnector>(
+            &admin,
+            &[
+                ("connector[kind]", "webhook".into()),
+                ("connector[name]", "Payroll".into()),
+                ("connector[url]", "ftp://payroll.example.com".into()),
+                ("connector[secret_name]", "PAYROLL".into()),
+            ],
+        )
+        .await;
+    assert_eq!(webhook.status(), 400);
+    assert_eq!(connectors().await, before + 1, "refusals saved nothing");
+    let created = app
+        .call::<app::api::connectors::CreateConnector>(
+            &admin,
+            &ldap("cn=gatehouse,dc=example,dc=com"),
+        )
+        .await;
+    assert!(created.status().is_success(), "{}", created.status());
+    let kind: String = sqlx::query_scalar("select kind from connector where name = 'Directory'")
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(kind, "ldap");
     let page = app.page(&admin, "/manage/connectors").await;
     assert!(
         page.contains("HR system") && page.contains("GATEHOUSE_SECRET_HR_SCIM is not set"),

@@ -1,7 +1,7 @@
 //! Administering connectors and the provisioning queue (administrators only; the API
 //! checks the role before calling).
 
-use crate::api::connectors::{ConnectorView, JobView, ProvisioningView, ScimConnectorForm};
+use crate::api::connectors::{ConnectorForm, ConnectorView, JobView, ProvisioningView};
 use crate::backend::connectors::scim::ScimConfig;
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
@@ -90,51 +90,101 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
     })
 }
 
-/// Adds a SCIM connector. Its secret is named, not given: it is read from
+/// Adds a connector. Its secret is named, not given: it is read from
 /// `GATEHOUSE_SECRET_<NAME>` and never stored.
-pub async fn create_scim(
+pub async fn create(
     state: &AppState,
     admin: &PersonRow,
-    form: &ScimConnectorForm,
+    form: &ConnectorForm,
 ) -> Result<i64, AppError> {
+    use crate::backend::connectors::{ldap::LdapConfig, webhook::WebhookConfig};
     let mut v = Validation::new();
     let name = v.check("name", parse_name(&form.name));
-    let auth = if form.auth.is_empty() {
-        "bearer"
-    } else {
-        form.auth.as_str()
-    };
-    let config = serde_json::json!({
-        "base_url": form.base_url.trim(),
-        "auth": auth,
-        "username": form.username.trim(),
-    });
-    v.check(
-        "base_url",
-        ScimConfig::parse(&config.to_string())
-            .map(|_| ())
-            .map_err(|_| {
-                "Enter the SCIM base URL, such as https://scim.example.com/v2.".to_string()
-            }),
-    );
-    v.check(
-        "auth",
-        if matches!(auth, "bearer" | "basic") {
-            Ok(())
+    let kind = form.kind.trim();
+    let url = form.url.trim();
+    let required = |text: &str, message: &str| {
+        if text.trim().is_empty() {
+            Err(message.to_string())
         } else {
-            Err("Choose bearer or basic.".to_string())
-        },
-    );
-    if auth == "basic" {
-        v.check(
-            "username",
-            if form.username.trim().is_empty() {
-                Err("Basic authentication needs a user name.".to_string())
+            Ok(())
+        }
+    };
+    let config = match kind {
+        "scim" | "" => {
+            let auth = if form.auth.is_empty() {
+                "bearer"
             } else {
-                Ok(())
-            },
-        );
-    }
+                form.auth.as_str()
+            };
+            let config = serde_json::json!({ "base_url": url, "auth": auth, "username": form.username.trim() });
+            v.check(
+                "url",
+                ScimConfig::parse(&config.to_string())
+                    .map(|_| ())
+                    .map_err(|_| {
+                        "Enter the SCIM base URL, such as https://scim.example.com/v2.".to_string()
+                    }),
+            );
+            v.check(
+                "auth",
+                if matches!(auth, "bearer" | "basic") {
+                    Ok(())
+                } else {
+                    Err("Choose bearer or basic.".to_string())
+                },
+            );
+            if auth == "basic" {
+                v.check(
+                    "username",
+                    required(&form.username, "Basic authentication needs a user name."),
+                );
+            }
+            config
+        }
+        "ldap" => {
+            let config = serde_json::json!({
+                "url": url, "bind_dn": form.bind_dn.trim(), "users_base": form.users_base.trim(),
+            });
+            v.check(
+                "url",
+                if url.starts_with("ldap://") || url.starts_with("ldaps://") {
+                    Ok(())
+                } else {
+                    Err("Enter the directory's URL, such as ldaps://ldap.example.com.".to_string())
+                },
+            );
+            v.check(
+                "bind_dn",
+                required(&form.bind_dn, "Enter the DN Gatehouse binds as."),
+            );
+            v.check(
+                "users_base",
+                required(
+                    &form.users_base,
+                    "Enter where people are, such as ou=people,dc=example,dc=com.",
+                ),
+            );
+            if v.is_clean() {
+                v.check("url", LdapConfig::parse(&config.to_string()).map(|_| ()));
+            }
+            config
+        }
+        "webhook" => {
+            let config = serde_json::json!({ "url": url });
+            v.check(
+                "url",
+                WebhookConfig::parse(&config.to_string())
+                    .map(|_| ())
+                    .map_err(|_| "Enter the URL events are posted to, such as https://hr.example.com/gatehouse.".to_string()),
+            );
+            config
+        }
+        _ => {
+            v.check::<()>("kind", Err("Choose SCIM, LDAP or webhook.".to_string()));
+            serde_json::Value::Null
+        }
+    };
+    let kind = if kind.is_empty() { "scim" } else { kind };
     let secret_name = form.secret_name.trim().to_ascii_uppercase();
     v.check(
         "secret_name",
@@ -161,7 +211,7 @@ pub async fn create_scim(
             format!("A connector named \"{name}\" already exists."),
         ));
     }
-    let id = store::catalog::insert_connector(&mut tx, now, &name, "scim").await?;
+    let id = store::catalog::insert_connector(&mut tx, now, &name, kind).await?;
     sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
         .bind(config.to_string())
         .bind(&secret_name)
@@ -173,7 +223,7 @@ pub async fn create_scim(
         now,
         &audit::Actor::person(admin.id, &admin.display_name),
         audit::Change::new("connector.created", "connector", id).after(serde_json::json!({
-            "name": name, "kind": "scim", "config": config, "secret_variable": format!("GATEHOUSE_SECRET_{secret_name}"),
+            "name": name, "kind": kind, "config": config, "secret_variable": format!("GATEHOUSE_SECRET_{secret_name}"),
         })),
     )
     .await?;
