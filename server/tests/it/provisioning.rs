@@ -899,3 +899,126 @@ async fn ldap_group_membership_is_granted_and_removed_at_the_end(backend: TestBa
     );
     app.stop().await;
 }
+
+/// Two Gatehouse instances on one PostgreSQL database run their sweepers and
+/// provisioners at once over 200 expirations: each access is ended once, removed
+/// downstream once (the receiver counts), verified, with one audit event of each kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_instances_remove_each_access_once() {
+    const N: usize = 200;
+    const SECRET: &str = "two-instances-secret";
+    let Some(backend) = TestBackend::postgres() else {
+        eprintln!("not run: GATEHOUSE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (url, received) = webhook_receiver(SECRET, 0).await;
+    let first = TestApp::spawn_with(backend, &[("GATEHOUSE_SECRET_HOOK", SECRET)]).await;
+    first.seed_demo().await;
+    let config = crate::harness::test_config(&first.database, &[("GATEHOUSE_SECRET_HOOK", SECRET)]);
+    let second_clock = app::backend::ManualClock::new(first.clock_now());
+    let second = gatehouse_server::start(&config, Arc::new(second_clock.clone()), false)
+        .await
+        .unwrap();
+    let connector = connect(&first, "unused", "payroll-admins").await;
+    sqlx::query("update connector set kind = 'webhook', config_json = $1, secret_ref = 'HOOK' where id = $2")
+        .bind(json!({ "url": url, "timeout_seconds": 5 }).to_string())
+        .bind(connector)
+        .execute(first.state.db.writer())
+        .await
+        .unwrap();
+    // N people holding the package (already provisioned), all ending at the same instant.
+    let now = first.clock_now();
+    let end = now.plus_days(1);
+    let package = first.package_id("AWS sandbox account").await;
+    let mut tx = first.state.db.begin_write().await.unwrap();
+    for i in 0..N {
+        let person = app::backend::store::person::insert(
+            &mut tx,
+            now,
+            &app::backend::store::person::NewPerson {
+                email: format!("holder{i}@example.com"),
+                display_name: format!("Holder {i}"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        app::backend::store::assignment::insert(
+            &mut tx,
+            now,
+            &app::backend::store::assignment::NewAssignment {
+                person_id: person,
+                package_id: package,
+                policy_id: None,
+                request_id: None,
+                status: app::domain::status::AssignmentStatus::Active,
+                start_at: now,
+                end_at: Some(end),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    first.clock.set(end);
+    second_clock.set(end);
+
+    let run = |state: app::backend::AppState, clock: app::backend::ManualClock| async move {
+        let sweeper = ExpirySweeper::new(state.clone());
+        let provisioner = Provisioner::new(state);
+        let mut idle = 0;
+        while idle < 3 {
+            use app::backend::Clock;
+            let done = sweeper.step(clock.now()).await.unwrap()
+                + provisioner.step(clock.now()).await.unwrap();
+            idle = if done == 0 { idle + 1 } else { 0 };
+        }
+    };
+    tokio::join!(
+        run(first.state.clone(), first.clock.clone()),
+        run(second.state.clone(), second_clock.clone()),
+        run(first.state.clone(), first.clock.clone()),
+        run(second.state.clone(), second_clock.clone()),
+    );
+
+    let ours = "(select id from person where email like 'holder%')";
+    let removed = scalar(
+        &first,
+        &format!(
+            "select count(*) from assignment where status = 'removed' and person_id in {ours}"
+        ),
+    )
+    .await;
+    assert_eq!(removed as usize, N);
+    for action in ["assignment.ended", "assignment.removal_verified"] {
+        let events = scalar(
+            &first,
+            &format!("select count(*) from audit_event where action = '{action}' and object_id in (select cast(id as text) from assignment where person_id in {ours})"),
+        )
+        .await;
+        assert_eq!(events as usize, N, "{action} once per access");
+    }
+    let mut removals: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|event| {
+            event["event"] == "member.removed"
+                && event["user"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("holder")
+        })
+        .map(|event| event["user"].as_str().unwrap().to_string())
+        .collect();
+    let total = removals.len();
+    removals.sort();
+    removals.dedup();
+    assert_eq!(
+        (removals.len(), total),
+        (N, N),
+        "each removed downstream exactly once"
+    );
+    second.stop().await;
+    first.stop().await;
+}

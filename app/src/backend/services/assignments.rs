@@ -85,6 +85,10 @@ async fn end_when(
             .map_err(refused)?;
     }
     if !store::assignment::store_state(&mut tx, now, &row, &next).await? {
+        if only_if_due {
+            // Another instance's sweeper ended it first.
+            return Ok(false);
+        }
         return Err(AppError::new(
             ErrorCode::Conflict,
             "This access changed meanwhile; reload to see where it stands.",
