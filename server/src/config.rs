@@ -41,6 +41,7 @@ pub struct Config {
     pub mail: MailSettings,
     /// `GATEHOUSE_SECRET_<NAME>` variables: connector secrets, referenced by name.
     pub secrets: app::backend::state::Secrets,
+    pub reconcile_minutes: i64,
 }
 
 /// The OpenID Connect relying party's settings. The client secret is never printed.
@@ -137,6 +138,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("APPROVAL_REMINDER_HOURS", "24"),
     ("EXPIRY_WARNING_DAYS", "14,1"),
     ("DIGEST_HOUR_UTC", "7"),
+    ("RECONCILE_MINUTES", "60"),
 ];
 
 fn list(value: &str) -> Vec<String> {
@@ -448,6 +450,10 @@ impl Config {
             oidc: load_oidc(sources)?,
             mail,
             secrets: app::backend::state::Secrets::new(sources.secrets()),
+            reconcile_minutes: parse_positive(
+                "RECONCILE_MINUTES",
+                &sources.get("RECONCILE_MINUTES"),
+            )?,
         })
     }
 
@@ -472,6 +478,7 @@ impl Config {
             }),
             mail: self.mail.clone(),
             connector_secrets: self.secrets.clone(),
+            reconcile_minutes: self.reconcile_minutes,
         }
     }
 }

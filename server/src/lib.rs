@@ -9,6 +9,7 @@ pub mod telemetry;
 
 use app::backend::mail::{deliver::Mailer, notices::Notices};
 use app::backend::services::provisioning::Provisioner;
+use app::backend::services::reconcile::Reconciler;
 use app::backend::store::audit::VerifyOutcome;
 use app::backend::workers::{self, ApprovalDeadlines, ExpirySweeper, SessionJanitor, Worker};
 use app::backend::{AppState, Clock, SystemClock};
@@ -97,6 +98,7 @@ pub async fn start(
             Arc::new(ApprovalDeadlines::new(state.clone())),
             Arc::new(ExpirySweeper::new(state.clone())),
             Arc::new(Provisioner::new(state.clone())),
+            Arc::new(Reconciler::new(state.clone())),
             Arc::new(Notices::new(state.clone())),
         ];
         match Mailer::from_settings(state.clone())? {

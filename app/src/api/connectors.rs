@@ -21,6 +21,26 @@ pub struct ConnectorView {
     pub secret_present: bool,
     /// Jobs by state.
     pub jobs: Vec<(String, i64)>,
+    /// Whether reconciliation repairs drift (otherwise it only reports it).
+    pub authoritative: bool,
+    /// `unknown`, `ok` or `failing`, from the last reconciliation.
+    pub health: String,
+    pub health_message: String,
+    pub last_reconciled_at: Option<Timestamp>,
+}
+
+/// A difference between what Gatehouse grants and what a system holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftView {
+    pub connector: String,
+    pub resource: String,
+    /// The person, when Gatehouse knows the account.
+    pub person: String,
+    pub account: String,
+    /// `unexpected_member` or `missing_member`.
+    pub kind: String,
+    pub found_at: Timestamp,
+    pub seen_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +63,8 @@ pub struct ProvisioningView {
     pub troubled: Vec<JobView>,
     /// Removals whose access ended more than a minute ago and are not verified yet.
     pub late_removals: i64,
+    /// Open drift, newest first.
+    pub drift: Vec<DriftView>,
 }
 
 #[cfg(feature = "ssr")]
@@ -103,4 +125,21 @@ pub async fn retry_job(job_id: i64) -> Result<(), AppError> {
     let (state, person) = signed_in().await?;
     admins_only(&person)?;
     connectors::retry_job(&state, &person, job_id).await
+}
+
+/// Reconciles a connector now. Administrators only.
+#[server]
+pub async fn reconcile_now(connector_id: i64) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::reconcile;
+    use crate::backend::store::audit::Actor;
+    let (state, person) = signed_in().await?;
+    admins_only(&person)?;
+    reconcile::reconcile(
+        &state,
+        connector_id,
+        Actor::person(person.id, &person.display_name),
+    )
+    .await
+    .map(|_| ())
 }

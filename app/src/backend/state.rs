@@ -20,6 +20,8 @@ pub struct Settings {
     pub mail: crate::backend::mail::MailSettings,
     /// Connector secrets from the environment (`GATEHOUSE_SECRET_<NAME>`), by name.
     pub connector_secrets: Secrets,
+    /// How often each connector is reconciled.
+    pub reconcile_minutes: i64,
 }
 
 /// Secrets by name. Never printed: `Debug` shows the names only.
@@ -53,6 +55,7 @@ impl Default for Settings {
             oidc_origin: None,
             mail: crate::backend::mail::MailSettings::default(),
             connector_secrets: Secrets::default(),
+            reconcile_minutes: 60,
         }
     }
 }

@@ -2,9 +2,12 @@
 //! failed (with Retry), an alarm when removals are late, and a form to add a SCIM, LDAP
 //! or webhook connector. Administrators only.
 
-use crate::api::connectors::{get_provisioning, CreateConnector, ProvisioningView, RetryJob};
+use crate::api::connectors::{
+    get_provisioning, CreateConnector, ProvisioningView, ReconcileNow, RetryJob,
+};
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::{ErrorSummary, Field, FormTokenField};
+use crate::components::table::DataTable;
 use crate::domain::AppError;
 use crate::pages::catalogs::ManageNav;
 use leptos::prelude::*;
@@ -14,12 +17,25 @@ use leptos_meta::Title;
 pub fn ConnectorsPage() -> impl IntoView {
     let create = ServerAction::<CreateConnector>::new();
     let retry = ServerAction::<RetryJob>::new();
+    let reconcile = ServerAction::<ReconcileNow>::new();
     let view_data = Resource::new(
-        move || (create.version().get(), retry.version().get()),
+        move || {
+            (
+                create.version().get(),
+                retry.version().get(),
+                reconcile.version().get(),
+            )
+        },
         |_| get_provisioning(),
     );
     let create_failure = Signal::derive(move || create.value().get().and_then(Result::err));
-    let retry_failure = move || retry.value().get().and_then(Result::err);
+    let retry_failure = move || {
+        retry
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| reconcile.value().get().and_then(Result::err))
+    };
     view! {
         <Title text="Connectors" />
         <div class="page-header">
@@ -33,7 +49,7 @@ pub fn ConnectorsPage() -> impl IntoView {
                 match view_data.await {
                     Ok(data) => view! {
                         <div class="stack">
-                            {overview(data, retry)}
+                            {overview(data, retry, reconcile)}
                             {new_connector_form(create, create_failure)}
                         </div>
                     }.into_any(),
@@ -50,7 +66,11 @@ fn count(jobs: &[(String, i64)], state: &str) -> i64 {
         .map_or(0, |(_, n)| *n)
 }
 
-fn overview(data: ProvisioningView, retry: ServerAction<RetryJob>) -> impl IntoView {
+fn overview(
+    data: ProvisioningView,
+    retry: ServerAction<RetryJob>,
+    reconcile: ServerAction<ReconcileNow>,
+) -> impl IntoView {
     let late = data.late_removals;
     let dead: i64 = data.connectors.iter().map(|c| count(&c.jobs, "dead")).sum();
     view! {
@@ -88,10 +108,48 @@ fn overview(data: ProvisioningView, retry: ServerAction<RetryJob>) -> impl IntoV
                             <rect class="queue-bar-dead" x=((done + waiting) * 100 / total).to_string() y="0" height="6" width=(dead * 100 / total).to_string() />
                         </svg>
                         <p class="muted">{format!("{done} done · {waiting} waiting · {dead} given up")}</p>
+                        {matches!(connector.kind.as_str(), "scim" | "ldap").then(|| view! {
+                            <p class=if connector.health == "failing" { "alert alert-warning" } else { "muted" }>
+                                {match connector.last_reconciled_at {
+                                    Some(at) => format!(
+                                        "Reconciled {} ({}){}",
+                                        at.date_time_utc(),
+                                        if connector.authoritative { "repairs drift" } else { "reports drift" },
+                                        if connector.health_message.is_empty() { String::new() } else { format!(": {}", connector.health_message) },
+                                    ),
+                                    None => "Not reconciled yet.".to_string(),
+                                }}
+                            </p>
+                            <ActionForm action=reconcile>
+                                <FormTokenField />
+                                <input type="hidden" name="connector_id" value=connector.id.to_string() />
+                                <button type="submit" class="button button-secondary">"Reconcile now"</button>
+                            </ActionForm>
+                        })}
                     </li>
                 }
             }).collect_view()}
         </ul>
+        <section class="stack" aria-labelledby="drift-heading">
+            <h2 id="drift-heading">"Drift"</h2>
+            {if data.drift.is_empty() {
+                view! { <Empty>"No drift: every system holds what Gatehouse grants."</Empty> }.into_any()
+            } else {
+                view! {
+                    <DataTable label="Open drift" columns=&["System", "Group", "Who", "What", "Since"]>
+                        {data.drift.into_iter().map(|drift| view! {
+                            <tr>
+                                <td>{drift.connector}</td>
+                                <td>{drift.resource}</td>
+                                <td>{if drift.person.is_empty() { drift.account.clone() } else { drift.person.clone() }}</td>
+                                <td>{if drift.kind == "unexpected_member" { "Member without a grant (added out of band, or a removal that did not stick)" } else { "Granted but missing downstream" }}</td>
+                                <td>{drift.found_at.date_time_utc()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </DataTable>
+                }.into_any()
+            }}
+        </section>
         <section class="stack" aria-labelledby="jobs-heading">
             <h2 id="jobs-heading">"Failed jobs"</h2>
             {if data.troubled.is_empty() {

@@ -399,6 +399,12 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             Refused,
             &[Admin],
         ),
+        case(
+            connectors::ReconcileNow::PATH,
+            &[("connector_id", "1")],
+            Refused,
+            &[Admin],
+        ),
         // The mail queue is for administrators.
         case(mail::GetMailQueue::PATH, &[], Refused, &[Admin]),
         case(

@@ -682,7 +682,151 @@ async fn webhook_events_are_signed_retried_and_acknowledged(backend: TestBackend
     app.stop().await;
 }
 
+async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend: TestBackend) {
+    use app::backend::services::reconcile;
+    use app::backend::store::audit::Actor;
+    let tenant = Tenant::new().await;
+    let group = tenant.create_group("cloud-sandbox").await;
+    let app = spawn(backend).await;
+    let connector = connect(&app, &tenant.base, &group).await;
+    let provisioner = Provisioner::new(app.state.clone());
+    sandbox_for(&app, "Eli Evans").await;
+    drain(&app, &provisioner).await;
+    let eli: String = sqlx::query_scalar("select external_id from connector_account")
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+
+    // Out of band: someone adds an intruder and takes Eli out, in the SCIM system itself.
+    let intruder: Value = tenant
+        .http
+        .post(format!("{}/Users", tenant.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "intruder@example.com"}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let intruder = intruder["id"].as_str().unwrap().to_string();
+    let patch = |op: &str, value: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [if op == "add" {
+                json!({"op": "add", "path": "members", "value": [{"value": value}]})
+            } else {
+                json!({"op": "remove", "path": format!("members[value eq \"{value}\"]")})
+            }],
+        })
+        .to_string()
+    };
+    for (op, user) in [("add", &intruder), ("remove", &eli)] {
+        let status = tenant
+            .http
+            .patch(format!("{}/Groups/{group}", tenant.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(patch(op, user))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+    }
+
+    // Reported, not repaired: the connector is not authoritative.
+    let found = reconcile::reconcile(&app.state, connector, Actor::System("test"))
+        .await
+        .unwrap();
+    assert_eq!((found.unexpected, found.missing, found.repaired), (1, 1, 0));
+    assert_eq!(
+        tenant.member_names(&group).await,
+        vec!["intruder@example.com".to_string()]
+    );
+    let admin = crate::harness::new_client();
+    app.sign_in_as(&admin, "Ada Admin").await;
+    let page = app.page(&admin, "/manage/connectors").await;
+    assert!(
+        page.contains("Granted but missing downstream") && page.contains("Eli Evans"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Member without a grant") && page.contains(&intruder),
+        "{page}"
+    );
+    // Found again: still one open row each.
+    reconcile::reconcile(&app.state, connector, Actor::System("test"))
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar(&app, "select count(*) from drift where resolved_at is null").await,
+        2
+    );
+
+    // Authoritative: an administrator's "Reconcile now" repairs both.
+    sqlx::query("update connector set is_authoritative = $1 where id = $2")
+        .bind(true)
+        .bind(connector)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let employee = crate::harness::new_client();
+    app.sign_in_as(&employee, "Dev Patel").await;
+    let refused = app
+        .call::<app::api::connectors::ReconcileNow>(
+            &employee,
+            &[("connector_id", connector.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let repaired = app
+        .call::<app::api::connectors::ReconcileNow>(
+            &admin,
+            &[("connector_id", connector.to_string())],
+        )
+        .await;
+    assert!(repaired.status().is_success(), "{}", repaired.status());
+    assert_eq!(
+        tenant.member_names(&group).await,
+        vec!["eli.evans@example.com".to_string()]
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from drift where resolved_at is null").await,
+        0
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from drift where repaired_at is not null and resolved_at is not null"
+        )
+        .await,
+        2,
+        "each drift row records its repair"
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from drift").await,
+        2,
+        "one row per finding"
+    );
+    let clean = reconcile::reconcile(&app.state, connector, Actor::System("test"))
+        .await
+        .unwrap();
+    assert_eq!((clean.unexpected, clean.missing), (0, 0));
+    assert!(
+        scalar(
+            &app,
+            "select count(*) from audit_event where action = 'connector.reconciled'"
+        )
+        .await
+            >= 4
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    reconciliation_reports_drift_and_repairs_it_when_authoritative,
     webhook_events_are_signed_retried_and_acknowledged,
     ldap_group_membership_is_granted_and_removed_at_the_end,
     administrators_add_connectors_and_see_failed_jobs,

@@ -1,7 +1,7 @@
 //! Administering connectors and the provisioning queue (administrators only; the API
 //! checks the role before calling).
 
-use crate::api::connectors::{ConnectorForm, ConnectorView, JobView, ProvisioningView};
+use crate::api::connectors::{ConnectorForm, ConnectorView, DriftView, JobView, ProvisioningView};
 use crate::backend::connectors::scim::ScimConfig;
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
@@ -14,7 +14,8 @@ use sqlx::Row;
 pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
     let pool = state.db.reader();
     let rows = sqlx::query(
-        "select id, name, kind, is_enabled, config_json, secret_ref from connector order by name",
+        "select id, name, kind, is_enabled, is_authoritative, health, health_message, \
+         last_reconciled_at, config_json, secret_ref from connector order by name",
     )
     .fetch_all(pool)
     .await?;
@@ -49,6 +50,14 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
                 .is_some_and(|name| state.settings.connector_secrets.get(name).is_some()),
             secret_variable: secret_ref.map(|name| format!("GATEHOUSE_SECRET_{name}")),
             jobs,
+            authoritative: store::get_bool(row, "is_authoritative")?,
+            health: row.try_get("health")?,
+            health_message: row
+                .try_get::<Option<String>, _>("health_message")?
+                .unwrap_or_default(),
+            last_reconciled_at: row
+                .try_get::<Option<i64>, _>("last_reconciled_at")?
+                .map(Timestamp),
         });
     }
     let troubled = sqlx::query(
@@ -83,10 +92,32 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
     .bind(state.clock.now().millis() - MILLIS_PER_MINUTE)
     .fetch_one(pool)
     .await?;
+    let drift = sqlx::query(
+        "select c.name as connector, r.name as resource, coalesce(p.display_name, '') as person, \
+         d.account_id, d.kind, d.found_at, d.seen_at from drift d join connector c on c.id = d.connector_id \
+         join resource r on r.id = d.resource_id left join person p on p.id = d.person_id \
+         where d.resolved_at is null order by d.found_at desc, d.id desc limit 200",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(DriftView {
+            connector: row.try_get("connector")?,
+            resource: row.try_get("resource")?,
+            person: row.try_get("person")?,
+            account: row.try_get("account_id")?,
+            kind: row.try_get("kind")?,
+            found_at: Timestamp(row.try_get("found_at")?),
+            seen_at: Timestamp(row.try_get("seen_at")?),
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(ProvisioningView {
         connectors,
         troubled,
         late_removals,
+        drift,
     })
 }
 

@@ -10,4 +10,5 @@ pub mod links;
 pub mod mail;
 pub mod manage;
 pub mod provisioning;
+pub mod reconcile;
 pub mod requests;
