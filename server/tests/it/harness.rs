@@ -319,6 +319,27 @@ impl TestApp {
         session_cookie(&response).expect("sign-in sets the session cookie")
     }
 
+    /// One number from the database (a count, a sum, an id).
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.state.db.reader())
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+    }
+
+    /// Runs a worker step after step at the test clock's time until it finds nothing to
+    /// do; returns how many items it handled.
+    pub async fn drain(&self, worker: &dyn app::backend::workers::Worker) -> usize {
+        let mut handled = 0;
+        loop {
+            let step = worker.step(self.clock_now()).await.expect("worker step");
+            if step == 0 {
+                return handled;
+            }
+            handled += step;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await;

@@ -6,7 +6,6 @@ use crate::harness::{new_client, TestApp, TestBackend};
 use app::backend::mail::deliver::Mailer;
 use app::backend::mail::notices::Notices;
 use app::backend::services::requests::{self, Outcome, SubmitRequest};
-use app::backend::workers::Worker;
 use app::domain::status::RequestStatus;
 use app::domain::time::MILLIS_PER_DAY;
 use app::domain::Timestamp;
@@ -153,25 +152,6 @@ fn smtp_mailer(app: &TestApp) -> Mailer {
         .expect("SMTP is configured")
 }
 
-/// Runs the mailer until nothing is due; returns how many messages it handled.
-async fn drain(app: &TestApp, mailer: &Mailer) -> usize {
-    let mut handled = 0;
-    loop {
-        let step = mailer.step(app.clock_now()).await.unwrap();
-        if step == 0 {
-            return handled;
-        }
-        handled += step;
-    }
-}
-
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(app.state.db.reader())
-        .await
-        .unwrap()
-}
-
 async fn submit(app: &TestApp, who: &str, package: &str, why: &str) -> i64 {
     let person = app.person(who).await;
     let package_id = app.package_id(package).await;
@@ -216,7 +196,7 @@ async fn fingerprint(app: &TestApp) -> Vec<i64> {
         "select count(*) from audit_event",
         "select count(*) from assignment",
     ] {
-        all.push(scalar(app, sql).await);
+        all.push(app.scalar(sql).await);
     }
     all
 }
@@ -262,7 +242,7 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     .await
     .unwrap();
     assert!(stored.contains("%ACTION_URL_0%"), "{stored}");
-    assert!(drain(&app, &mailer).await >= 1);
+    assert!(app.drain(&mailer).await >= 1);
 
     let arrived = smtp
         .to(
@@ -300,20 +280,17 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
     assert!(source.contains("Content-Type: text/html; charset=utf-8"));
     assert!(source.contains("Message-ID: <gatehouse-message-"));
     // Stored: only the hash.
-    let hashes = scalar(
-        &app,
-        &format!(
+    let hashes = app
+        .scalar(&format!(
             "select count(*) from action_token where token_hash = '{}'",
             app::backend::store::action_token::hash(&token)
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(hashes, 1);
     assert_eq!(
-        scalar(
-            &app,
-            &format!("select count(*) from action_token where token_hash = '{token}'")
-        )
+        app.scalar(&format!(
+            "select count(*) from action_token where token_hash = '{token}'"
+        ))
         .await,
         0
     );
@@ -388,16 +365,13 @@ async fn a_manager_approves_from_the_email_link_and_the_requester_hears(backend:
         .unwrap();
     assert_eq!(status, RequestStatus::Delivered.as_str());
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from action_token where used_at is not null"
-        )
-        .await,
+        app.scalar("select count(*) from action_token where used_at is not null")
+            .await,
         1
     );
 
     // The requester's message arrives.
-    drain(&app, &mailer).await;
+    app.drain(&mailer).await;
     let outcome = smtp
         .to("uma.usman@example.com", "Approved: Salesforce")
         .await;
@@ -423,7 +397,7 @@ async fn links_expire_and_say_when_the_request_was_decided_elsewhere(backend: Te
     let sam_person = app.person("Sam Sutton").await;
     let first = submit(&app, "Victor Vance", "Salesforce", "Pilot").await;
     submit(&app, "Wendy Wu", "Salesforce", "Renewals").await;
-    drain(&app, &mailer).await;
+    app.drain(&mailer).await;
     let victor_link = link_in(
         smtp.to("sam.sutton@example.com", "Approval needed: Victor Vance")
             .await[0]["text"]
@@ -487,67 +461,54 @@ async fn smtp_down_delays_mail_but_no_action_and_each_message_arrives_once(backe
         .await
         .unwrap();
     assert_eq!(decided.status, RequestStatus::Delivered);
-    let queued = scalar(
-        &app,
-        "select count(*) from outbound_message where digest_key is null",
-    )
-    .await;
+    let queued = app
+        .scalar("select count(*) from outbound_message where digest_key is null")
+        .await;
     assert!(
         queued >= 10,
         "demo messages plus 3 approvals and 1 outcome: {queued}"
     );
 
     // Attempts fail and are retried later, not given up.
-    let attempted = drain(&app, &mailer).await;
+    let attempted = app.drain(&mailer).await;
     assert_eq!(
         attempted as i64, queued,
         "each message tried once, then waits"
     );
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where status = 'failed'"
-        )
-        .await,
+        app.scalar("select count(*) from outbound_message where status = 'failed'")
+            .await,
         queued
     );
     assert!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where last_error is null"
-        )
-        .await
+        app.scalar("select count(*) from outbound_message where last_error is null")
+            .await
             == 0
     );
     for _ in 0..3 {
         app.clock.advance_minutes(70);
-        drain(&app, &mailer).await;
+        app.drain(&mailer).await;
     }
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where status = 'dead'"
-        )
-        .await,
+        app.scalar("select count(*) from outbound_message where status = 'dead'")
+            .await,
         0
     );
     assert_eq!(
-        scalar(&app, "select min(attempts) from outbound_message").await,
+        app.scalar("select min(attempts) from outbound_message")
+            .await,
         4
     );
 
     // SMTP comes back: everything is delivered, exactly once.
     let smtp = SmtpServer::start_on(port).await;
     app.clock.advance_minutes(70);
-    assert_eq!(drain(&app, &mailer).await as i64, queued);
+    assert_eq!(app.drain(&mailer).await as i64, queued);
     app.clock.advance_days(1);
-    assert_eq!(drain(&app, &mailer).await, 0, "nothing is sent twice");
+    assert_eq!(app.drain(&mailer).await, 0, "nothing is sent twice");
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where status = 'sent'"
-        )
-        .await,
+        app.scalar("select count(*) from outbound_message where status = 'sent'")
+            .await,
         queued
     );
     let emails = smtp.emails().await;
@@ -576,21 +537,18 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
     )
     .await;
     let mailer = smtp_mailer(&app);
-    let total = scalar(&app, "select count(*) from outbound_message").await;
-    drain(&app, &mailer).await;
+    let total = app.scalar("select count(*) from outbound_message").await;
+    app.drain(&mailer).await;
     app.clock.advance_minutes(2);
-    drain(&app, &mailer).await;
+    app.drain(&mailer).await;
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where status = 'dead'"
-        )
-        .await,
+        app.scalar("select count(*) from outbound_message where status = 'dead'")
+            .await,
         total
     );
     app.clock.advance_days(1);
     assert_eq!(
-        drain(&app, &mailer).await,
+        app.drain(&mailer).await,
         0,
         "dead letters are not retried on their own"
     );
@@ -611,7 +569,7 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
     assert_eq!(refused.status(), 403);
 
     let smtp = SmtpServer::start_on(port).await;
-    let id = scalar(&app, "select min(id) from outbound_message").await;
+    let id = app.scalar("select min(id) from outbound_message").await;
     let refused = app
         .call::<app::api::mail::ResendMessage>(&employee, &[("message_id", id.to_string())])
         .await;
@@ -620,14 +578,11 @@ async fn dead_letters_are_shown_to_administrators_who_can_send_them_again(backen
         .call::<app::api::mail::ResendMessage>(&admin, &[("message_id", id.to_string())])
         .await;
     assert!(resent.status().is_success(), "{}", resent.status());
-    assert_eq!(drain(&app, &mailer).await, 1);
+    assert_eq!(app.drain(&mailer).await, 1);
     assert_eq!(smtp.emails().await.len(), 1);
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from audit_event where action = 'outbound_message.resent'"
-        )
-        .await,
+        app.scalar("select count(*) from audit_event where action = 'outbound_message.resent'")
+            .await,
         1
     );
     // Sent now: a second resend is refused.
@@ -645,10 +600,9 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     let count = |template: &'static str| {
         let app = &app;
         async move {
-            scalar(
-                app,
-                &format!("select count(*) from outbound_message where template = '{template}'"),
-            )
+            app.scalar(&format!(
+                "select count(*) from outbound_message where template = '{template}'"
+            ))
             .await
         }
     };
@@ -662,9 +616,7 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
             .await
             .unwrap();
     let yara_reminders = || async {
-        scalar(
-            &app,
-            "select count(*) from outbound_message where template = 'approval_reminder' and subject like '%Yara Young%'",
+        app.scalar("select count(*) from outbound_message where template = 'approval_reminder' and subject like '%Yara Young%'",
         )
         .await
     };
@@ -741,7 +693,7 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
 
     // The warning's link extends the access: delivered to the development mailbox here.
     let dev_mailbox = Mailer::from_settings(app.state.clone()).unwrap().unwrap();
-    drain(&app, &dev_mailbox).await;
+    app.drain(&dev_mailbox).await;
     let body: String = sqlx::query_scalar(
         "select body_text from outbound_message where template = 'access_ending' order by id desc limit 1",
     )
@@ -783,7 +735,7 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
         extended.status()
     );
     assert_eq!(
-        scalar(&app, "select count(*) from access_request r join person p on p.id = r.person_id where p.display_name = 'Grace Green' and r.kind = 'extend'").await,
+        app.scalar("select count(*) from access_request r join person p on p.id = r.person_id where p.display_name = 'Grace Green' and r.kind = 'extend'").await,
         1
     );
     assert!(app
@@ -816,9 +768,7 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
     )
     .await
     .unwrap();
-    let held = scalar(
-        &app,
-        "select count(*) from outbound_message where to_address = 'henry.hall@example.com' and digest_key = 'daily'",
+    let held = app.scalar("select count(*) from outbound_message where to_address = 'henry.hall@example.com' and digest_key = 'daily'",
     )
     .await;
     assert!(held >= 1, "Henry's messages wait for the digest");
@@ -843,11 +793,8 @@ async fn reminders_warnings_and_digests_go_out_once_at_their_time(backend: TestB
         "{digest}"
     );
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where digest_message_id is not null"
-        )
-        .await,
+        app.scalar("select count(*) from outbound_message where digest_message_id is not null")
+            .await,
         held
     );
     app.stop().await;
@@ -864,15 +811,12 @@ async fn smtp_authentication_is_used_and_a_refusal_is_retried(backend: TestBacke
     ];
     let app = spawn_with_smtp(backend.clone(), smtp.smtp_port, &wrong).await;
     let mailer = smtp_mailer(&app);
-    let queued = scalar(&app, "select count(*) from outbound_message").await;
-    drain(&app, &mailer).await;
+    let queued = app.scalar("select count(*) from outbound_message").await;
+    app.drain(&mailer).await;
     assert_eq!(smtp.emails().await.len(), 0);
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from outbound_message where status = 'failed'"
-        )
-        .await,
+        app.scalar("select count(*) from outbound_message where status = 'failed'")
+            .await,
         queued
     );
     let error: String = sqlx::query_scalar("select last_error from outbound_message limit 1")
@@ -892,7 +836,7 @@ async fn smtp_authentication_is_used_and_a_refusal_is_retried(backend: TestBacke
     ];
     let app = spawn_with_smtp(backend, smtp.smtp_port, &right).await;
     let mailer = smtp_mailer(&app);
-    assert_eq!(drain(&app, &mailer).await as i64, queued);
+    assert_eq!(app.drain(&mailer).await as i64, queued);
     assert_eq!(smtp.emails().await.len() as i64, queued);
     app.stop().await;
 }

@@ -184,24 +184,6 @@ async fn spawn(backend: TestBackend) -> TestApp {
     app
 }
 
-async fn drain(app: &TestApp, worker: &dyn Worker) -> usize {
-    let mut handled = 0;
-    loop {
-        let step = worker.step(app.clock_now()).await.unwrap();
-        if step == 0 {
-            return handled;
-        }
-        handled += step;
-    }
-}
-
-async fn scalar(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(app.state.db.reader())
-        .await
-        .unwrap()
-}
-
 async fn sandbox_for(app: &TestApp, who: &str) -> (i64, i64) {
     let person = app.person(who).await;
     let submitted = requests::submit(
@@ -246,7 +228,7 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         .await,
         "delivering"
     );
-    assert_eq!(drain(&app, &provisioner).await, 1);
+    assert_eq!(app.drain(&provisioner).await, 1);
     assert_eq!(
         tenant.member_names(&group).await,
         vec!["eli.evans@example.com".to_string()]
@@ -259,20 +241,20 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         "delivered"
     );
     assert_eq!(
-        scalar(&app, "select count(*) from outbound_message where template = 'access_granted' and to_address = 'eli.evans@example.com'").await,
+        app.scalar("select count(*) from outbound_message where template = 'access_granted' and to_address = 'eli.evans@example.com'").await,
         1,
         "told once the access is set up downstream"
     );
 
     // At the end: ended by the sweeper, removed by the provisioner, read back, verified.
-    let end: i64 = scalar(
-        &app,
-        &format!("select end_at from assignment where id = {assignment}"),
-    )
-    .await;
+    let end: i64 = app
+        .scalar(&format!(
+            "select end_at from assignment where id = {assignment}"
+        ))
+        .await;
     app.clock.set(Timestamp(end));
     // (Demo access that ended earlier goes in the same sweep.)
-    assert!(drain(&app, &sweeper).await >= 1);
+    assert!(app.drain(&sweeper).await >= 1);
     assert_eq!(
         status(format!(
             "select status from assignment where id = {assignment}"
@@ -280,7 +262,7 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         .await,
         "ending"
     );
-    assert!(drain(&app, &provisioner).await >= 1);
+    assert!(app.drain(&provisioner).await >= 1);
     assert!(
         tenant.member_names(&group).await.is_empty(),
         "gone downstream"
@@ -292,9 +274,7 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         .await,
         "removed"
     );
-    let verified = scalar(
-        &app,
-        &format!("select verified_at from provisioning_job where assignment_id = {assignment} and operation = 'remove_member'"),
+    let verified = app.scalar(&format!("select verified_at from provisioning_job where assignment_id = {assignment} and operation = 'remove_member'"),
     )
     .await;
     assert_eq!(
@@ -303,12 +283,12 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
     );
     for action in ["assignment.ended", "assignment.removal_verified"] {
         assert_eq!(
-            scalar(&app, &format!("select count(*) from audit_event where action = '{action}' and object_id = '{assignment}'")).await,
+            app.scalar(&format!("select count(*) from audit_event where action = '{action}' and object_id = '{assignment}'")).await,
             1,
             "{action} once"
         );
     }
-    assert_eq!(drain(&app, &provisioner).await, 0, "nothing runs twice");
+    assert_eq!(app.drain(&provisioner).await, 0, "nothing runs twice");
     app.stop().await;
 }
 
@@ -323,7 +303,7 @@ async fn removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back(
     let sweeper = ExpirySweeper::new(app.state.clone());
     let (_, first) = sandbox_for(&app, "Eli Evans").await;
     let (_, second) = sandbox_for(&app, "George Gray").await;
-    drain(&app, &provisioner).await;
+    app.drain(&provisioner).await;
     assert_eq!(tenant.member_names(&group).await.len(), 2);
 
     // The server becomes unreachable (its address now points at a closed port).
@@ -334,41 +314,36 @@ async fn removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back(
         .execute(app.state.db.writer())
         .await
         .unwrap();
-    let end: i64 = scalar(
-        &app,
-        &format!("select max(end_at) from assignment where id in ({first}, {second})"),
-    )
-    .await;
+    let end: i64 = app
+        .scalar(&format!(
+            "select max(end_at) from assignment where id in ({first}, {second})"
+        ))
+        .await;
     app.clock.set(Timestamp(end));
-    assert!(drain(&app, &sweeper).await >= 2);
+    assert!(app.drain(&sweeper).await >= 2);
     for _ in 0..4 {
-        drain(&app, &provisioner).await;
+        app.drain(&provisioner).await;
         app.clock.advance_minutes(1);
     }
     let ours = format!("assignment_id in ({first}, {second}) and operation = 'remove_member'");
     assert_eq!(
-        scalar(
-            &app,
-            &format!("select count(*) from provisioning_job where {ours} and status = 'failed'")
-        )
+        app.scalar(&format!(
+            "select count(*) from provisioning_job where {ours} and status = 'failed'"
+        ))
         .await,
         2
     );
     assert!(
-        scalar(
-            &app,
-            &format!("select min(attempts) from provisioning_job where {ours}")
-        )
+        app.scalar(&format!(
+            "select min(attempts) from provisioning_job where {ours}"
+        ))
         .await
             >= 2,
         "retried"
     );
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from provisioning_job where status = 'dead'"
-        )
-        .await,
+        app.scalar("select count(*) from provisioning_job where status = 'dead'")
+            .await,
         0,
         "not dead before the budget"
     );
@@ -386,19 +361,16 @@ async fn removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back(
         .await
         .unwrap();
     app.clock.advance_minutes(10);
-    assert!(drain(&app, &provisioner).await >= 2);
+    assert!(app.drain(&provisioner).await >= 2);
     assert!(tenant.member_names(&group).await.is_empty());
     assert_eq!(
-        scalar(&app, &format!("select count(*) from assignment where status = 'removed' and id in ({first}, {second})")).await,
+        app.scalar(&format!("select count(*) from assignment where status = 'removed' and id in ({first}, {second})")).await,
         2
     );
     assert_eq!(
-        scalar(
-            &app,
-            &format!(
-                "select count(*) from provisioning_job where {ours} and verified_at is not null"
-            )
-        )
+        app.scalar(&format!(
+            "select count(*) from provisioning_job where {ours} and verified_at is not null"
+        ))
         .await,
         2
     );
@@ -416,7 +388,7 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
     let app = spawn(backend).await;
     let admin = crate::harness::new_client();
     app.sign_in_as(&admin, "Ada Admin").await;
-    let connectors = || async { scalar(&app, "select count(*) from connector").await };
+    let connectors = || async { app.scalar("select count(*) from connector").await };
     let before = connectors().await;
     // Bad input: every problem on its field, nothing saved.
     let refused = app
@@ -514,18 +486,18 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
     .await;
     let provisioner = Provisioner::new(app.state.clone());
     sandbox_for(&app, "Eli Evans").await;
-    drain(&app, &provisioner).await;
+    app.drain(&provisioner).await;
     let page = app.page(&admin, "/manage/connectors").await;
     assert!(
         page.contains("Failed jobs") && page.contains("add member Eli Evans in cloud-sandbox"),
         "{page}"
     );
     assert!(page.contains("SCIM server unreachable"), "{page}");
-    let job: i64 = scalar(
-        &app,
-        &format!("select id from provisioning_job where connector_id = {connector}"),
-    )
-    .await;
+    let job: i64 = app
+        .scalar(&format!(
+            "select id from provisioning_job where connector_id = {connector}"
+        ))
+        .await;
     let employee = crate::harness::new_client();
     app.sign_in_as(&employee, "Dev Patel").await;
     let refused = app
@@ -537,19 +509,15 @@ async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend)
         .await;
     assert!(retried.status().is_success());
     assert_eq!(
-        scalar(
-            &app,
-            &format!("select attempts from provisioning_job where id = {job}")
-        )
+        app.scalar(&format!(
+            "select attempts from provisioning_job where id = {job}"
+        ))
         .await,
         0
     );
     assert_eq!(
-        scalar(
-            &app,
-            "select count(*) from audit_event where action = 'provisioning_job.retried'"
-        )
-        .await,
+        app.scalar("select count(*) from audit_event where action = 'provisioning_job.retried'")
+            .await,
         1
     );
     app.stop().await;
@@ -618,29 +586,26 @@ async fn webhook_events_are_signed_retried_and_acknowledged(backend: TestBackend
     let provisioner = Provisioner::new(app.state.clone());
     let sweeper = ExpirySweeper::new(app.state.clone());
     let (_, eli) = sandbox_for(&app, "Eli Evans").await;
-    drain(&app, &provisioner).await;
+    app.drain(&provisioner).await;
     assert!(
         received.lock().unwrap().is_empty(),
         "the first call was answered 503"
     );
     assert_eq!(
-        scalar(
-            &app,
-            &format!("select attempts from provisioning_job where assignment_id = {eli}")
-        )
+        app.scalar(&format!(
+            "select attempts from provisioning_job where assignment_id = {eli}"
+        ))
         .await,
         1
     );
     app.clock.advance_minutes(1);
-    drain(&app, &provisioner).await;
-    let end: i64 = scalar(
-        &app,
-        &format!("select end_at from assignment where id = {eli}"),
-    )
-    .await;
+    app.drain(&provisioner).await;
+    let end: i64 = app
+        .scalar(&format!("select end_at from assignment where id = {eli}"))
+        .await;
     app.clock.set(Timestamp(end));
-    drain(&app, &sweeper).await;
-    drain(&app, &provisioner).await;
+    app.drain(&sweeper).await;
+    app.drain(&provisioner).await;
     let events: Vec<(String, String, String)> = received
         .lock()
         .unwrap()
@@ -691,7 +656,7 @@ async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend:
     let connector = connect(&app, &tenant.base, &group).await;
     let provisioner = Provisioner::new(app.state.clone());
     sandbox_for(&app, "Eli Evans").await;
-    drain(&app, &provisioner).await;
+    app.drain(&provisioner).await;
     let eli: String = sqlx::query_scalar("select external_id from connector_account")
         .fetch_one(app.state.db.reader())
         .await
@@ -761,7 +726,8 @@ async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend:
         .await
         .unwrap();
     assert_eq!(
-        scalar(&app, "select count(*) from drift where resolved_at is null").await,
+        app.scalar("select count(*) from drift where resolved_at is null")
+            .await,
         2
     );
 
@@ -793,12 +759,12 @@ async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend:
         vec!["eli.evans@example.com".to_string()]
     );
     assert_eq!(
-        scalar(&app, "select count(*) from drift where resolved_at is null").await,
+        app.scalar("select count(*) from drift where resolved_at is null")
+            .await,
         0
     );
     assert_eq!(
-        scalar(
-            &app,
+        app.scalar(
             "select count(*) from drift where repaired_at is not null and resolved_at is not null"
         )
         .await,
@@ -806,7 +772,7 @@ async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend:
         "each drift row records its repair"
     );
     assert_eq!(
-        scalar(&app, "select count(*) from drift").await,
+        app.scalar("select count(*) from drift").await,
         2,
         "one row per finding"
     );
@@ -815,11 +781,8 @@ async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend:
         .unwrap();
     assert_eq!((clean.unexpected, clean.missing), (0, 0));
     assert!(
-        scalar(
-            &app,
-            "select count(*) from audit_event where action = 'connector.reconciled'"
-        )
-        .await
+        app.scalar("select count(*) from audit_event where action = 'connector.reconciled'")
+            .await
             >= 4
     );
     app.stop().await;
@@ -992,7 +955,7 @@ async fn ldap_group_membership_is_granted_and_removed_at_the_end(backend: TestBa
     let (_, eli) = sandbox_for(&app, "Eli Evans").await;
     // George is not in the directory: his grant waits (retried), it is not given up.
     let (_, george) = sandbox_for(&app, "George Gray").await;
-    drain(&app, &provisioner).await;
+    app.drain(&provisioner).await;
     let jobs: Vec<(i64, String, Option<String>)> =
         sqlx::query_as("select assignment_id, status, last_error from provisioning_job")
             .fetch_all(app.state.db.reader())
@@ -1018,14 +981,12 @@ async fn ldap_group_membership_is_granted_and_removed_at_the_end(backend: TestBa
         waiting.1
     );
 
-    let end: i64 = scalar(
-        &app,
-        &format!("select end_at from assignment where id = {eli}"),
-    )
-    .await;
+    let end: i64 = app
+        .scalar(&format!("select end_at from assignment where id = {eli}"))
+        .await;
     app.clock.set(Timestamp(end));
-    drain(&app, &sweeper).await;
-    drain(&app, &provisioner).await;
+    app.drain(&sweeper).await;
+    app.drain(&provisioner).await;
     assert!(
         slapd.members().await.is_empty(),
         "removed from the directory"
@@ -1038,7 +999,7 @@ async fn ldap_group_membership_is_granted_and_removed_at_the_end(backend: TestBa
         "removed"
     );
     assert_eq!(
-        scalar(&app, &format!("select verified_at from provisioning_job where assignment_id = {eli} and operation = 'remove_member'")).await,
+        app.scalar(&format!("select verified_at from provisioning_job where assignment_id = {eli} and operation = 'remove_member'")).await,
         end
     );
     app.stop().await;
@@ -1126,18 +1087,14 @@ async fn postgres_two_instances_remove_each_access_once() {
     );
 
     let ours = "(select id from person where email like 'holder%')";
-    let removed = scalar(
-        &first,
-        &format!(
+    let removed = first
+        .scalar(&format!(
             "select count(*) from assignment where status = 'removed' and person_id in {ours}"
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(removed as usize, N);
     for action in ["assignment.ended", "assignment.removal_verified"] {
-        let events = scalar(
-            &first,
-            &format!("select count(*) from audit_event where action = '{action}' and object_id in (select cast(id as text) from assignment where person_id in {ours})"),
+        let events = first.scalar(&format!("select count(*) from audit_event where action = '{action}' and object_id in (select cast(id as text) from assignment where person_id in {ours})"),
         )
         .await;
         assert_eq!(events as usize, N, "{action} once per access");
