@@ -1,5 +1,6 @@
 //! Reusable pieces of the interface.
 
+pub mod detail;
 pub mod feedback;
 pub mod form;
 pub mod layout;

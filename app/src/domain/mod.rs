@@ -11,6 +11,7 @@ pub mod navigation;
 pub mod person;
 pub mod policy;
 pub mod request;
+pub mod retry;
 pub mod status;
 pub mod time;
 

@@ -76,17 +76,7 @@ fn decide_view(view: DecideView, token: String, act: ServerAction<UseActionLink>
         {move || failure().map(|error: AppError| view! { <ErrorSummary error /> })}
         <section class="card stack" aria-labelledby="request-heading">
             <h2 id="request-heading">"The request"</h2>
-            <p>
-                {if view.justification.is_empty() { "No justification given.".to_string() } else { format!("“{}”", view.justification) }}
-            </p>
-            {(!view.answers.is_empty()).then(|| view! {
-                <dl class="details">
-                    {view.answers.iter().map(|answer| view! {
-                        <dt>{answer.question.clone()}</dt>
-                        <dd>{answer.answer.clone()}</dd>
-                    }).collect_view()}
-                </dl>
-            })}
+            <crate::components::detail::RequestReasons justification=view.justification.clone() answers=view.answers.clone() />
             <p><a href=format!("/requests/{}", view.request_id)>"See the whole request"</a></p>
         </section>
         <section class="card stack" aria-labelledby="decide-heading">

@@ -53,17 +53,7 @@ fn approval_card(item: ApprovalItem, decide: ServerAction<DecideRequest>) -> imp
     view! {
         <li class="card stack">
             <h2><a href=format!("/requests/{}", item.request_id)>{heading}</a></h2>
-            <p>
-                {if item.justification.is_empty() { "No justification given.".to_string() } else { format!("“{}”", item.justification) }}
-            </p>
-            {(!item.answers.is_empty()).then(|| view! {
-                <dl class="details">
-                    {item.answers.iter().map(|answer| view! {
-                        <dt>{answer.question.clone()}</dt>
-                        <dd>{answer.answer.clone()}</dd>
-                    }).collect_view()}
-                </dl>
-            })}
+            <crate::components::detail::RequestReasons justification=item.justification.clone() answers=item.answers.clone() />
             {(!item.history.is_empty()).then(|| view! {
                 <div>
                     <h3 class="visually-hidden">"Earlier decisions"</h3>

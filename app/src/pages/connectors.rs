@@ -161,8 +161,7 @@ fn overview(
                             <li class="card stack">
                                 <h3>{format!("{} {} in {} ({})", job.operation.replace('_', " "), job.person, job.resource, job.connector)}</h3>
                                 <p class="muted">
-                                    {format!("{} attempt{} · {}", job.attempts, if job.attempts == 1 { "" } else { "s" },
-                                        if job.status == "dead" { "given up".to_string() } else { format!("next try {}", job.next_attempt_at.date_time_utc()) })}
+                                    {crate::components::detail::attempts_line(job.attempts, &job.status, job.next_attempt_at)}
                                 </p>
                                 <pre class="mail-body">{job.last_error}</pre>
                                 <ActionForm action=retry>

@@ -88,12 +88,10 @@ fn queue_view(queue: MailQueue, resend: ServerAction<ResendMessage>) -> impl Int
                                 <h3>{message.subject}</h3>
                                 <p class="muted">
                                     {format!(
-                                        "To {} · queued {} · {} attempt{} · {}",
+                                        "To {} · queued {} · {}",
                                         message.to_address,
                                         message.queued_at.date_time_utc(),
-                                        message.attempts,
-                                        if message.attempts == 1 { "" } else { "s" },
-                                        if message.status == "dead" { "given up".to_string() } else { format!("next try {}", message.next_attempt_at.date_time_utc()) },
+                                        crate::components::detail::attempts_line(message.attempts, &message.status, message.next_attempt_at),
                                     )}
                                 </p>
                                 <pre class="mail-body">{message.last_error}</pre>

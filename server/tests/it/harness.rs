@@ -252,31 +252,40 @@ impl TestApp {
             .expect("package exists")
     }
 
-    /// The HTML of a page, as a browser without JavaScript gets it.
-    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
-        let response = client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("page answers");
-        if response.status() == reqwest::StatusCode::REQUEST_TIMEOUT {
-            // Known rare issue: a server render that never finished (seen once in about
-            // fifteen full runs, cause not found yet). The server bounds it with its request
-            // timeout; say so loudly and try once more rather than fail the whole suite.
-            eprintln!("WARNING: rendering {path} timed out on the server; retrying once");
-            let retry = client
+    /// The response to a GET of a page, retried once after the known rare render
+    /// timeout (see [`TestApp::page`]).
+    pub async fn get_page(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        // As a browser asks for a page.
+        let get = || {
+            client
                 .get(self.url(path))
+                .header("accept", "text/html")
                 .send()
-                .await
-                .expect("page answers");
-            assert_ne!(
-                retry.status(),
-                reqwest::StatusCode::REQUEST_TIMEOUT,
-                "{path} timed out twice"
-            );
-            return retry.text().await.expect("page body");
+        };
+        let response = get().await.expect("page answers");
+        if response.status() != reqwest::StatusCode::REQUEST_TIMEOUT {
+            return response;
         }
-        response.text().await.expect("page body")
+        eprintln!("WARNING: rendering {path} timed out on the server; retrying once");
+        let retry = get().await.expect("page answers");
+        assert_ne!(
+            retry.status(),
+            reqwest::StatusCode::REQUEST_TIMEOUT,
+            "{path} timed out twice"
+        );
+        retry
+    }
+
+    /// The HTML of a page, as a browser without JavaScript gets it. (Known rare issue: a
+    /// server render that never finished, seen about once in fifteen full runs, cause not
+    /// found yet; the server bounds it with its request timeout and `get_page` says so
+    /// loudly and tries once more rather than fail the whole suite.)
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        self.get_page(client, path)
+            .await
+            .text()
+            .await
+            .expect("page body")
     }
 
     /// Calls a server function the way the hydrated page does (form-encoded POST).

@@ -38,7 +38,7 @@ async fn readiness_fails_when_the_database_is_newer_than_the_binary(backend: Tes
 
 async fn pages_carry_the_security_headers_and_a_nonce_policy(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let page = app.client.get(app.url("/")).send().await.unwrap();
+    let page = app.get_page(&app.client, "/").await;
     assert_eq!(page.status(), 200);
     let headers = page.headers().clone();
     assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -137,15 +137,7 @@ async fn plain_form_posts_must_carry_the_session_s_form_token(backend: TestBacke
     app.seed_demo().await;
     let browser = crate::harness::new_client();
     // A page gives the session its token, in a meta tag and in every form.
-    let page = browser
-        .get(app.url("/sign-in"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page(&browser, "/sign-in").await;
     let token = page
         .split("name=\"csrf-token\" content=\"")
         .nth(1)

@@ -54,6 +54,25 @@ pub trait Connector: Send + Sync {
     async fn members(&self, group: &str) -> Result<Vec<String>, Failure>;
 }
 
+/// The HTTP client of the SCIM and webhook connectors: a timeout, and never a redirect
+/// (credentials must not follow one somewhere else).
+pub(crate) fn http_client(timeout_seconds: u64) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(timeout_seconds.max(1)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|error| format!("HTTP client: {error}"))
+}
+
+/// A 429's `Retry-After`, in seconds.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 /// A connector as configured: its kind, its settings (JSON) and its secret, which comes
 /// from the environment (`GATEHOUSE_SECRET_<name>`) and is never stored or shown.
 pub fn build(

@@ -65,12 +65,7 @@ pub struct Scim {
 
 impl Scim {
     pub fn new(config: &ScimConfig, secret: Option<&str>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
-            // Never follow a redirect with the credentials to somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("HTTP client: {error}"))?;
+        let client = super::http_client(config.timeout_seconds)?;
         let auth = match (config.auth.as_str(), secret) {
             (_, None) => Auth::None,
             ("basic", Some(password)) => Auth::Basic {
@@ -111,12 +106,7 @@ impl Scim {
             after: None,
         })?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = super::retry_after(response.headers());
         let text = response.text().await.unwrap_or_default();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() || status == StatusCode::NOT_FOUND || status == StatusCode::CONFLICT

@@ -14,7 +14,7 @@ use reqwest::{header, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct WebhookConfig {
@@ -62,11 +62,7 @@ impl Webhook {
         let secret = secret
             .filter(|secret| !secret.is_empty())
             .ok_or("a webhook needs its signing secret (GATEHOUSE_SECRET_<name>)")?;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("HTTP client: {error}"))?;
+        let client = super::http_client(config.timeout_seconds)?;
         Ok(Self {
             client,
             url: config.url.clone(),
@@ -108,12 +104,7 @@ impl Webhook {
         if status.is_success() {
             return Ok(());
         }
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = super::retry_after(response.headers());
         Err(super::scim::classify(
             status,
             format!("webhook answered {status}"),

@@ -8,6 +8,7 @@ use super::{render::fill_actions, SmtpSettings, SmtpTls, BASE_URL_PLACEHOLDER};
 use crate::backend::store::{self, action_token::ActionSpec, message::Claimed};
 use crate::backend::workers::Worker;
 use crate::backend::AppState;
+use crate::domain::retry::retry_delay_seconds;
 use crate::domain::time::MILLIS_PER_HOUR;
 use crate::domain::{AppError, Timestamp};
 use lettre::message::{Mailbox, MultiPart};
@@ -50,19 +51,6 @@ pub fn smtp_transport(smtp: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Ex
 pub fn parse_from(from: &str) -> Result<Mailbox, String> {
     from.parse::<Mailbox>()
         .map_err(|error| format!("not a valid sender address ({error})"))
-}
-
-/// Seconds to wait after failed attempt number `attempt` (1-based): `base` doubled per
-/// attempt, at most `cap`, then lowered by up to a fifth at random (`jitter` in 0..1) so
-/// that messages failing together do not retry together.
-pub fn retry_delay_seconds(attempt: i64, base: i64, cap: i64, jitter: f64) -> i64 {
-    let exponent = u32::try_from((attempt - 1).clamp(0, 30)).unwrap_or(30);
-    let delay = base
-        .max(1)
-        .saturating_mul(1_i64 << exponent)
-        .min(cap.max(1));
-    let lowered = (delay as f64) * (1.0 - 0.2 * jitter.clamp(0.0, 1.0));
-    (lowered.round() as i64).max(1)
 }
 
 /// Whether the server refused this message for good: a 5xx about the mail itself (55x:
@@ -177,7 +165,9 @@ impl Mailer {
             Ok(built) => built,
             Err(error) => {
                 tracing::warn!(message_id = message.id, %error, "message cannot be sent; dead-lettered");
-                store::message::mark_failed(db, now, message.id, &self.owner, &error, None).await?;
+                store::lease::MESSAGES
+                    .fail(db, now, message.id, &self.owner, &error, None)
+                    .await?;
                 return Ok(());
             }
         };
@@ -214,7 +204,8 @@ impl Mailer {
                     error = %text,
                     "message delivery failed"
                 );
-                store::message::mark_failed(db, now, message.id, &self.owner, &text, retry_at)
+                store::lease::MESSAGES
+                    .fail(db, now, message.id, &self.owner, &text, retry_at)
                     .await?;
             }
         }
@@ -244,25 +235,15 @@ impl Worker for Mailer {
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, AppError> {
-        Ok(store::message::earliest_due(self.state.db.reader()).await?)
+        Ok(store::lease::MESSAGES
+            .earliest_due(self.state.db.reader())
+            .await?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_jitter_only_lowers_it() {
-        assert_eq!(retry_delay_seconds(1, 30, 3600, 0.0), 30);
-        assert_eq!(retry_delay_seconds(2, 30, 3600, 0.0), 60);
-        assert_eq!(retry_delay_seconds(5, 30, 3600, 0.0), 480);
-        assert_eq!(retry_delay_seconds(8, 30, 3600, 0.0), 3600);
-        assert_eq!(retry_delay_seconds(60, 30, 3600, 0.0), 3600);
-        assert_eq!(retry_delay_seconds(8, 30, 3600, 1.0), 2880);
-        let jittered = retry_delay_seconds(3, 30, 3600, 0.5);
-        assert!((96..=120).contains(&jittered), "{jittered}");
-    }
 
     #[test]
     fn sender_addresses_are_checked() {

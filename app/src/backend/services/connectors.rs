@@ -265,7 +265,7 @@ pub async fn create(
 pub async fn retry_job(state: &AppState, admin: &PersonRow, job_id: i64) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    if !store::provisioning::requeue(&mut tx, now, job_id).await? {
+    if !store::lease::JOBS.requeue(&mut tx, now, job_id).await? {
         return Err(AppError::new(
             ErrorCode::Conflict,
             "This job is not waiting to be retried (it may have succeeded meanwhile).",

@@ -61,7 +61,10 @@ pub async fn resend(state: &AppState, admin: &PersonRow, message_id: i64) -> Res
     }
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    if !store::message::requeue(&mut tx, now, message_id).await? {
+    if !store::lease::MESSAGES
+        .requeue(&mut tx, now, message_id)
+        .await?
+    {
         return Err(AppError::new(
             ErrorCode::Conflict,
             "This message is not waiting to be sent again (it may have been sent meanwhile).",

@@ -7,12 +7,12 @@
 //! operator. A job interrupted by a crash runs again after its lease.
 
 use crate::backend::connectors::{self, Account, Connector, Failure};
-use crate::backend::mail::deliver::retry_delay_seconds;
 use crate::backend::mail::{self, render::Notice};
 use crate::backend::store::{self, audit, provisioning::ClaimedJob};
 use crate::backend::workers::Worker;
 use crate::backend::AppState;
 use crate::domain::assignment::AssignmentEvent;
+use crate::domain::retry::retry_delay_seconds;
 use crate::domain::status::{AssignmentStatus, RequestStatus};
 use crate::domain::{AppError, Timestamp};
 use std::time::Duration;
@@ -308,15 +308,16 @@ impl Provisioner {
             error = failure.message(),
             "provisioning job failed"
         );
-        store::provisioning::mark_failed(
-            &self.state.db,
-            now,
-            job.id,
-            &self.owner,
-            failure.message(),
-            retry_at,
-        )
-        .await?;
+        store::lease::JOBS
+            .fail(
+                &self.state.db,
+                now,
+                job.id,
+                &self.owner,
+                failure.message(),
+                retry_at,
+            )
+            .await?;
         Ok(())
     }
 }
@@ -346,6 +347,8 @@ impl Worker for Provisioner {
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, AppError> {
-        Ok(store::provisioning::earliest_due(self.state.db.reader()).await?)
+        Ok(store::lease::JOBS
+            .earliest_due(self.state.db.reader())
+            .await?)
     }
 }

@@ -64,10 +64,8 @@ pub struct Claimed {
     pub attempts: i64,
 }
 
-/// Claims up to `limit` messages that are due (queued, failed and due again, or sending
-/// with a lease that ran out because its mailer died) under a lease until `lease_until`.
-/// On PostgreSQL several mailers claim disjoint sets (SKIP LOCKED); on SQLite the single
-/// writer serialises them.
+/// Claims up to `limit` due messages under a lease until `lease_until` (see
+/// [`super::lease`]).
 pub async fn claim_due(
     db: &Db,
     now: Timestamp,
@@ -75,25 +73,9 @@ pub async fn claim_due(
     lease_until: Timestamp,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let due = "select id from outbound_message where digest_key is null and \
-               ((status in ('queued', 'failed') and next_attempt_at <= $3) \
-               or (status = 'sending' and lease_until < $3)) \
-               order by next_attempt_at, id limit $4";
-    let locking = match db.backend() {
-        crate::backend::Backend::Postgres => " for update skip locked",
-        crate::backend::Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "update outbound_message set status = 'sending', lease_owner = $1, lease_until = $2, \
-         attempts = attempts + 1, updated_at = $3 where id in ({due}{locking}) returning id"
-    );
     let mut tx = db.begin_write().await?;
-    let ids: Vec<i64> = sqlx::query_scalar(&sql)
-        .bind(owner)
-        .bind(lease_until.millis())
-        .bind(now.millis())
-        .bind(limit)
-        .fetch_all(&mut *tx)
+    let ids = super::lease::MESSAGES
+        .claim(db, &mut tx, now, owner, lease_until, limit)
         .await?;
     let mut claimed = Vec::with_capacity(ids.len());
     for id in ids {
@@ -152,66 +134,6 @@ pub async fn mark_sent(
     }
     tx.commit().await?;
     Ok(done)
-}
-
-/// Records a failed attempt: due again at `retry_at`, or dead when `retry_at` is `None`.
-pub async fn mark_failed(
-    db: &Db,
-    now: Timestamp,
-    id: i64,
-    owner: &str,
-    error: &str,
-    retry_at: Option<Timestamp>,
-) -> Result<bool, sqlx::Error> {
-    let (status, next) = match retry_at {
-        Some(at) => ("failed", at.millis()),
-        None => ("dead", now.millis()),
-    };
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query(
-        "update outbound_message set status = $1, next_attempt_at = $2, last_error = $3, \
-         lease_owner = null, lease_until = null, updated_at = $4 \
-         where id = $5 and status = 'sending' and lease_owner = $6",
-    )
-    .bind(status)
-    .bind(next)
-    .bind(error)
-    .bind(now.millis())
-    .bind(id)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    tx.commit().await?;
-    Ok(done)
-}
-
-/// When the next message becomes due, if any waits.
-pub async fn earliest_due(pool: &AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
-    let at: Option<i64> = sqlx::query_scalar(
-        "select min(case when status = 'sending' then lease_until else next_attempt_at end) \
-         from outbound_message where digest_key is null \
-         and status in ('queued', 'failed', 'sending')",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(at.map(Timestamp))
-}
-
-/// Sends a dead (or failed) message again from a fresh retry budget. False when it is
-/// not dead or failed.
-pub async fn requeue(tx: &mut Tx, now: Timestamp, id: i64) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "update outbound_message set status = 'queued', attempts = 0, next_attempt_at = $1, \
-         updated_at = $1 where id = $2 and status in ('dead', 'failed')",
-    )
-    .bind(now.millis())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1)
 }
 
 /// How many messages are in each state (held digest items count as `held`).

@@ -59,10 +59,8 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
 }
 
-/// Claims up to `limit` due jobs (pending, failed and due again, or running under a lease
-/// that ran out because its provisioner died) until `lease_until`. On PostgreSQL several
-/// provisioners claim disjoint sets (SKIP LOCKED); on SQLite the single writer serialises
-/// them.
+/// Claims up to `limit` due jobs under a lease until `lease_until` (see
+/// [`super::lease`]).
 pub async fn claim_due(
     db: &crate::backend::Db,
     now: Timestamp,
@@ -71,43 +69,32 @@ pub async fn claim_due(
     limit: i64,
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     use sqlx::Row;
-    let due = "select id from provisioning_job where \
-               (status in ('pending', 'failed') and next_attempt_at <= $3) \
-               or (status = 'running' and lease_until < $3) \
-               order by next_attempt_at, id limit $4";
-    let locking = match db.backend() {
-        crate::backend::Backend::Postgres => " for update skip locked",
-        crate::backend::Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "update provisioning_job set status = 'running', lease_owner = $1, lease_until = $2, \
-         attempts = attempts + 1, updated_at = $3 where id in ({due}{locking}) \
-         returning id, connector_id, resource_id, assignment_id, person_id, operation, attempts, \
-         max_attempts"
-    );
     let mut tx = db.begin_write().await?;
-    let rows = sqlx::query(&sql)
-        .bind(owner)
-        .bind(lease_until.millis())
-        .bind(now.millis())
-        .bind(limit)
-        .fetch_all(&mut *tx)
+    let ids = super::lease::JOBS
+        .claim(db, &mut tx, now, owner, lease_until, limit)
         .await?;
+    let mut claimed = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row = sqlx::query(
+            "select id, connector_id, resource_id, assignment_id, person_id, operation, attempts, \
+             max_attempts from provisioning_job where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        claimed.push(ClaimedJob {
+            id: row.try_get("id")?,
+            connector_id: row.try_get("connector_id")?,
+            resource_id: row.try_get("resource_id")?,
+            assignment_id: row.try_get("assignment_id")?,
+            person_id: row.try_get("person_id")?,
+            operation: row.try_get("operation")?,
+            attempts: row.try_get("attempts")?,
+            max_attempts: row.try_get("max_attempts")?,
+        });
+    }
     tx.commit().await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ClaimedJob {
-                id: row.try_get("id")?,
-                connector_id: row.try_get("connector_id")?,
-                resource_id: row.try_get("resource_id")?,
-                assignment_id: row.try_get("assignment_id")?,
-                person_id: row.try_get("person_id")?,
-                operation: row.try_get("operation")?,
-                attempts: row.try_get("attempts")?,
-                max_attempts: row.try_get("max_attempts")?,
-            })
-        })
-        .collect()
+    Ok(claimed)
 }
 
 /// Records success (and, for a removal, when it was verified). Only the provisioner
@@ -132,50 +119,6 @@ pub async fn mark_succeeded(
     .await?
     .rows_affected()
         == 1)
-}
-
-/// Records a failed attempt: due again at `retry_at`, or dead when `None`.
-pub async fn mark_failed(
-    db: &crate::backend::Db,
-    now: Timestamp,
-    id: i64,
-    owner: &str,
-    error: &str,
-    retry_at: Option<Timestamp>,
-) -> Result<bool, sqlx::Error> {
-    let (status, next) = match retry_at {
-        Some(at) => ("failed", at.millis()),
-        None => ("dead", now.millis()),
-    };
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query(
-        "update provisioning_job set status = $1, next_attempt_at = $2, last_error = $3, \
-         lease_owner = null, lease_until = null, updated_at = $4 \
-         where id = $5 and status = 'running' and lease_owner = $6",
-    )
-    .bind(status)
-    .bind(next)
-    .bind(error)
-    .bind(now.millis())
-    .bind(id)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    tx.commit().await?;
-    Ok(done)
-}
-
-/// When the next job becomes due.
-pub async fn earliest_due(pool: &sqlx::AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
-    let at: Option<i64> = sqlx::query_scalar(
-        "select min(case when status = 'running' then lease_until else next_attempt_at end) \
-         from provisioning_job where status in ('pending', 'failed', 'running')",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(at.map(Timestamp))
 }
 
 /// A connector as stored: its secret is only a reference.
@@ -311,18 +254,4 @@ pub async fn counts(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64)>, sqlx::Er
     sqlx::query_as("select status, count(*) from provisioning_job group by status order by status")
         .fetch_all(pool)
         .await
-}
-
-/// A dead or failed job goes again from a fresh retry budget; false when it is neither.
-pub async fn requeue(tx: &mut Tx, now: Timestamp, id: i64) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "update provisioning_job set status = 'pending', attempts = 0, next_attempt_at = $1, \
-         updated_at = $1 where id = $2 and status in ('dead', 'failed')",
-    )
-    .bind(now.millis())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1)
 }
