@@ -1,9 +1,11 @@
 //! Benchmark: N assignments end at the same instant T; how long until each is gone from a
 //! real SCIM server and verified (read back), compared with a plain client making the same
-//! calls (PATCH remove, GET read back) at full speed against the same server.
+//! calls at full speed against the same server: per group, for each batch of up to 500
+//! people, a PATCH removing up to 100 members at a time and one GET reading the group
+//! back.
 //!
-//!   make bench                      (N = 500)
-//!   BENCH_N=2000 make bench
+//!   make bench                                  (N = 500, one group)
+//!   BENCH_N=100000 BENCH_GROUPS=100 make bench  (a thousand people per group)
 //!
 //! Needs scim2-server from `scripts/setup.sh --for test` (in .tools/scim). Prints figures;
 //! asserts nothing about speed (a benchmark is not a test).
@@ -89,23 +91,33 @@ impl Scim {
         }
     }
 
-    /// What Gatehouse does per removal: PATCH remove, then GET the group to verify.
-    async fn remove_and_verify(&self, group: &str, user: &str) {
-        self.call(
-            reqwest::Method::PATCH,
-            &format!("/Groups/{group}"),
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{ "op": "remove", "path": format!("members[value eq \"{user}\"]") }],
-            })),
-        )
-        .await;
+    /// What Gatehouse does per batch: PATCH removes of up to 100 members each, then one
+    /// GET of the group to verify.
+    async fn remove_and_verify(&self, group: &str, users: &[String]) {
+        for chunk in users.chunks(100) {
+            let selection = chunk
+                .iter()
+                .map(|user| format!("value eq \"{user}\""))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            self.call(
+                reqwest::Method::PATCH,
+                &format!("/Groups/{group}"),
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{ "op": "remove", "path": format!("members[{selection}]") }],
+                })),
+            )
+            .await;
+        }
         let read = self
             .call(reqwest::Method::GET, &format!("/Groups/{group}"), None)
             .await;
-        let still = read["members"]
-            .as_array()
-            .is_some_and(|members| members.iter().any(|member| member["value"] == user));
+        let still = read["members"].as_array().is_some_and(|members| {
+            members
+                .iter()
+                .any(|member| users.iter().any(|user| member["value"] == *user))
+        });
         assert!(!still);
     }
 }
@@ -124,6 +136,11 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
+    let groups: usize = std::env::var("BENCH_GROUPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .clamp(1, n.max(1));
     let port = free_port();
     let server = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -183,25 +200,41 @@ async fn main() {
     let state = running.state.clone();
     app::backend::services::demo::seed(&state).await.unwrap();
 
-    // Downstream: N users in two groups: one for the plain client, one for Gatehouse.
+    // Downstream: N users spread over G groups, twice: once for the plain client, once
+    // for Gatehouse.
     let setup = Instant::now();
-    let baseline_group = scim.group("baseline").await;
-    let group = scim.group("bench").await;
     let mut users = Vec::with_capacity(n);
     for i in 0..n {
         users.push(scim.user(&format!("bench-{i}@example.com")).await);
     }
-    scim.add(&baseline_group, &users).await;
-    scim.add(&group, &users).await;
+    let mut baseline_groups = Vec::with_capacity(groups);
+    let mut bench_groups = Vec::with_capacity(groups);
+    let members_of = |g: usize| -> Vec<String> {
+        users
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % groups == g)
+            .map(|(_, user)| user.clone())
+            .collect()
+    };
+    for g in 0..groups {
+        let baseline_group = scim.group(&format!("baseline-{g}")).await;
+        let group = scim.group(&format!("bench-{g}")).await;
+        scim.add(&baseline_group, &members_of(g)).await;
+        scim.add(&group, &members_of(g)).await;
+        baseline_groups.push(baseline_group);
+        bench_groups.push(group);
+    }
 
-    // Gatehouse: the connector, the resource, N people holding it, ending at T.
+    // Gatehouse: the connector, a package and resource per group, N people holding one
+    // each, ending at T.
     let now = SystemClock.now();
     let mut tx = state.db.begin_write().await.unwrap();
     let connector = catalog::insert_connector(&mut tx, now, "Bench SCIM", "scim")
         .await
         .unwrap();
     sqlx::query("update connector set config_json = $1, secret_ref = 'BENCH' where id = $2")
-        .bind(json!({ "base_url": scim.base, "timeout_seconds": 10 }).to_string())
+        .bind(json!({ "base_url": scim.base, "timeout_seconds": 30 }).to_string())
         .bind(connector)
         .execute(&mut *tx)
         .await
@@ -210,28 +243,42 @@ async fn main() {
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-    let resource = catalog::insert_resource(
-        &mut tx,
-        now,
-        &catalog::NewResource {
-            catalog_id,
-            connector_id: connector,
-            name: "bench",
-            kind: "group",
-            external_id: Some(&group),
-            description: "",
-        },
-    )
-    .await
-    .unwrap();
-    let package: i64 =
-        sqlx::query_scalar("select id from access_package where name = 'AWS sandbox account'")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-    catalog::add_package_resource(&mut tx, now, package, resource)
+    let mut packages = Vec::with_capacity(groups);
+    let mut resources = Vec::with_capacity(groups);
+    for (g, group) in bench_groups.iter().enumerate() {
+        let name = format!("bench-{g}");
+        let resource = catalog::insert_resource(
+            &mut tx,
+            now,
+            &catalog::NewResource {
+                catalog_id,
+                connector_id: connector,
+                name: &name,
+                kind: "group",
+                external_id: Some(group),
+                description: "",
+            },
+        )
         .await
         .unwrap();
+        let package = catalog::insert_package(
+            &mut tx,
+            now,
+            &catalog::NewPackage {
+                catalog_id,
+                name: &name,
+                description: "",
+                is_hidden: true,
+            },
+        )
+        .await
+        .unwrap();
+        catalog::add_package_resource(&mut tx, now, package, resource)
+            .await
+            .unwrap();
+        packages.push(package);
+        resources.push(resource);
+    }
     for (i, user) in users.iter().enumerate() {
         let person = store::person::insert(
             &mut tx,
@@ -258,7 +305,7 @@ async fn main() {
             now,
             &store::assignment::NewAssignment {
                 person_id: person,
-                package_id: package,
+                package_id: packages[i % groups],
                 policy_id: None,
                 request_id: None,
                 status: app::domain::status::AssignmentStatus::Active,
@@ -274,16 +321,17 @@ async fn main() {
 
     // The plain client: the same calls, one after another, at full speed.
     let baseline = Instant::now();
-    for user in &users {
-        scim.remove_and_verify(&baseline_group, user).await;
+    for (g, baseline_group) in baseline_groups.iter().enumerate() {
+        for batch in members_of(g).chunks(500) {
+            scim.remove_and_verify(baseline_group, batch).await;
+        }
     }
     let baseline_seconds = baseline.elapsed().as_secs_f64();
 
     // All N end at T, two seconds from now; the workers run as in `gatehouse serve`.
     let t = Timestamp(SystemClock.now().millis() + 2_000);
-    sqlx::query("update assignment set end_at = $1 where access_package_id = $2 and person_id in (select id from person where email like 'bench-%')")
+    sqlx::query("update assignment set end_at = $1 where person_id in (select id from person where email like 'bench-%')")
         .bind(t.millis())
-        .bind(package)
         .execute(state.db.writer())
         .await
         .unwrap();
@@ -316,9 +364,9 @@ async fn main() {
 
     let mut latencies: Vec<i64> = sqlx::query_scalar(
         "select j.verified_at - a.end_at from provisioning_job j join assignment a on a.id = j.assignment_id \
-         where j.operation = 'remove_member' and j.verified_at is not null and j.resource_id = $1",
+         where j.operation = 'remove_member' and j.verified_at is not null and j.connector_id = $1",
     )
-    .bind(resource)
+    .bind(connector)
     .fetch_all(state.db.reader())
     .await
     .unwrap();
@@ -329,17 +377,20 @@ async fn main() {
     .fetch_one(state.db.reader())
     .await
     .unwrap();
-    let remaining = scim
-        .call(reqwest::Method::GET, &format!("/Groups/{group}"), None)
-        .await["members"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let mut remaining = 0;
+    for group in &bench_groups {
+        remaining += scim
+            .call(reqwest::Method::GET, &format!("/Groups/{group}"), None)
+            .await["members"]
+            .as_array()
+            .map_or(0, Vec::len);
+    }
     let drain_seconds = latencies.last().copied().unwrap_or(0) as f64 / 1000.0;
     let gatehouse_rate = latencies.len() as f64 / drain_seconds.max(0.001);
     let baseline_rate = n as f64 / baseline_seconds;
-    println!("expiry benchmark: {n} assignments ending at the same instant, SCIM scim2-server 0.8.3, SQLite");
+    println!("expiry benchmark: {n} assignments in {groups} group(s) ending at the same instant, SCIM scim2-server 0.8.3, SQLite");
     println!("  setup (users, memberships, assignments): {setup_seconds:.1} s");
-    println!("  plain client, PATCH remove + GET read back, sequential: {baseline_seconds:.2} s = {baseline_rate:.0} removals/s");
+    println!("  plain client, the same calls (PATCH removes of 100, one GET read-back per 500), sequential: {baseline_seconds:.2} s = {baseline_rate:.0} removals/s");
     println!(
         "  gatehouse: {} of {n} verified removed; last {drain_seconds:.2} s after T = {gatehouse_rate:.0} removals/s ({:.0}% of the plain client)",
         latencies.len(),

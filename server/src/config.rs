@@ -42,6 +42,10 @@ pub struct Config {
     /// `GATEHOUSE_SECRET_<NAME>` variables: connector secrets, referenced by name.
     pub secrets: app::backend::state::Secrets,
     pub reconcile_minutes: i64,
+    /// A removal not verified this long after its access ended raises the alarm.
+    pub removal_alarm_seconds: i64,
+    /// Bearer token for `/metrics`; without one the endpoint is off. Never printed.
+    pub metrics_token: Option<String>,
 }
 
 /// The OpenID Connect relying party's settings. The client secret is never printed.
@@ -80,6 +84,10 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url.as_str())
             .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("data_dir", &self.data_dir)
             .field("site_root", &self.site_root)
             .field("dev_sign_in", &self.dev_sign_in)
@@ -139,6 +147,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("EXPIRY_WARNING_DAYS", "14,1"),
     ("DIGEST_HOUR_UTC", "7"),
     ("RECONCILE_MINUTES", "60"),
+    ("REMOVAL_ALARM_SECONDS", "60"),
+    ("METRICS_TOKEN", ""),
 ];
 
 fn list(value: &str) -> Vec<String> {
@@ -454,6 +464,12 @@ impl Config {
                 "RECONCILE_MINUTES",
                 &sources.get("RECONCILE_MINUTES"),
             )?,
+            removal_alarm_seconds: parse_positive(
+                "REMOVAL_ALARM_SECONDS",
+                &sources.get("REMOVAL_ALARM_SECONDS"),
+            )?,
+            metrics_token: Some(sources.get("METRICS_TOKEN"))
+                .filter(|token| !token.trim().is_empty()),
         })
     }
 
@@ -479,6 +495,7 @@ impl Config {
             mail: self.mail.clone(),
             connector_secrets: self.secrets.clone(),
             reconcile_minutes: self.reconcile_minutes,
+            removal_alarm_seconds: self.removal_alarm_seconds,
         }
     }
 }

@@ -49,6 +49,8 @@ pub fn router(config: &Config, state: AppState) -> Router {
         move || provide_context(state.clone())
     };
     let ready_state = state.clone();
+    let metrics_state = state.clone();
+    let metrics_token = config.metrics_token.clone();
 
     let secure_cookie = config.public_url.scheme() == "https";
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -74,6 +76,12 @@ pub fn router(config: &Config, state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(move || readyz(ready_state.clone())))
+        .route(
+            "/metrics",
+            get(move |headers: axum::http::HeaderMap| {
+                crate::metrics::scrape(metrics_state.clone(), metrics_token.clone(), headers)
+            }),
+        )
         .leptos_routes_with_context(&options, routes, page_context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -61,8 +61,9 @@ pub struct ProvisioningView {
     pub connectors: Vec<ConnectorView>,
     /// Failed (retrying) and dead jobs.
     pub troubled: Vec<JobView>,
-    /// Removals whose access ended more than a minute ago and are not verified yet.
+    /// Removals whose access ended more than `alarm_seconds` ago and are not verified yet.
     pub late_removals: i64,
+    pub alarm_seconds: i64,
     /// Open drift, newest first.
     pub drift: Vec<DriftView>,
 }

@@ -10,6 +10,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> Timestamp;
+    /// Whether deadlines ("due") are decided by the database's clock rather than this
+    /// one: true for the real clock, so that several instances agree whatever their own
+    /// clocks say; false for a test's clock, which drives time itself.
+    fn defers_to_database(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -24,6 +30,10 @@ impl Clock for SystemClock {
             .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0);
         Timestamp(millis)
+    }
+
+    fn defers_to_database(&self) -> bool {
+        true
     }
 }
 

@@ -154,6 +154,22 @@ impl Db {
         self.writer.begin().await
     }
 
+    /// The database's clock (milliseconds since the epoch).
+    pub async fn now(&self) -> Result<crate::domain::Timestamp, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "select cast(round((julianday('now') - 2440587.5) * 86400000.0) as integer)"
+            }
+            Backend::Postgres => {
+                "select cast(extract(epoch from clock_timestamp()) * 1000 as bigint)"
+            }
+        };
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map(crate::domain::Timestamp)
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("select 1")
             .execute(&self.pool)

@@ -22,6 +22,8 @@ pub struct Settings {
     pub connector_secrets: Secrets,
     /// How often each connector is reconciled.
     pub reconcile_minutes: i64,
+    /// A removal not verified this long after its access ended raises the alarm.
+    pub removal_alarm_seconds: i64,
 }
 
 /// Secrets by name. Never printed: `Debug` shows the names only.
@@ -56,6 +58,7 @@ impl Default for Settings {
             mail: crate::backend::mail::MailSettings::default(),
             connector_secrets: Secrets::default(),
             reconcile_minutes: 60,
+            removal_alarm_seconds: 60,
         }
     }
 }

@@ -76,9 +76,10 @@ impl Worker for ApprovalDeadlines {
 }
 
 /// Ends access at its end: sleeps until the earliest end of an active assignment, is woken
-/// when a service writes an earlier one, ends what is due in batches (each assignment in
-/// its own transaction, with its audit event, removal jobs and message), and sweeps every
-/// minute anyway as a safety net (restarts, clock jumps).
+/// when a service writes an earlier one, ends what is due by the database's clock in
+/// batches (each assignment in its own transaction, with its audit event, removal jobs and
+/// message), wakes the provisioner, and sweeps every minute anyway as a safety net
+/// (restarts, clock jumps).
 pub struct ExpirySweeper {
     state: AppState,
 }
@@ -97,11 +98,20 @@ impl Worker for ExpirySweeper {
 
     async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
         use crate::backend::services::assignments;
+        let now = if self.state.clock.defers_to_database() {
+            self.state.db.now().await?
+        } else {
+            now
+        };
         let mut ended = 0;
         for id in store::assignment::due_to_end(self.state.db.reader(), now, 200).await? {
-            if assignments::expire(&self.state, id).await? {
+            if assignments::expire(&self.state, id, now).await? {
                 ended += 1;
             }
+        }
+        if ended > 0 {
+            // The provisioner has removal jobs to run.
+            self.state.scheduler_wakeup.notify();
         }
         Ok(ended)
     }

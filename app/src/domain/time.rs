@@ -9,6 +9,16 @@ use std::fmt;
 pub struct Timestamp(pub i64);
 
 pub const MILLIS_PER_MINUTE: i64 = 60_000;
+
+/// A delay in words: "a minute", "90 seconds", "5 minutes".
+pub fn describe_seconds(seconds: i64) -> String {
+    match seconds {
+        60 => "a minute".to_string(),
+        s if s > 60 && s % 60 == 0 => format!("{} minutes", s / 60),
+        1 => "a second".to_string(),
+        s => format!("{s} seconds"),
+    }
+}
 pub const MILLIS_PER_HOUR: i64 = 60 * MILLIS_PER_MINUTE;
 pub const MILLIS_PER_DAY: i64 = 24 * MILLIS_PER_HOUR;
 
@@ -132,6 +142,14 @@ fn civil_from_days(days_since_epoch: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delays_read_as_words() {
+        assert_eq!(describe_seconds(60), "a minute");
+        assert_eq!(describe_seconds(300), "5 minutes");
+        assert_eq!(describe_seconds(90), "90 seconds");
+        assert_eq!(describe_seconds(1), "a second");
+    }
 
     #[test]
     fn epoch_is_first_of_january_1970() {

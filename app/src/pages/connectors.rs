@@ -72,11 +72,12 @@ fn overview(
     reconcile: ServerAction<ReconcileNow>,
 ) -> impl IntoView {
     let late = data.late_removals;
+    let alarm_after = crate::domain::time::describe_seconds(data.alarm_seconds);
     let dead: i64 = data.connectors.iter().map(|c| count(&c.jobs, "dead")).sum();
     view! {
         {(late > 0).then(|| view! {
             <p class="alert alert-danger" role="alert">
-                {format!("{late} removal{} late: access ended more than a minute ago and is not yet verified removed downstream.", if late == 1 { " is" } else { "s are" })}
+                {format!("{late} removal{} late: access ended more than {alarm_after} ago and is not yet verified removed downstream.", if late == 1 { " is" } else { "s are" })}
             </p>
         })}
         {(dead > 0).then(|| view! {

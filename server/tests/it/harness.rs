@@ -354,6 +354,16 @@ impl TestApp {
             running.stop().await;
         }
     }
+
+    /// Stops the in-process server and keeps its database, for a server of another kind
+    /// (a child process) to use.
+    pub async fn into_database(mut self) -> TestDatabase {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        let Self { database, .. } = self;
+        database
+    }
 }
 
 pub fn new_client() -> reqwest::Client {

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Mutex as StdMutex, OnceLock};
 
-const TOKEN: &str = "gatehouse-scim-token";
+pub(crate) const TOKEN: &str = "gatehouse-scim-token";
 
 struct ScimProcess {
     _child: Child,
@@ -68,13 +68,13 @@ async fn scim_port() -> u16 {
 }
 
 /// One test's own SCIM tenant.
-struct Tenant {
-    base: String,
+pub(crate) struct Tenant {
+    pub base: String,
     http: reqwest::Client,
 }
 
 impl Tenant {
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         let port = scim_port().await;
         let tenant = format!(
             "t{}x{}",
@@ -87,7 +87,7 @@ impl Tenant {
         }
     }
 
-    async fn create_group(&self, name: &str) -> String {
+    pub async fn create_group(&self, name: &str) -> String {
         let created: Value = self
             .http
             .post(format!("{}/Groups", self.base))
@@ -101,6 +101,68 @@ impl Tenant {
             .await
             .unwrap();
         created["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates users (one POST each, eight at a time) and returns their ids in order.
+    pub async fn create_users(&self, names: &[String]) -> Vec<String> {
+        use futures::stream::{self, StreamExt};
+        stream::iter(names.iter().cloned())
+            .map(|name| async move {
+                let created: Value = self
+                    .http
+                    .post(format!("{}/Users", self.base))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": true}).to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                created["id"].as_str().unwrap().to_string()
+            })
+            .buffered(8)
+            .collect()
+            .await
+    }
+
+    /// Adds members to a group, two hundred per PATCH.
+    pub async fn add_members(&self, group: &str, users: &[String]) {
+        for chunk in users.chunks(200) {
+            let members: Vec<Value> = chunk.iter().map(|user| json!({ "value": user })).collect();
+            let response = self
+                .http
+                .patch(format!("{}/Groups/{group}", self.base))
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/scim+json")
+                .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "add", "path": "members", "value": members }]}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+    }
+
+    /// The ids of the group's members.
+    pub async fn member_ids(&self, group: &str) -> Vec<String> {
+        let group: Value = self
+            .http
+            .get(format!("{}/Groups/{group}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        group["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|member| member["value"].as_str().map(str::to_string))
+            .collect()
     }
 
     /// The userNames of the group's members, read from the server.
@@ -135,7 +197,7 @@ impl Tenant {
 }
 
 /// A SCIM connector with one group, granted by the AWS sandbox package (no approval).
-async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
+pub(crate) async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
     let now = app.clock_now();
     let mut tx = app.state.db.begin_write().await.unwrap();
     let connector = catalog::insert_connector(&mut tx, now, "Cloud SCIM", "scim")
@@ -292,95 +354,184 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
     app.stop().await;
 }
 
-async fn removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back(
-    backend: TestBackend,
-) {
+/// Downstream down for ten minutes (by the test clock, a provisioner step every 30
+/// seconds), through a fault proxy in front of the real server: connections refused, then
+/// 500s, then calls that hang past the timeout, then 429 with Retry-After. The removals
+/// wait and retry, none is dead-lettered before its budget, 429's Retry-After is honoured,
+/// and the alarm shows on the connectors page and on /metrics while they are late. Back
+/// up, everything drains and is verified once, and the alarm clears.
+async fn removals_ride_out_ten_minutes_of_faults_with_the_alarm_raised(backend: TestBackend) {
+    use crate::faults::{Fault, FaultProxy};
     let tenant = Tenant::new().await;
     let group = tenant.create_group("cloud-sandbox").await;
-    let app = spawn(backend).await;
-    let connector = connect(&app, &tenant.base, &group).await;
+    let origin = tenant.base.split("/t").next().unwrap().to_string();
+    let mut proxy = FaultProxy::start(&origin).await;
+    let through_proxy =
+        tenant
+            .base
+            .replacen(&origin, &format!("http://127.0.0.1:{}", proxy.port), 1);
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("GATEHOUSE_SECRET_SCIM_TEST", TOKEN),
+            ("GATEHOUSE_METRICS_TOKEN", "metrics-secret"),
+        ],
+    )
+    .await;
+    app.seed_demo().await;
+    connect(&app, &through_proxy, &group).await;
     let provisioner = Provisioner::new(app.state.clone());
     let sweeper = ExpirySweeper::new(app.state.clone());
-    let (_, first) = sandbox_for(&app, "Eli Evans").await;
-    let (_, second) = sandbox_for(&app, "George Gray").await;
+    let mut ours = Vec::new();
+    for who in ["Eli Evans", "George Gray", "Hana Hill"] {
+        ours.push(sandbox_for(&app, who).await.1);
+    }
     app.drain(&provisioner).await;
-    assert_eq!(tenant.member_names(&group).await.len(), 2);
-
-    // The server becomes unreachable (its address now points at a closed port).
-    let down = format!("http://127.0.0.1:{}/gone/v2", free_port());
-    sqlx::query("update connector set config_json = $1 where id = $2")
-        .bind(json!({ "base_url": down, "timeout_seconds": 2 }).to_string())
-        .bind(connector)
-        .execute(app.state.db.writer())
+    assert_eq!(tenant.member_names(&group).await.len(), 3);
+    let metrics = || async {
+        app.client
+            .get(format!("{}/metrics", app.base))
+            .bearer_auth("metrics-secret")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(metrics().await.contains("gatehouse_removal_alarm 0"));
+    let unauthorised = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
         .await
         .unwrap();
+    assert_eq!(unauthorised.status(), 401, "metrics need the token");
+
+    let ids = ours
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let end: i64 = app
         .scalar(&format!(
-            "select max(end_at) from assignment where id in ({first}, {second})"
+            "select max(end_at) from assignment where id in ({ids})"
         ))
         .await;
     app.clock.set(Timestamp(end));
-    assert!(app.drain(&sweeper).await >= 2);
-    for _ in 0..4 {
+    assert!(app.drain(&sweeper).await >= 3);
+    let jobs = format!("assignment_id in ({ids}) and operation = 'remove_member'");
+    let attempts_sql = format!("select min(attempts) from provisioning_job where {jobs}");
+    let attempts = || app.scalar(&attempts_sql);
+    // Each fault in turn, each attempt made when the jobs are next due.
+    for fault in [
+        Fault::ServerError,
+        Fault::Hang,
+        Fault::TooManyRequests(240),
+        Fault::Refused,
+    ] {
+        proxy.set(fault).await;
+        let due = app
+            .scalar(&format!(
+                "select max(next_attempt_at) from provisioning_job where {jobs}"
+            ))
+            .await;
+        app.clock.set(Timestamp(due.max(app.clock_now().millis())));
+        let before = attempts().await;
         app.drain(&provisioner).await;
-        app.clock.advance_minutes(1);
+        assert_eq!(attempts().await, before + 1, "{fault:?}: tried once more");
+        let soonest = app
+            .scalar(&format!("select min(next_attempt_at) from provisioning_job where {jobs} and status = 'failed'"))
+            .await;
+        let wait = soonest - app.clock_now().millis();
+        if let Fault::TooManyRequests(seconds) = fault {
+            let seconds = i64::try_from(seconds).unwrap();
+            assert!(
+                wait >= seconds * 1000,
+                "429: not before its Retry-After ({wait} ms)"
+            );
+        } else {
+            assert!(wait > 0, "{fault:?}: retried later");
+        }
     }
-    let ours = format!("assignment_id in ({first}, {second}) and operation = 'remove_member'");
-    assert_eq!(
-        app.scalar(&format!(
-            "select count(*) from provisioning_job where {ours} and status = 'failed'"
-        ))
-        .await,
-        2
-    );
-    assert!(
-        app.scalar(&format!(
-            "select min(attempts) from provisioning_job where {ours}"
-        ))
-        .await
-            >= 2,
-        "retried"
-    );
-    assert_eq!(
-        app.scalar("select count(*) from provisioning_job where status = 'dead'")
-            .await,
-        0,
-        "not dead before the budget"
-    );
+    let met = proxy.seen();
+    for fault in [Fault::ServerError, Fault::Hang, Fault::TooManyRequests(240)] {
+        assert!(met.contains(&fault), "{fault:?} was met: {met:?}");
+    }
+    // Still refused until ten minutes after the end: a step every 30 seconds.
+    let mut alarm_seen = false;
+    while app.clock_now().millis() < end + 10 * 60_000 {
+        app.clock.set(Timestamp(app.clock_now().millis() + 30_000));
+        app.drain(&provisioner).await;
+        assert_eq!(
+            app.scalar("select count(*) from provisioning_job where status = 'dead'")
+                .await,
+            0,
+            "nothing dead-lettered before its budget"
+        );
+        if !alarm_seen {
+            let cutoff = app::backend::services::connectors::alarm_cutoff(&app.state);
+            let late =
+                app::backend::store::provisioning::late_removals(app.state.db.reader(), cutoff)
+                    .await
+                    .unwrap();
+            assert!(late >= 3, "ours are late: {late}");
+            let admin = crate::harness::new_client();
+            app.sign_in_as(&admin, "Ada Admin").await;
+            let page = app.page(&admin, "/manage/connectors").await;
+            assert!(
+                page.contains(&format!("{late} removals are late")),
+                "{page}"
+            );
+            let figures = metrics().await;
+            assert!(figures.contains("gatehouse_removal_alarm 1"), "{figures}");
+            assert!(
+                figures.contains(&format!("gatehouse_removals_late {late}")),
+                "{figures}"
+            );
+            alarm_seen = true;
+        }
+    }
+    assert!(alarm_seen);
     assert_eq!(
         tenant.member_names(&group).await.len(),
-        2,
+        3,
         "still there downstream, and known to be"
-    );
-
-    // Back: both drain, verified, exactly once.
-    sqlx::query("update connector set config_json = $1 where id = $2")
-        .bind(json!({ "base_url": tenant.base, "timeout_seconds": 2 }).to_string())
-        .bind(connector)
-        .execute(app.state.db.writer())
-        .await
-        .unwrap();
-    app.clock.advance_minutes(10);
-    assert!(app.drain(&provisioner).await >= 2);
-    assert!(tenant.member_names(&group).await.is_empty());
-    assert_eq!(
-        app.scalar(&format!("select count(*) from assignment where status = 'removed' and id in ({first}, {second})")).await,
-        2
     );
     assert_eq!(
         app.scalar(&format!(
-            "select count(*) from provisioning_job where {ours} and verified_at is not null"
+            "select count(*) from provisioning_job where {jobs} and status = 'failed'"
         ))
         .await,
-        2
+        3
     );
-    let last_error: Option<String> = sqlx::query_scalar(&format!(
-        "select last_error from provisioning_job where {ours} limit 1"
-    ))
-    .fetch_one(app.state.db.reader())
-    .await
-    .unwrap();
-    assert_eq!(last_error, None, "a success clears the error");
+
+    // Back: everything drains within the retry cap, verified once; the alarm clears.
+    proxy.set(Fault::None).await;
+    app.clock.advance_minutes(6);
+    assert!(app.drain(&provisioner).await >= 1);
+    assert!(tenant.member_names(&group).await.is_empty());
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from assignment where status = 'removed' and id in ({ids})"
+        ))
+        .await,
+        3
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from provisioning_job where {jobs} and verified_at is not null \
+             and last_error is null"
+        ))
+        .await,
+        3,
+        "verified, and a success clears the error"
+    );
+    assert_eq!(
+        app.scalar(&format!("select count(*) from audit_event where action = 'assignment.removal_verified' and object_id in (select cast(id as text) from assignment where id in ({ids}))")).await,
+        3
+    );
+    assert!(metrics().await.contains("gatehouse_removal_alarm 0"));
     app.stop().await;
 }
 
@@ -794,7 +945,7 @@ crate::on_both_backends!(
     ldap_group_membership_is_granted_and_removed_at_the_end,
     administrators_add_connectors_and_see_failed_jobs,
     granted_access_is_removed_downstream_at_its_end_and_verified,
-    removals_wait_while_the_scim_server_is_down_and_drain_when_it_is_back,
+    removals_ride_out_ten_minutes_of_faults_with_the_alarm_raised,
 );
 
 /// An OpenLDAP server of the test's own (Debian's slapd, foreground, loopback only, its

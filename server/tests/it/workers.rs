@@ -152,9 +152,11 @@ async fn access_ends_at_its_end_and_not_before(backend: TestBackend) {
     );
     assert_eq!(status(id).await, "active");
     // Not due: the service refuses to end it.
-    assert!(!app::backend::services::assignments::expire(&app.state, id)
-        .await
-        .unwrap());
+    assert!(
+        !app::backend::services::assignments::expire(&app.state, id, app.state.clock.now())
+            .await
+            .unwrap()
+    );
 
     // The worker loop sleeps towards the next end; a wake-up makes it look again.
     let (stop, stopped) = tokio::sync::watch::channel(false);

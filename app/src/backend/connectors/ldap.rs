@@ -195,6 +195,43 @@ impl Connector for Directory {
             .await
     }
 
+    async fn remove_members(&self, group: &str, users: &[String]) -> Result<(), Failure> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let attribute = self.config.member_attribute.clone();
+        let all = Mod::Delete(attribute.clone(), users.iter().cloned().collect());
+        // A delete of several values fails whole when one is absent: then delete only the
+        // ones present (none present, or the group gone: nothing to remove).
+        match self.modify(group, all, &[NO_SUCH_OBJECT]).await {
+            Err(_) => {
+                let present: HashSet<String> = self.members_among(group, users).await?;
+                if present.is_empty() {
+                    return Ok(());
+                }
+                self.modify(
+                    group,
+                    Mod::Delete(attribute, present),
+                    &[NO_SUCH_ATTRIBUTE, NO_SUCH_OBJECT],
+                )
+                .await
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    async fn members_among(
+        &self,
+        group: &str,
+        users: &[String],
+    ) -> Result<HashSet<String>, Failure> {
+        Ok(super::among(
+            self.members(group).await?,
+            users,
+            str::to_ascii_lowercase,
+        ))
+    }
+
     async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure> {
         let members = self.members(group).await?;
         Ok(members

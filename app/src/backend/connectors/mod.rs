@@ -6,6 +6,7 @@ pub mod ldap;
 pub mod scim;
 pub mod webhook;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Why a call did not succeed, and whether trying again may help.
@@ -52,6 +53,46 @@ pub trait Connector: Send + Sync {
     async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure>;
     /// Every member of the group (account ids), for reconciliation.
     async fn members(&self, group: &str) -> Result<Vec<String>, Failure>;
+
+    /// Removes several memberships of one group, in as few calls as the system allows;
+    /// ones already gone count as removed. One at a time unless the connector knows
+    /// better.
+    async fn remove_members(&self, group: &str, users: &[String]) -> Result<(), Failure> {
+        for user in users {
+            self.remove_member(group, user).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the group back once: which of `users` are members now? One at a time
+    /// unless the connector knows better.
+    async fn members_among(
+        &self,
+        group: &str,
+        users: &[String],
+    ) -> Result<HashSet<String>, Failure> {
+        let mut present = HashSet::new();
+        for user in users {
+            if self.is_member(group, user).await? {
+                present.insert(user.clone());
+            }
+        }
+        Ok(present)
+    }
+}
+
+/// Which of `users` are among `members` (compared as the system compares them).
+pub(crate) fn among(
+    members: Vec<String>,
+    users: &[String],
+    normalise: fn(&str) -> String,
+) -> HashSet<String> {
+    let members: HashSet<String> = members.iter().map(|member| normalise(member)).collect();
+    users
+        .iter()
+        .filter(|user| members.contains(&normalise(user)))
+        .cloned()
+        .collect()
 }
 
 /// The HTTP client of the SCIM and webhook connectors: a timeout, and never a redirect

@@ -6,9 +6,12 @@ use super::{Account, Connector, Failure};
 use reqwest::{header, Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::time::Duration;
 
 const SCIM_JSON: &str = "application/scim+json";
+/// Members removed by one PATCH at most.
+const REMOVE_CHUNK: usize = 100;
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
@@ -270,6 +273,41 @@ impl Connector for Scim {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn remove_members(&self, group: &str, users: &[String]) -> Result<(), Failure> {
+        // One PATCH per chunk, its filter selecting every member to remove (RFC 7644
+        // 3.5.2.2); a long filter is split so that no server chokes on it.
+        for chunk in users.chunks(REMOVE_CHUNK) {
+            let selection = chunk
+                .iter()
+                .map(|user| format!("value eq \"{}\"", filter_value(user)))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let patch = json!({
+                "schemas": [PATCH_OP],
+                "Operations": [{ "op": "remove", "path": format!("members[{selection}]") }],
+            });
+            self.call(
+                Method::PATCH,
+                &format!("/Groups/{}", segment(group)),
+                Some(patch),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn members_among(
+        &self,
+        group: &str,
+        users: &[String],
+    ) -> Result<HashSet<String>, Failure> {
+        Ok(super::among(
+            self.members(group).await?,
+            users,
+            str::to_string,
+        ))
     }
 
     async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure> {

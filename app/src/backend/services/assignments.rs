@@ -7,7 +7,7 @@ use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::assignment::{AssignmentEvent, AssignmentRefusal, RemovalReason};
 use crate::domain::status::AssignmentStatus;
-use crate::domain::{AppError, ErrorCode};
+use crate::domain::{AppError, ErrorCode, Timestamp};
 
 /// Who ends the assignment, and why in their words.
 pub struct Ending<'a> {
@@ -28,31 +28,37 @@ fn refused(refusal: AssignmentRefusal) -> AppError {
 /// the person still grants them), and the assignment shows as removing until those are
 /// verified.
 pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Result<(), AppError> {
-    end_when(state, assignment_id, ending, false)
+    end_when(state, assignment_id, ending, None)
         .await
         .map(|_| ())
 }
 
-/// Ends an assignment whose end has come, as the scheduler. Returns false, changing
-/// nothing, when it is not due after all (extended meanwhile) or already ending.
-pub async fn expire(state: &AppState, assignment_id: i64) -> Result<bool, AppError> {
+/// Ends an assignment whose end has come by `now`, as the scheduler. Returns false,
+/// changing nothing, when it is not due after all (extended meanwhile) or already ending.
+pub async fn expire(
+    state: &AppState,
+    assignment_id: i64,
+    now: Timestamp,
+) -> Result<bool, AppError> {
     let ending = Ending {
         actor: audit::Actor::System("scheduler"),
         reason: RemovalReason::Expired,
         comment: "",
     };
-    end_when(state, assignment_id, ending, true).await
+    end_when(state, assignment_id, ending, Some(now)).await
 }
 
-/// [`end`]; with `only_if_due`, only an active assignment whose end has come is ended
-/// (checked in the same transaction, so an extension committed first wins).
+/// [`end`]; with `due_by`, only an active assignment whose end has come by that instant
+/// is ended, at that instant (checked in the same transaction, so an extension committed
+/// first wins).
 async fn end_when(
     state: &AppState,
     assignment_id: i64,
     ending: Ending<'_>,
-    only_if_due: bool,
+    due_by: Option<Timestamp>,
 ) -> Result<bool, AppError> {
-    let now = state.clock.now();
+    let only_if_due = due_by.is_some();
+    let now = due_by.unwrap_or_else(|| state.clock.now());
     let mut tx = state.db.begin_write().await?;
     let row = store::assignment::find(&mut tx, assignment_id)
         .await?

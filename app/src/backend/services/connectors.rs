@@ -7,7 +7,6 @@ use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::drafts::parse_name;
 use crate::domain::error::Validation;
-use crate::domain::time::MILLIS_PER_MINUTE;
 use crate::domain::{AppError, ErrorCode, Timestamp};
 use sqlx::Row;
 
@@ -84,14 +83,7 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let late_removals: i64 = sqlx::query_scalar(
-        "select count(*) from provisioning_job j join assignment a on a.id = j.assignment_id \
-         where j.operation = 'remove_member' and j.verified_at is null \
-         and a.status = 'ending' and a.updated_at < $1",
-    )
-    .bind(state.clock.now().millis() - MILLIS_PER_MINUTE)
-    .fetch_one(pool)
-    .await?;
+    let late_removals = store::provisioning::late_removals(pool, alarm_cutoff(state)).await?;
     let drift = sqlx::query(
         "select c.name as connector, r.name as resource, coalesce(p.display_name, '') as person, \
          d.account_id, d.kind, d.found_at, d.seen_at from drift d join connector c on c.id = d.connector_id \
@@ -117,6 +109,7 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
         connectors,
         troubled,
         late_removals,
+        alarm_seconds: state.settings.removal_alarm_seconds,
         drift,
     })
 }
@@ -281,4 +274,42 @@ pub async fn retry_job(state: &AppState, admin: &PersonRow, job_id: i64) -> Resu
     tx.commit().await?;
     state.scheduler_wakeup.notify();
     Ok(())
+}
+
+/// Access that ended before this instant and is still not verified removed is late.
+pub fn alarm_cutoff(state: &AppState) -> Timestamp {
+    Timestamp(
+        state
+            .clock
+            .now()
+            .millis()
+            .saturating_sub(state.settings.removal_alarm_seconds.saturating_mul(1000)),
+    )
+}
+
+/// What `/metrics` reports: the provisioning queue, late removals (the alarm), access
+/// past its end but not yet ended (the scheduler behind), and the mail outbox.
+#[derive(Clone, Debug, Default)]
+pub struct Health {
+    pub jobs: Vec<(String, i64)>,
+    pub late_removals: i64,
+    pub overdue_assignments: i64,
+    pub messages: Vec<(String, i64)>,
+}
+
+pub async fn health(state: &AppState) -> Result<Health, AppError> {
+    let pool = state.db.reader();
+    let overdue_assignments: i64 = sqlx::query_scalar(
+        "select count(*) from assignment where status = 'active' and end_at is not null \
+         and end_at < $1",
+    )
+    .bind(alarm_cutoff(state).millis())
+    .fetch_one(pool)
+    .await?;
+    Ok(Health {
+        jobs: store::provisioning::counts(pool).await?,
+        late_removals: store::provisioning::late_removals(pool, alarm_cutoff(state)).await?,
+        overdue_assignments,
+        messages: store::message::counts(pool).await?,
+    })
 }

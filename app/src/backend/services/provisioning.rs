@@ -15,11 +15,15 @@ use crate::domain::assignment::AssignmentEvent;
 use crate::domain::retry::retry_delay_seconds;
 use crate::domain::status::{AssignmentStatus, RequestStatus};
 use crate::domain::{AppError, Timestamp};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How long a claimed job is the claiming provisioner's alone.
 const LEASE_SECONDS: i64 = 60;
-const BATCH: i64 = 50;
+/// Jobs claimed by one step.
+const BATCH: i64 = 500;
+/// Groups (or single grants) worked on at once.
+const CONCURRENCY: usize = 8;
 const RETRY_BASE_SECONDS: i64 = 2;
 const RETRY_CAP_SECONDS: i64 = 300;
 
@@ -29,6 +33,13 @@ enum Done {
     Granted,
     /// Removed (or nothing was there) and read back absent at this instant.
     Verified(Timestamp),
+}
+
+/// What one step works on at once.
+enum Work {
+    /// Removal jobs of one connector and resource.
+    Removals(Vec<ClaimedJob>),
+    Single(ClaimedJob),
 }
 
 pub struct Provisioner {
@@ -78,7 +89,7 @@ impl Provisioner {
         })
     }
 
-    /// Runs one job against its connector.
+    /// Runs one job (a grant) against its connector; removals go [`Self::remove_together`].
     async fn perform(&self, job: &ClaimedJob) -> Result<Result<Done, Failure>, AppError> {
         let pool = self.state.db.reader();
         let (Some(resource_id), Some(person_id), Some(assignment_id)) =
@@ -141,81 +152,175 @@ impl Provisioner {
                     .await
                     .map(|()| Done::Granted))
             }
-            "remove_member" => {
-                if store::provisioning::grant_in_flight(pool, assignment_id, resource_id).await? {
-                    return Ok(Err(Failure::Retry {
-                        message: "waiting for the grant of the same access to finish".to_string(),
-                        after: Some(Duration::from_secs(1)),
-                    }));
-                }
-                if store::provisioning::still_granted(pool, person_id, resource_id, assignment_id)
-                    .await?
-                {
-                    // Another current assignment grants it: it stays (reference counting).
-                    return Ok(Ok(Done::Verified(self.state.clock.now())));
-                }
-                let known =
-                    store::provisioning::account_id(pool, job.connector_id, person_id).await?;
-                let user = match known {
-                    Some(user) => Some(user),
-                    None => match connector.find_user(&account).await {
-                        Ok(user) => user,
-                        Err(failure) => return Ok(Err(failure)),
-                    },
-                };
-                let Some(user) = user else {
-                    // No account downstream: nothing to remove.
-                    return Ok(Ok(Done::Verified(self.state.clock.now())));
-                };
-                if let Err(failure) = connector.remove_member(&group, &user).await {
-                    return Ok(Err(failure));
-                }
-                match connector.is_member(&group, &user).await {
-                    Ok(false) => Ok(Ok(Done::Verified(self.state.clock.now()))),
-                    Ok(true) => Ok(Err(Failure::Retry {
-                        message: "the removal did not stick: the group still lists the person"
-                            .to_string(),
-                        after: None,
-                    })),
-                    Err(failure) => Ok(Err(failure)),
-                }
-            }
             other => Ok(Err(Failure::GiveUp {
                 message: format!("{other} jobs are not supported yet"),
             })),
         }
     }
 
-    /// Records a success and what follows from it, in one transaction.
-    async fn succeed(&self, job: &ClaimedJob, done: Done) -> Result<(), AppError> {
+    /// Removes the people of several removal jobs of one group together: one call to
+    /// remove them, one read-back to verify; each job's outcome recorded on its own.
+    async fn remove_together(&self, jobs: &[ClaimedJob]) -> Result<(), AppError> {
+        let Some(first) = jobs.first() else {
+            return Ok(());
+        };
+        let pool = self.state.db.reader();
+        let target = async {
+            let Some(row) = store::provisioning::connector(pool, first.connector_id).await? else {
+                return Ok::<_, AppError>(Err(Failure::GiveUp {
+                    message: "the connector was deleted".to_string(),
+                }));
+            };
+            let group: Option<String> =
+                sqlx::query_scalar("select external_id from resource where id = $1")
+                    .bind(first.resource_id)
+                    .fetch_one(pool)
+                    .await?;
+            let Some(group) = group else {
+                return Ok(Err(Failure::GiveUp {
+                    message: "the resource has no downstream id".to_string(),
+                }));
+            };
+            Ok(self.connector(&row).map(|connector| (connector, group)))
+        };
+        let (connector, group) = match target.await? {
+            Ok(target) => target,
+            Err(failure) => {
+                for job in jobs {
+                    self.fail(job, failure.clone()).await?;
+                }
+                return Ok(());
+            }
+        };
+        let mut done = Vec::new();
+        let mut to_remove: Vec<(&ClaimedJob, String)> = Vec::new();
+        for job in jobs {
+            let (Some(resource_id), Some(person_id), Some(assignment_id)) =
+                (job.resource_id, job.person_id, job.assignment_id)
+            else {
+                // Grouped only with all three (see `step`).
+                continue;
+            };
+            if store::provisioning::grant_in_flight(pool, assignment_id, resource_id).await? {
+                self.fail(
+                    job,
+                    Failure::Retry {
+                        message: "waiting for the grant of the same access to finish".to_string(),
+                        after: Some(Duration::from_secs(1)),
+                    },
+                )
+                .await?;
+                continue;
+            }
+            if store::provisioning::still_granted(pool, person_id, resource_id, assignment_id)
+                .await?
+            {
+                // Another current assignment grants it: it stays (reference counting).
+                done.push((job, Done::Verified(self.state.clock.now())));
+                continue;
+            }
+            let user =
+                match store::provisioning::account_id(pool, job.connector_id, person_id).await? {
+                    Some(user) => Some(user),
+                    None => match connector.find_user(&self.account(person_id).await?).await {
+                        Ok(user) => user,
+                        Err(failure) => {
+                            self.fail(job, failure).await?;
+                            continue;
+                        }
+                    },
+                };
+            match user {
+                Some(user) => to_remove.push((job, user)),
+                // No account downstream: nothing to remove.
+                None => done.push((job, Done::Verified(self.state.clock.now()))),
+            }
+        }
+        if !to_remove.is_empty() {
+            let mut users: Vec<String> = to_remove.iter().map(|(_, user)| user.clone()).collect();
+            users.sort_unstable();
+            users.dedup();
+            let outcome = match connector.remove_members(&group, &users).await {
+                Ok(()) => connector.members_among(&group, &users).await,
+                Err(failure) => Err(failure),
+            };
+            let at = self.state.clock.now();
+            match outcome {
+                Ok(present) => {
+                    for (job, user) in &to_remove {
+                        if present.contains(user) {
+                            self.fail(
+                                job,
+                                Failure::Retry {
+                                    message: "the removal did not stick: the group still lists \
+                                              the person"
+                                        .to_string(),
+                                    after: None,
+                                },
+                            )
+                            .await?;
+                        } else {
+                            done.push((job, Done::Verified(at)));
+                        }
+                    }
+                }
+                Err(failure) => {
+                    for (job, _) in &to_remove {
+                        self.fail(job, failure.clone()).await?;
+                    }
+                }
+            }
+        }
+        self.succeed_all(done).await
+    }
+
+    /// Records successes and what follows from them, in one transaction.
+    async fn succeed_all(&self, done: Vec<(&ClaimedJob, Done)>) -> Result<(), AppError> {
+        if done.is_empty() {
+            return Ok(());
+        }
         let now = self.state.clock.now();
         let mut tx = self.state.db.begin_write().await?;
+        for (job, outcome) in done {
+            self.record_success(&mut tx, now, job, outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records one success: the job, and an assignment whose removals are all verified,
+    /// or a request whose grants are all done.
+    async fn record_success(
+        &self,
+        tx: &mut store::Tx,
+        now: Timestamp,
+        job: &ClaimedJob,
+        done: Done,
+    ) -> Result<(), AppError> {
         let verified_at = match done {
             Done::Granted => None,
             Done::Verified(at) => Some(at),
         };
-        if !store::provisioning::mark_succeeded(&mut tx, now, job.id, &self.owner, verified_at)
-            .await?
-        {
+        if !store::provisioning::mark_succeeded(tx, now, job.id, &self.owner, verified_at).await? {
             // Our lease ran out and another provisioner took the job; it records it.
             return Ok(());
         }
         if let Some(assignment_id) = job.assignment_id {
-            let row = store::assignment::find(&mut tx, assignment_id)
+            let row = store::assignment::find(tx, assignment_id)
                 .await?
                 .ok_or_else(AppError::internal)?;
             let actor = audit::Actor::System("provisioner");
             if verified_at.is_some()
                 && row.status == AssignmentStatus::Ending
-                && store::provisioning::unverified_removals(&mut tx, assignment_id).await? == 0
+                && store::provisioning::unverified_removals(tx, assignment_id).await? == 0
             {
                 let removed = row
                     .state()
                     .apply(AssignmentEvent::RemovalVerified, now)
                     .map_err(|_| AppError::internal())?;
-                if store::assignment::store_state(&mut tx, now, &row, &removed).await? {
+                if store::assignment::store_state(tx, now, &row, &removed).await? {
                     audit::append(
-                        &mut tx,
+                        tx,
                         now,
                         &actor,
                         audit::Change::new("assignment.removal_verified", "assignment", row.id)
@@ -225,7 +330,7 @@ impl Provisioner {
                 }
             }
             if verified_at.is_none()
-                && store::provisioning::unfinished_grants(&mut tx, assignment_id).await? == 0
+                && store::provisioning::unfinished_grants(tx, assignment_id).await? == 0
             {
                 let delivering: Option<(i64, i64)> = sqlx::query_as(
                     "select r.id, r.person_id from access_request r join assignment a on a.access_request_id = r.id \
@@ -233,18 +338,13 @@ impl Provisioner {
                 )
                 .bind(assignment_id)
                 .bind(RequestStatus::Delivering.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
                 if let Some((request_id, person_id)) = delivering {
-                    store::request::mark_delivery(
-                        &mut tx,
-                        now,
-                        request_id,
-                        RequestStatus::Delivered,
-                    )
-                    .await?;
+                    store::request::mark_delivery(tx, now, request_id, RequestStatus::Delivered)
+                        .await?;
                     audit::append(
-                        &mut tx,
+                        tx,
                         now,
                         &actor,
                         audit::Change::new(
@@ -257,10 +357,10 @@ impl Provisioner {
                     let package: String =
                         sqlx::query_scalar("select name from access_package where id = $1")
                             .bind(row.package_id)
-                            .fetch_one(&mut *tx)
+                            .fetch_one(&mut **tx)
                             .await?;
                     mail::notify(
-                        &mut tx,
+                        tx,
                         now,
                         person_id,
                         &Notice::access_granted(
@@ -275,7 +375,6 @@ impl Provisioner {
                 }
             }
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -329,17 +428,45 @@ impl Worker for Provisioner {
     }
 
     async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
+        use futures::stream::{self, TryStreamExt};
         let lease_until = Timestamp(now.millis() + LEASE_SECONDS * 1000);
         let jobs =
             store::provisioning::claim_due(&self.state.db, now, &self.owner, lease_until, BATCH)
                 .await?;
-        for job in &jobs {
-            match self.perform(job).await? {
-                Ok(done) => self.succeed(job, done).await?,
-                Err(failure) => self.fail(job, failure).await?,
+        let claimed = jobs.len();
+        // Removals from one group go together (one call, one read-back); the rest, and
+        // the groups, run side by side.
+        let mut groups: BTreeMap<(i64, i64), Vec<ClaimedJob>> = BTreeMap::new();
+        let mut singles = Vec::new();
+        for job in jobs {
+            match (job.operation.as_str(), job.resource_id) {
+                ("remove_member", Some(resource_id))
+                    if job.person_id.is_some() && job.assignment_id.is_some() =>
+                {
+                    groups
+                        .entry((job.connector_id, resource_id))
+                        .or_default()
+                        .push(job);
+                }
+                _ => singles.push(job),
             }
         }
-        Ok(jobs.len())
+        let work = groups
+            .into_values()
+            .map(Work::Removals)
+            .chain(singles.into_iter().map(Work::Single));
+        stream::iter(work.map(Ok))
+            .try_for_each_concurrent(CONCURRENCY, |work| async move {
+                match work {
+                    Work::Removals(jobs) => self.remove_together(&jobs).await,
+                    Work::Single(job) => match self.perform(&job).await? {
+                        Ok(done) => self.succeed_all(vec![(&job, done)]).await,
+                        Err(failure) => self.fail(&job, failure).await,
+                    },
+                }
+            })
+            .await?;
+        Ok(claimed)
     }
 
     fn idle_interval(&self) -> Duration {

@@ -10,6 +10,11 @@ pub enum MemberOperation {
     Remove,
 }
 
+/// Attempts a job gets before it is dead-lettered: with backoff doubling from 2 seconds to
+/// at most 5 minutes, about an hour of retries, so an outage of that length drains on its
+/// own and a longer one waits for an operator's Retry.
+pub const MAX_ATTEMPTS: i64 = 20;
+
 /// Queues adding or removing the person on a downstream resource for an assignment. The
 /// idempotency key makes a repeated grant or removal of the same assignment and resource
 /// a no-op.
@@ -31,8 +36,8 @@ pub async fn queue_membership(
     };
     sqlx::query(
         "insert into provisioning_job (connector_id, resource_id, assignment_id, person_id, operation, \
-         next_attempt_at, idempotency_key, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $6, $6) on conflict (idempotency_key) do nothing",
+         next_attempt_at, idempotency_key, max_attempts, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $6, $6) on conflict (idempotency_key) do nothing",
     )
     .bind(connector_id)
     .bind(resource_id)
@@ -41,6 +46,7 @@ pub async fn queue_membership(
     .bind(operation)
     .bind(now.millis())
     .bind(key)
+    .bind(MAX_ATTEMPTS)
     .execute(&mut **tx)
     .await
     .map(|_| ())
@@ -254,4 +260,16 @@ pub async fn counts(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64)>, sqlx::Er
     sqlx::query_as("select status, count(*) from provisioning_job group by status order by status")
         .fetch_all(pool)
         .await
+}
+
+/// Removals not verified although the access ended before `cutoff` (pending, retrying or
+/// dead): late, and the alarm is raised while there are any.
+pub async fn late_removals(pool: &sqlx::AnyPool, cutoff: Timestamp) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from provisioning_job where operation = 'remove_member' \
+         and verified_at is null and status <> 'succeeded' and created_at < $1",
+    )
+    .bind(cutoff.millis())
+    .fetch_one(pool)
+    .await
 }
