@@ -404,6 +404,8 @@ pub struct RequestDetail {
     pub start_at: Timestamp,
     pub end_at: Option<Timestamp>,
     pub stages: Vec<StageView>,
+    /// Its access in the connected systems, per resource (errors for administrators only).
+    pub provisioning: Vec<crate::domain::provisioning::StepRecord>,
 }
 
 /// A request with its stages, approvers and decisions: for the person it is for, the one
@@ -505,6 +507,12 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
             }
         })
         .collect();
+    let mut provisioning = store::provisioning::steps_of_request(&mut tx, request.id).await?;
+    if !person.is_admin {
+        for step in &mut provisioning {
+            step.error = None;
+        }
+    }
     Ok(RequestDetail {
         request_id: request.id,
         kind: request.kind,
@@ -517,5 +525,6 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
         start_at: Timestamp(request.start_at),
         end_at: request.end_at.map(Timestamp),
         stages: stage_views,
+        provisioning,
     })
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod navigation;
 pub mod person;
 pub mod policy;
+pub mod provisioning;
 pub mod request;
 pub mod retry;
 pub mod status;

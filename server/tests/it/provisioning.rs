@@ -351,6 +351,17 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         );
     }
     assert_eq!(app.drain(&provisioner).await, 0, "nothing runs twice");
+    // The holder sees it on the request's page: granted, then removed and verified.
+    let eli = crate::harness::new_client();
+    app.sign_in_as(&eli, "Eli Evans").await;
+    let page = app.page(&eli, &format!("/requests/{request_id}")).await;
+    assert!(page.contains("In connected systems"), "{page}");
+    assert!(page.contains("cloud-sandbox"));
+    assert!(
+        page.contains("Granted") && page.contains("Removed"),
+        "{page}"
+    );
+    assert!(page.contains("Read back and verified gone on"), "{page}");
     app.stop().await;
 }
 

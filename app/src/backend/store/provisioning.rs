@@ -273,3 +273,35 @@ pub async fn late_removals(pool: &sqlx::AnyPool, cutoff: Timestamp) -> Result<i6
     .fetch_one(pool)
     .await
 }
+
+/// The provisioning steps of the assignments a request made, per resource, oldest first.
+pub async fn steps_of_request(
+    tx: &mut Tx,
+    request_id: i64,
+) -> Result<Vec<crate::domain::provisioning::StepRecord>, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query(
+        "select r.name as resource, c.name as system, j.operation, j.status, j.attempts, \
+         j.updated_at, j.verified_at, j.last_error from provisioning_job j \
+         join resource r on r.id = j.resource_id join connector c on c.id = j.connector_id \
+         where j.assignment_id in (select id from assignment where access_request_id = $1) \
+         order by r.name, j.id",
+    )
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(crate::domain::provisioning::StepRecord {
+            resource: row.try_get("resource")?,
+            system: row.try_get("system")?,
+            operation: row.try_get("operation")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            updated_at: Timestamp(row.try_get("updated_at")?),
+            verified_at: row.try_get::<Option<i64>, _>("verified_at")?.map(Timestamp),
+            error: row.try_get("last_error")?,
+        })
+    })
+    .collect()
+}
