@@ -187,6 +187,26 @@ pub async fn seed_demo(config: &Config) -> Result<String, String> {
     ))
 }
 
+/// `gatehouse person-left <email>`: the person left; their access ends and their accounts
+/// downstream are queued to be switched off (the server's workers carry it out).
+pub async fn person_left(config: &Config, email: &str) -> Result<String, String> {
+    let db = startup::open_database(config).await?;
+    startup::migrate(&db).await?;
+    let state = AppState::new(db, Arc::new(SystemClock), config.settings());
+    let outcome = app::backend::services::people::leave(
+        &state,
+        &app::backend::store::audit::Actor::System("cli"),
+        email,
+    )
+    .await;
+    state.db.close().await;
+    let left = outcome.map_err(|error| error.message)?;
+    Ok(format!(
+        "{email} has left: {} assignment(s) ended, {} account(s) to switch off downstream.",
+        left.ended, left.deactivations
+    ))
+}
+
 /// `gatehouse audit-verify`: checks every link of the audit chain.
 pub async fn audit_verify(config: &Config) -> Result<String, String> {
     let db = startup::open_database(config).await?;

@@ -25,6 +25,12 @@ enum Command {
     SeedDemo,
     /// Check the audit trail's hash chain and name the first broken link.
     AuditVerify,
+    /// A person left: end all their access and switch off their accounts downstream (the
+    /// running server's workers do the removals). For HR scripts; audited.
+    PersonLeft {
+        /// Their email address.
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -42,6 +48,7 @@ async fn main() -> ExitCode {
         Command::Migrate => gatehouse_server::migrate(&config).await,
         Command::SeedDemo => gatehouse_server::seed_demo(&config).await,
         Command::AuditVerify => gatehouse_server::audit_verify(&config).await,
+        Command::PersonLeft { email } => gatehouse_server::person_left(&config, &email).await,
     };
     match outcome {
         Ok(message) => {

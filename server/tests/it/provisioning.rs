@@ -70,7 +70,7 @@ async fn scim_port() -> u16 {
 /// One test's own SCIM tenant.
 pub(crate) struct Tenant {
     pub base: String,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
 impl Tenant {
@@ -546,6 +546,121 @@ async fn removals_ride_out_ten_minutes_of_faults_with_the_alarm_raised(backend: 
     app.stop().await;
 }
 
+/// A person leaves (`gatehouse person-left`, as an HR script would call it): all their
+/// access ends at once with the reason "left", each removal is verified downstream, their
+/// SCIM account is switched off (active=false, read back), and it is audited once; doing
+/// it again changes nothing. An unknown address is refused.
+async fn a_person_who_leaves_loses_access_and_their_account_is_switched_off(backend: TestBackend) {
+    let tenant = Tenant::new().await;
+    let group = tenant.create_group("cloud-sandbox").await;
+    let app = spawn(backend).await;
+    connect(&app, &tenant.base, &group).await;
+    let provisioner = Provisioner::new(app.state.clone());
+    let (_, assignment) = sandbox_for(&app, "Eli Evans").await;
+    app.drain(&provisioner).await;
+    assert_eq!(tenant.member_ids(&group).await.len(), 1);
+    let account: String = sqlx::query_scalar(
+        "select external_id from connector_account where person_id = (select id from person where email = 'eli.evans@example.com')",
+    )
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    let active = || async {
+        let user: Value = tenant
+            .http
+            .get(format!("{}/Users/{account}", tenant.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        user["active"].as_bool()
+    };
+    assert_eq!(active().await, Some(true));
+
+    let cli = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["person-left", email])
+            .env_clear()
+            .env("GATEHOUSE_ENV", "development")
+            .env("GATEHOUSE_LOG", "warn")
+            .env("GATEHOUSE_DATABASE_URL", &app.database.url)
+            .env("GATEHOUSE_DATA_DIR", app.database.data_dir.path())
+            .output()
+            .unwrap()
+    };
+    let unknown = cli("nobody@example.com");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("No person has the email address"));
+    let messages_before = app.scalar("select count(*) from outbound_message").await;
+    let left = cli("Eli.Evans@example.com");
+    let said = String::from_utf8_lossy(&left.stdout).to_string();
+    assert!(
+        left.status.success(),
+        "{}",
+        String::from_utf8_lossy(&left.stderr)
+    );
+    assert!(said.contains("1 account(s) to switch off"), "{said}");
+    let reason: String = sqlx::query_scalar(&format!(
+        "select removal_reason from assignment where id = {assignment}"
+    ))
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(reason, "user_left");
+    assert_eq!(
+        app.scalar("select count(*) from assignment where status in ('active', 'scheduled') and person_id = (select id from person where email = 'eli.evans@example.com')").await,
+        0,
+        "no access left"
+    );
+    assert_eq!(
+        app.scalar("select count(*) from outbound_message").await,
+        messages_before,
+        "no mail to a mailbox they no longer read"
+    );
+
+    // The workers: removed and verified, the account switched off. (The command ran on
+    // the wall clock: the test's clock catches up with it.)
+    let wall = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    app.clock
+        .set(Timestamp(app.clock_now().millis().max(wall + 1_000)));
+    app.drain(&provisioner).await;
+    assert!(tenant.member_ids(&group).await.is_empty());
+    assert_eq!(active().await, Some(false));
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from assignment where id = {assignment} and status = 'removed'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("select count(*) from provisioning_job where operation = 'disable_user' and status = 'succeeded'").await,
+        1
+    );
+    // Again: nothing more.
+    assert!(cli("eli.evans@example.com").status.success());
+    assert_eq!(
+        app.scalar("select count(*) from audit_event where action = 'person.left'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("select count(*) from provisioning_job where operation = 'disable_user'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
 async fn administrators_add_connectors_and_see_failed_jobs(backend: TestBackend) {
     let app = spawn(backend).await;
     let admin = crate::harness::new_client();
@@ -957,6 +1072,7 @@ crate::on_both_backends!(
     administrators_add_connectors_and_see_failed_jobs,
     granted_access_is_removed_downstream_at_its_end_and_verified,
     removals_ride_out_ten_minutes_of_faults_with_the_alarm_raised,
+    a_person_who_leaves_loses_access_and_their_account_is_switched_off,
 );
 
 /// An OpenLDAP server of the test's own (Debian's slapd, foreground, loopback only, its

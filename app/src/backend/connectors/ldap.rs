@@ -195,6 +195,13 @@ impl Connector for Directory {
             .await
     }
 
+    /// LDAP has no standard switch for an account (OpenLDAP has none; Active Directory's
+    /// `userAccountControl` is its own): the person's group memberships are removed, and
+    /// the entry is left to the directory's own leaver process.
+    async fn deactivate_user(&self, _user: &str) -> Result<(), Failure> {
+        Ok(())
+    }
+
     async fn remove_members(&self, group: &str, users: &[String]) -> Result<(), Failure> {
         if users.is_empty() {
             return Ok(());

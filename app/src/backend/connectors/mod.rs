@@ -54,6 +54,9 @@ pub trait Connector: Send + Sync {
     /// Every member of the group (account ids), for reconciliation.
     async fn members(&self, group: &str) -> Result<Vec<String>, Failure>;
 
+    /// Switches the person's account off (they left); one already gone counts as done.
+    async fn deactivate_user(&self, user: &str) -> Result<(), Failure>;
+
     /// Removes several memberships of one group, in as few calls as the system allows;
     /// ones already gone count as removed. One at a time unless the connector knows
     /// better.

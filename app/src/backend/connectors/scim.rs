@@ -310,6 +310,21 @@ impl Connector for Scim {
         ))
     }
 
+    async fn deactivate_user(&self, user: &str) -> Result<(), Failure> {
+        let patch = json!({
+            "schemas": [PATCH_OP],
+            "Operations": [{ "op": "replace", "path": "active", "value": false }],
+        });
+        // 404: the account is gone, which is at least as off as inactive.
+        self.call(
+            Method::PATCH,
+            &format!("/Users/{}", segment(user)),
+            Some(patch),
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure> {
         Ok(self
             .members(group)

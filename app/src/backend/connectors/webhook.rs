@@ -132,6 +132,10 @@ impl Connector for Webhook {
         self.send("member.removed", group, user).await
     }
 
+    async fn deactivate_user(&self, user: &str) -> Result<(), Failure> {
+        self.send("user.deactivated", "", user).await
+    }
+
     /// Nothing to read back: the acknowledged removal is what Gatehouse knows.
     async fn is_member(&self, _group: &str, _user: &str) -> Result<bool, Failure> {
         Ok(false)

@@ -57,10 +57,27 @@ async fn end_when(
     ending: Ending<'_>,
     due_by: Option<Timestamp>,
 ) -> Result<bool, AppError> {
-    let only_if_due = due_by.is_some();
     let now = due_by.unwrap_or_else(|| state.clock.now());
     let mut tx = state.db.begin_write().await?;
-    let row = store::assignment::find(&mut tx, assignment_id)
+    let ended = end_in(&mut tx, now, assignment_id, ending, due_by.is_some()).await?;
+    if ended {
+        tx.commit().await?;
+    }
+    Ok(ended)
+}
+
+/// Ends an assignment inside the caller's transaction, at `now`: its removal jobs, its
+/// audit event, and a message to the holder (not to someone who left). With
+/// `only_if_due`, only an active assignment whose end has come; false (nothing written)
+/// when it is not.
+pub(crate) async fn end_in(
+    tx: &mut store::Tx,
+    now: Timestamp,
+    assignment_id: i64,
+    ending: Ending<'_>,
+    only_if_due: bool,
+) -> Result<bool, AppError> {
+    let row = store::assignment::find(tx, assignment_id)
         .await?
         .ok_or_else(|| AppError::not_found("assignment"))?;
     let due =
@@ -72,10 +89,10 @@ async fn end_when(
     let mut next = current
         .apply(AssignmentEvent::End(ending.reason), now)
         .map_err(refused)?;
-    let removals = store::assignment::resources_to_remove(&mut tx, &row).await?;
+    let removals = store::assignment::resources_to_remove(tx, &row).await?;
     for (resource_id, connector_id) in &removals {
         store::provisioning::queue_membership(
-            &mut tx,
+            tx,
             now,
             store::provisioning::MemberOperation::Remove,
             row.id,
@@ -90,7 +107,7 @@ async fn end_when(
             .apply(AssignmentEvent::RemovalVerified, now)
             .map_err(refused)?;
     }
-    if !store::assignment::store_state(&mut tx, now, &row, &next).await? {
+    if !store::assignment::store_state(tx, now, &row, &next).await? {
         if only_if_due {
             // Another instance's sweeper ended it first.
             return Ok(false);
@@ -101,7 +118,7 @@ async fn end_when(
         ));
     }
     audit::append(
-        &mut tx,
+        tx,
         now,
         &ending.actor,
         audit::Change::new("assignment.ended", "assignment", row.id)
@@ -114,7 +131,7 @@ async fn end_when(
     .await?;
     let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
         .bind(row.package_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let why = match (&ending.actor, ending.reason) {
         (audit::Actor::Person { label, .. }, reason) => {
@@ -122,15 +139,16 @@ async fn end_when(
         }
         (audit::Actor::System(_), reason) => removal_words(reason).to_string(),
     };
-    mail::notify(
-        &mut tx,
-        now,
-        row.person_id,
-        &Notice::access_removed(&package_name, &why, ending.comment),
-        &[],
-    )
-    .await?;
-    tx.commit().await?;
+    if ending.reason != RemovalReason::UserLeft {
+        mail::notify(
+            tx,
+            now,
+            row.person_id,
+            &Notice::access_removed(&package_name, &why, ending.comment),
+            &[],
+        )
+        .await?;
+    }
     Ok(true)
 }
 

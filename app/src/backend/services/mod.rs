@@ -9,6 +9,7 @@ pub mod identity;
 pub mod links;
 pub mod mail;
 pub mod manage;
+pub mod people;
 pub mod provisioning;
 pub mod reconcile;
 pub mod requests;

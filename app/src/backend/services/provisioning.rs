@@ -89,9 +89,39 @@ impl Provisioner {
         })
     }
 
+    /// Switches off the account of a person who left.
+    async fn deactivate(&self, job: &ClaimedJob) -> Result<Result<Done, Failure>, AppError> {
+        let pool = self.state.db.reader();
+        let Some(person_id) = job.person_id else {
+            return Ok(Err(Failure::GiveUp {
+                message: "a deactivation without a person".to_string(),
+            }));
+        };
+        let Some(row) = store::provisioning::connector(pool, job.connector_id).await? else {
+            return Ok(Err(Failure::GiveUp {
+                message: "the connector was deleted".to_string(),
+            }));
+        };
+        let Some(user) = store::provisioning::account_id(pool, job.connector_id, person_id).await?
+        else {
+            return Ok(Ok(Done::Granted));
+        };
+        let connector = match self.connector(&row) {
+            Ok(connector) => connector,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        Ok(connector
+            .deactivate_user(&user)
+            .await
+            .map(|()| Done::Granted))
+    }
+
     /// Runs one job (a grant) against its connector; removals go [`Self::remove_together`].
     async fn perform(&self, job: &ClaimedJob) -> Result<Result<Done, Failure>, AppError> {
         let pool = self.state.db.reader();
+        if job.operation == "disable_user" {
+            return self.deactivate(job).await;
+        }
         let (Some(resource_id), Some(person_id), Some(assignment_id)) =
             (job.resource_id, job.person_id, job.assignment_id)
         else {

@@ -52,6 +52,28 @@ pub async fn queue_membership(
     .map(|_| ())
 }
 
+/// Queues deactivating the person's account in every system where Gatehouse knows one
+/// (the person left); returns how many. Repeating it is a no-op (idempotency key).
+pub async fn queue_deactivations(
+    tx: &mut Tx,
+    now: Timestamp,
+    person_id: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "insert into provisioning_job (connector_id, person_id, operation, next_attempt_at, \
+         idempotency_key, max_attempts, created_at, updated_at) \
+         select connector_id, person_id, 'disable_user', $1, \
+         'disable:' || cast(person_id as text) || ':' || cast(connector_id as text), $2, $1, $1 \
+         from connector_account where person_id = $3 on conflict (idempotency_key) do nothing",
+    )
+    .bind(now.millis())
+    .bind(MAX_ATTEMPTS)
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 /// A provisioning job claimed by a provisioner.
 #[derive(Clone, Debug)]
 pub struct ClaimedJob {

@@ -1,0 +1,88 @@
+//! People leaving: when a person leaves, all their access ends and their accounts
+//! downstream are switched off. The lifecycle workflows (DOMAIN.md) will call this from a
+//! leave date; today HR scripts call it through `gatehouse person-left <email>`.
+
+use crate::backend::services::assignments::{end_in, Ending};
+use crate::backend::store::{self, audit};
+use crate::backend::AppState;
+use crate::domain::assignment::RemovalReason;
+use crate::domain::status::PersonStatus;
+use crate::domain::{AppError, ErrorCode};
+
+/// What leaving changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Left {
+    /// Assignments ended (each with its removal jobs and audit event).
+    pub ended: usize,
+    /// Downstream accounts queued to be switched off.
+    pub deactivations: u64,
+}
+
+/// Marks the person as left and, in the same transaction, ends every current assignment
+/// of theirs (reason "left"; no message to a mailbox they no longer read) and queues the
+/// deactivation of each account Gatehouse knows downstream. Running it again for someone
+/// who already left finishes anything left over and changes nothing else.
+pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Result<Left, AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let found: Option<(i64, String)> =
+        sqlx::query_as("select id, status from person where lower(email) = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((person_id, status)) = found else {
+        return Err(AppError::new(
+            ErrorCode::NotFound,
+            format!("No person has the email address {:?}.", email.trim()),
+        ));
+    };
+    let already = status == PersonStatus::Left.as_str();
+    if !already {
+        sqlx::query(
+            "update person set status = $1, leave_at = coalesce(leave_at, $2), updated_at = $2 \
+             where id = $3",
+        )
+        .bind(PersonStatus::Left.as_str())
+        .bind(now.millis())
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let current: Vec<i64> = sqlx::query_scalar(
+        "select id from assignment where person_id = $1 and status in ('active', 'scheduled') \
+         order by id",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut left = Left::default();
+    for assignment_id in current {
+        let ending = Ending {
+            actor: actor.clone(),
+            reason: RemovalReason::UserLeft,
+            comment: "",
+        };
+        if end_in(&mut tx, now, assignment_id, ending, false).await? {
+            left.ended += 1;
+        }
+    }
+    left.deactivations = store::provisioning::queue_deactivations(&mut tx, now, person_id).await?;
+    if !already || left.ended > 0 || left.deactivations > 0 {
+        audit::append(
+            &mut tx,
+            now,
+            actor,
+            audit::Change::new("person.left", "person", person_id)
+                .before(serde_json::json!({ "status": status }))
+                .after(serde_json::json!({
+                    "status": PersonStatus::Left.as_str(),
+                    "assignments_ended": left.ended,
+                    "accounts_to_deactivate": left.deactivations,
+                })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    state.scheduler_wakeup.notify();
+    Ok(left)
+}
