@@ -36,6 +36,7 @@ pub struct DriftView {
     pub resource: String,
     /// The person, when Gatehouse knows the account.
     pub person: String,
+    /// The account as its system names it (a SCIM userName, an LDAP DN), else its id.
     pub account: String,
     /// `unexpected_member` or `missing_member`.
     pub kind: String,

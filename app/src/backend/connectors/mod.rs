@@ -6,7 +6,7 @@ pub mod ldap;
 pub mod scim;
 pub mod webhook;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// Why a call did not succeed, and whether trying again may help.
@@ -53,6 +53,13 @@ pub trait Connector: Send + Sync {
     async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure>;
     /// Every member of the group (account ids), for reconciliation.
     async fn members(&self, group: &str) -> Result<Vec<String>, Failure>;
+
+    /// How the system names these accounts (e.g. a SCIM id's `userName`), for the drift
+    /// report; ids it does not know are left out. The id itself unless the connector
+    /// knows better.
+    async fn account_names(&self, ids: &[String]) -> Result<HashMap<String, String>, Failure> {
+        Ok(ids.iter().map(|id| (id.clone(), id.clone())).collect())
+    }
 
     /// Switches the person's account off (they left); one already gone counts as done.
     async fn deactivate_user(&self, user: &str) -> Result<(), Failure>;

@@ -28,6 +28,13 @@ pub struct ScimConfig {
     /// Seconds before a call is given up (and retried later).
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Resources asked for per page when reading a list (RFC 7644 3.4.2.4).
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
+}
+
+fn default_page_size() -> usize {
+    200
 }
 
 fn bearer() -> String {
@@ -64,7 +71,11 @@ pub struct Scim {
     client: reqwest::Client,
     base: String,
     auth: Auth,
+    page_size: usize,
 }
+
+/// Pages read at most from one list (a runaway server cannot keep a job forever).
+const MAX_PAGES: usize = 1_000;
 
 impl Scim {
     pub fn new(config: &ScimConfig, secret: Option<&str>) -> Result<Self, String> {
@@ -81,6 +92,7 @@ impl Scim {
             client,
             base: config.base_url.trim_end_matches('/').to_string(),
             auth,
+            page_size: config.page_size.clamp(1, 1_000),
         })
     }
 
@@ -123,6 +135,48 @@ impl Scim {
             .unwrap_or_default();
         let message = format!("SCIM server answered {status}{detail}");
         Err(classify(status, message, retry_after))
+    }
+}
+
+impl Scim {
+    /// Reads a list resource page by page (`startIndex`, `count`), until `totalResults`
+    /// is reached, a page comes back empty, or `enough` says so; follows a server that
+    /// pages smaller than asked.
+    async fn list(
+        &self,
+        resource: &str,
+        attributes: &str,
+        mut enough: impl FnMut(&[Value]) -> bool,
+    ) -> Result<Vec<Value>, Failure> {
+        let mut all: Vec<Value> = Vec::new();
+        let mut start = 1;
+        for _ in 0..MAX_PAGES {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("startIndex", &start.to_string())
+                .append_pair("count", &self.page_size.to_string())
+                .append_pair("attributes", attributes)
+                .finish();
+            let (_, body) = self
+                .call(Method::GET, &format!("/{resource}?{query}"), None)
+                .await?;
+            let page = body
+                .get("Resources")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let total = body
+                .get("totalResults")
+                .and_then(Value::as_u64)
+                .and_then(|total| usize::try_from(total).ok())
+                .unwrap_or(0);
+            let read = page.len();
+            all.extend(page);
+            start += read;
+            if read == 0 || start > total || enough(&all) {
+                break;
+            }
+        }
+        Ok(all)
     }
 }
 
@@ -308,6 +362,36 @@ impl Connector for Scim {
             users,
             str::to_string,
         ))
+    }
+
+    async fn account_names(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, Failure> {
+        let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let found = |users: &[Value]| {
+            users
+                .iter()
+                .filter(|user| {
+                    user.get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|id| wanted.contains(id))
+                })
+                .count()
+        };
+        let users = self
+            .list("Users", "userName", |users| found(users) == wanted.len())
+            .await?;
+        Ok(users
+            .iter()
+            .filter_map(|user| {
+                let id = user.get("id").and_then(Value::as_str)?;
+                let name = user.get("userName").and_then(Value::as_str)?;
+                wanted
+                    .contains(id)
+                    .then(|| (id.to_string(), name.to_string()))
+            })
+            .collect())
     }
 
     async fn deactivate_user(&self, user: &str) -> Result<(), Failure> {

@@ -86,7 +86,8 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
     let late_removals = store::provisioning::late_removals(pool, alarm_cutoff(state)).await?;
     let drift = sqlx::query(
         "select c.name as connector, r.name as resource, coalesce(p.display_name, '') as person, \
-         d.account_id, d.kind, d.found_at, d.seen_at from drift d join connector c on c.id = d.connector_id \
+         coalesce(d.account_label, d.account_id) as account_id, d.kind, d.found_at, d.seen_at \
+         from drift d join connector c on c.id = d.connector_id \
          join resource r on r.id = d.resource_id left join person p on p.id = d.person_id \
          where d.resolved_at is null order by d.found_at desc, d.id desc limit 200",
     )

@@ -123,6 +123,13 @@ pub async fn reconcile(
         summary.unexpected += unexpected.len();
         summary.missing += missing.len();
 
+        // Who the out-of-band members are, as the system names them (paged reads).
+        let names = if unexpected.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            let ids: Vec<String> = unexpected.iter().map(|a| (*a).clone()).collect();
+            connector.account_names(&ids).await.unwrap_or_default()
+        };
         let now = state.clock.now();
         let mut findings = Vec::new();
         for (accounts, kind) in [
@@ -139,10 +146,15 @@ pub async fn reconcile(
                 } else {
                     false
                 };
-                findings.push(((*account).clone(), kind, repaired));
+                findings.push(Finding {
+                    account: (*account).clone(),
+                    label: names.get(*account).cloned(),
+                    kind,
+                    repaired,
+                });
             }
         }
-        summary.repaired += findings.iter().filter(|(_, _, repaired)| *repaired).count();
+        summary.repaired += findings.iter().filter(|finding| finding.repaired).count();
         record(state, now, connector_id, *resource_id, &findings).await?;
     }
 
@@ -172,6 +184,15 @@ pub async fn reconcile(
     Ok(summary)
 }
 
+/// One account in the wrong place, and whether it was put right.
+struct Finding {
+    account: String,
+    /// How its system names it, when known.
+    label: Option<String>,
+    kind: &'static str,
+    repaired: bool,
+}
+
 /// Opens drift rows for new findings, refreshes the ones seen again, and resolves those
 /// no longer found (or repaired).
 async fn record(
@@ -179,7 +200,7 @@ async fn record(
     now: Timestamp,
     connector_id: i64,
     resource_id: i64,
-    findings: &[(String, &str, bool)],
+    findings: &[Finding],
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await?;
     let open = sqlx::query(
@@ -192,7 +213,10 @@ async fn record(
         let id: i64 = row.try_get("id")?;
         let account: String = row.try_get("account_id")?;
         let kind: String = row.try_get("kind")?;
-        if !findings.iter().any(|(a, k, _)| *a == account && *k == kind) {
+        if !findings
+            .iter()
+            .any(|finding| finding.account == account && finding.kind == kind)
+        {
             // Not found any more: resolved (by someone, or by a change that finished).
             sqlx::query("update drift set resolved_at = $1 where id = $2")
                 .bind(now.millis())
@@ -201,7 +225,13 @@ async fn record(
                 .await?;
         }
     }
-    for (account, kind, repaired) in findings {
+    for Finding {
+        account,
+        label,
+        kind,
+        repaired,
+    } in findings
+    {
         let existing: Option<i64> = sqlx::query_scalar(
             "select id from drift where resource_id = $1 and account_id = $2 and kind = $3 and resolved_at is null",
         )
@@ -215,10 +245,12 @@ async fn record(
                 // Seen again; repaired now, it is resolved too.
                 let repaired_at = repaired.then_some(now.millis());
                 sqlx::query(
-                    "update drift set seen_at = $1, repaired_at = $2, resolved_at = $2 where id = $3",
+                    "update drift set seen_at = $1, repaired_at = $2, resolved_at = $2, \
+                     account_label = coalesce($3, account_label) where id = $4",
                 )
                 .bind(now.millis())
                 .bind(repaired_at)
+                .bind(label)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -234,7 +266,8 @@ async fn record(
                 let repaired_at = repaired.then_some(now.millis());
                 sqlx::query(
                     "insert into drift (connector_id, resource_id, account_id, person_id, kind, found_at, \
-                     seen_at, repaired_at, resolved_at) values ($1, $2, $3, $4, $5, $6, $6, $7, $7)",
+                     seen_at, repaired_at, resolved_at, account_label) \
+                     values ($1, $2, $3, $4, $5, $6, $6, $7, $7, $8)",
                 )
                 .bind(connector_id)
                 .bind(resource_id)
@@ -243,6 +276,7 @@ async fn record(
                 .bind(*kind)
                 .bind(now.millis())
                 .bind(repaired_at)
+                .bind(label)
                 .execute(&mut *tx)
                 .await?;
             }
