@@ -5,7 +5,11 @@
 //! back.
 //!
 //!   make bench                                  (N = 500, one group)
-//!   BENCH_N=100000 BENCH_GROUPS=100 make bench  (a thousand people per group)
+//!   BENCH_N=100000 BENCH_GROUPS=200 make bench  (500 people per group)
+//!
+//! Each group lives in its own scim2-server tenant and Gatehouse connector, as if each
+//! were another application (one store of 100 000 users would make the server itself
+//! check every new userName against all the others).
 //!
 //! Needs scim2-server from `scripts/setup.sh --for test` (in .tools/scim). Prints figures;
 //! asserts nothing about speed (a benchmark is not a test).
@@ -154,19 +158,25 @@ async fn main() {
             &port.to_string(),
             "--bearer-token",
             TOKEN,
+            "--dynamic-tenants",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("scim2-server (run scripts/setup.sh --for test)");
-    let scim = Scim {
-        base: format!("http://127.0.0.1:{port}/v2"),
-        http: reqwest::Client::new(),
-    };
+    // One tenant (its own store) per group, as if each group were another application.
+    let http = reqwest::Client::new();
+    let tenants: Vec<Scim> = (0..groups)
+        .map(|g| Scim {
+            base: format!("http://127.0.0.1:{port}/tg{g}/v2"),
+            http: http.clone(),
+        })
+        .collect();
     for _ in 0..100 {
-        if scim
-            .http
-            .get(format!("{}/ServiceProviderConfig", scim.base))
+        if http
+            .get(format!(
+                "http://127.0.0.1:{port}/ready/v2/ServiceProviderConfig"
+            ))
             .bearer_auth(TOKEN)
             .send()
             .await
@@ -205,7 +215,11 @@ async fn main() {
     let setup = Instant::now();
     let mut users = Vec::with_capacity(n);
     for i in 0..n {
-        users.push(scim.user(&format!("bench-{i}@example.com")).await);
+        users.push(
+            tenants[i % groups]
+                .user(&format!("bench-{i}@example.com"))
+                .await,
+        );
     }
     let mut baseline_groups = Vec::with_capacity(groups);
     let mut bench_groups = Vec::with_capacity(groups);
@@ -218,6 +232,7 @@ async fn main() {
             .collect()
     };
     for g in 0..groups {
+        let scim = &tenants[g];
         let baseline_group = scim.group(&format!("baseline-{g}")).await;
         let group = scim.group(&format!("bench-{g}")).await;
         scim.add(&baseline_group, &members_of(g)).await;
@@ -226,25 +241,28 @@ async fn main() {
         bench_groups.push(group);
     }
 
-    // Gatehouse: the connector, a package and resource per group, N people holding one
+    // Gatehouse: a connector, a package and a resource per group, N people holding one
     // each, ending at T.
     let now = SystemClock.now();
     let mut tx = state.db.begin_write().await.unwrap();
-    let connector = catalog::insert_connector(&mut tx, now, "Bench SCIM", "scim")
-        .await
-        .unwrap();
-    sqlx::query("update connector set config_json = $1, secret_ref = 'BENCH' where id = $2")
-        .bind(json!({ "base_url": scim.base, "timeout_seconds": 30 }).to_string())
-        .bind(connector)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let mut connectors = Vec::with_capacity(groups);
+    for (g, scim) in tenants.iter().enumerate() {
+        let connector = catalog::insert_connector(&mut tx, now, &format!("Bench SCIM {g}"), "scim")
+            .await
+            .unwrap();
+        sqlx::query("update connector set config_json = $1, secret_ref = 'BENCH' where id = $2")
+            .bind(json!({ "base_url": scim.base, "timeout_seconds": 60 }).to_string())
+            .bind(connector)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        connectors.push(connector);
+    }
     let catalog_id: i64 = sqlx::query_scalar("select id from catalog where name = 'Engineering'")
         .fetch_one(&mut *tx)
         .await
         .unwrap();
     let mut packages = Vec::with_capacity(groups);
-    let mut resources = Vec::with_capacity(groups);
     for (g, group) in bench_groups.iter().enumerate() {
         let name = format!("bench-{g}");
         let resource = catalog::insert_resource(
@@ -252,7 +270,7 @@ async fn main() {
             now,
             &catalog::NewResource {
                 catalog_id,
-                connector_id: connector,
+                connector_id: connectors[g],
                 name: &name,
                 kind: "group",
                 external_id: Some(group),
@@ -277,7 +295,6 @@ async fn main() {
             .await
             .unwrap();
         packages.push(package);
-        resources.push(resource);
     }
     for (i, user) in users.iter().enumerate() {
         let person = store::person::insert(
@@ -297,7 +314,7 @@ async fn main() {
         )
         .await
         .unwrap();
-        store::provisioning::save_account(&mut tx, now, connector, person, user)
+        store::provisioning::save_account(&mut tx, now, connectors[i % groups], person, user)
             .await
             .unwrap();
         store::assignment::insert(
@@ -323,7 +340,7 @@ async fn main() {
     let baseline = Instant::now();
     for (g, baseline_group) in baseline_groups.iter().enumerate() {
         for batch in members_of(g).chunks(500) {
-            scim.remove_and_verify(baseline_group, batch).await;
+            tenants[g].remove_and_verify(baseline_group, batch).await;
         }
     }
     let baseline_seconds = baseline.elapsed().as_secs_f64();
@@ -364,9 +381,9 @@ async fn main() {
 
     let mut latencies: Vec<i64> = sqlx::query_scalar(
         "select j.verified_at - a.end_at from provisioning_job j join assignment a on a.id = j.assignment_id \
-         where j.operation = 'remove_member' and j.verified_at is not null and j.connector_id = $1",
+         where j.operation = 'remove_member' and j.verified_at is not null \
+         and j.resource_id in (select id from resource where name like 'bench-%')",
     )
-    .bind(connector)
     .fetch_all(state.db.reader())
     .await
     .unwrap();
@@ -378,7 +395,7 @@ async fn main() {
     .await
     .unwrap();
     let mut remaining = 0;
-    for group in &bench_groups {
+    for (scim, group) in tenants.iter().zip(&bench_groups) {
         remaining += scim
             .call(reqwest::Method::GET, &format!("/Groups/{group}"), None)
             .await["members"]
@@ -388,7 +405,7 @@ async fn main() {
     let drain_seconds = latencies.last().copied().unwrap_or(0) as f64 / 1000.0;
     let gatehouse_rate = latencies.len() as f64 / drain_seconds.max(0.001);
     let baseline_rate = n as f64 / baseline_seconds;
-    println!("expiry benchmark: {n} assignments in {groups} group(s) ending at the same instant, SCIM scim2-server 0.8.3, SQLite");
+    println!("expiry benchmark: {n} assignments in {groups} group(s) ending at the same instant, SCIM scim2-server 0.8.3 (a tenant per group), SQLite");
     println!("  setup (users, memberships, assignments): {setup_seconds:.1} s");
     println!("  plain client, the same calls (PATCH removes of 100, one GET read-back per 500), sequential: {baseline_seconds:.2} s = {baseline_rate:.0} removals/s");
     println!(
