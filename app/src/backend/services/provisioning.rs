@@ -20,10 +20,12 @@ use std::time::Duration;
 
 /// How long a claimed job is the claiming provisioner's alone.
 const LEASE_SECONDS: i64 = 60;
-/// Jobs claimed by one step.
+/// Removal jobs of one group done together, at most.
 const BATCH: i64 = 500;
-/// Groups (or single grants) worked on at once.
+/// Groups (or single grants) worked on at once; one step claims up to this many groups'
+/// due jobs, at most `BATCH` each on average.
 const CONCURRENCY: usize = 8;
+const CONCURRENCY_I64: i64 = 8;
 const RETRY_BASE_SECONDS: i64 = 2;
 const RETRY_CAP_SECONDS: i64 = 300;
 
@@ -460,9 +462,15 @@ impl Worker for Provisioner {
     async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
         use futures::stream::{self, TryStreamExt};
         let lease_until = Timestamp(now.millis() + LEASE_SECONDS * 1000);
-        let jobs =
-            store::provisioning::claim_due(&self.state.db, now, &self.owner, lease_until, BATCH)
-                .await?;
+        let jobs = store::provisioning::claim_due(
+            &self.state.db,
+            now,
+            &self.owner,
+            lease_until,
+            BATCH * CONCURRENCY_I64,
+            CONCURRENCY_I64,
+        )
+        .await?;
         let claimed = jobs.len();
         // Removals from one group go together (one call, one read-back); the rest, and
         // the groups, run side by side.
@@ -481,8 +489,14 @@ impl Worker for Provisioner {
                 _ => singles.push(job),
             }
         }
+        let chunk = usize::try_from(BATCH).unwrap_or(500);
         let work = groups
             .into_values()
+            .flat_map(|jobs| {
+                jobs.chunks(chunk)
+                    .map(<[ClaimedJob]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
             .map(Work::Removals)
             .chain(singles.into_iter().map(Work::Single));
         stream::iter(work.map(Ok))

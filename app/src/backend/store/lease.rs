@@ -36,6 +36,21 @@ pub const JOBS: LeasedQueue = LeasedQueue {
 };
 
 impl LeasedQueue {
+    /// The condition of a due item: waiting or failed and due, or working under a lease
+    /// that ran out (`now` names the placeholder of the current time).
+    fn due(&self, now: &str) -> String {
+        let Self {
+            waiting,
+            working,
+            claimable,
+            ..
+        } = self;
+        format!(
+            "{claimable}((status in ('{waiting}', 'failed') and next_attempt_at <= {now}) \
+             or (status = '{working}' and lease_until < {now}))"
+        )
+    }
+
     /// Claims up to `limit` due items until `lease_until`, in the caller's transaction;
     /// returns their ids.
     pub async fn claim(
@@ -47,27 +62,65 @@ impl LeasedQueue {
         lease_until: Timestamp,
         limit: i64,
     ) -> Result<Vec<i64>, sqlx::Error> {
-        let Self {
-            table,
-            waiting,
-            working,
-            claimable,
-        } = self;
+        self.claim_where(db, tx, now, owner, lease_until, limit, "")
+            .await
+    }
+
+    /// [`Self::claim`], among items that also meet `condition` (SQL of the code, never
+    /// input; empty for none).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn claim_where(
+        &self,
+        db: &Db,
+        tx: &mut Tx,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: i64,
+        condition: &str,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let Self { table, working, .. } = self;
         let locking = match db.backend() {
             Backend::Postgres => " for update skip locked",
             Backend::Sqlite => "",
         };
+        let due = self.due("$3");
+        let also = if condition.is_empty() {
+            String::new()
+        } else {
+            format!(" and ({condition})")
+        };
         let sql = format!(
             "update {table} set status = '{working}', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 where id in (\
-             select id from {table} where {claimable}\
-             ((status in ('{waiting}', 'failed') and next_attempt_at <= $3) \
-             or (status = '{working}' and lease_until < $3)) \
+             select id from {table} where {due}{also} \
              order by next_attempt_at, id limit $4{locking}) returning id"
         );
         sqlx::query_scalar(&sql)
             .bind(owner)
             .bind(lease_until.millis())
+            .bind(now.millis())
+            .bind(limit)
+            .fetch_all(&mut **tx)
+            .await
+    }
+
+    /// The values of `column` among due items, oldest due first, at most `limit` of them
+    /// (to claim work that belongs together).
+    pub async fn due_keys(
+        &self,
+        tx: &mut Tx,
+        now: Timestamp,
+        column: &str,
+        limit: i64,
+    ) -> Result<Vec<Option<i64>>, sqlx::Error> {
+        let sql = format!(
+            "select {column} from {} where {} group by {column} \
+             order by min(next_attempt_at) limit $2",
+            self.table,
+            self.due("$1")
+        );
+        sqlx::query_scalar(&sql)
             .bind(now.millis())
             .bind(limit)
             .fetch_all(&mut **tx)

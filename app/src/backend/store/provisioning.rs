@@ -87,19 +87,46 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
 }
 
-/// Claims up to `limit` due jobs under a lease until `lease_until` (see
-/// [`super::lease`]).
+/// Claims up to `limit` due jobs of at most `groups` resources under a lease until
+/// `lease_until` (see [`super::lease`]).
 pub async fn claim_due(
     db: &crate::backend::Db,
     now: Timestamp,
     owner: &str,
     lease_until: Timestamp,
     limit: i64,
+    groups: i64,
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     use sqlx::Row;
     let mut tx = db.begin_write().await?;
+    // The resources whose jobs are due longest, then their jobs: removals from one group
+    // are claimed together and go in one call (due jobs of many groups interleave by
+    // time, which would make a call per person).
+    let resources = super::lease::JOBS
+        .due_keys(&mut tx, now, "resource_id", groups)
+        .await?;
+    if resources.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
+    let mut among: Vec<String> = Vec::new();
+    let ids: Vec<String> = resources.iter().flatten().map(i64::to_string).collect();
+    if !ids.is_empty() {
+        among.push(format!("resource_id in ({})", ids.join(", ")));
+    }
+    if resources.iter().any(Option::is_none) {
+        among.push("resource_id is null".to_string());
+    }
     let ids = super::lease::JOBS
-        .claim(db, &mut tx, now, owner, lease_until, limit)
+        .claim_where(
+            db,
+            &mut tx,
+            now,
+            owner,
+            lease_until,
+            limit,
+            &among.join(" or "),
+        )
         .await?;
     let mut claimed = Vec::with_capacity(ids.len());
     for id in ids {
