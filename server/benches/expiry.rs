@@ -231,8 +231,7 @@ async fn main() {
             .map(|(_, user)| user.clone())
             .collect()
     };
-    for g in 0..groups {
-        let scim = &tenants[g];
+    for (g, scim) in tenants.iter().enumerate() {
         let baseline_group = scim.group(&format!("baseline-{g}")).await;
         let group = scim.group(&format!("bench-{g}")).await;
         scim.add(&baseline_group, &members_of(g)).await;
