@@ -144,19 +144,22 @@ impl Tenant {
         }
     }
 
-    /// The ids of the group's members.
-    pub async fn member_ids(&self, group: &str) -> Vec<String> {
-        let group: Value = self
-            .http
-            .get(format!("{}/Groups/{group}", self.base))
+    /// A resource read from the server.
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
             .bearer_auth(TOKEN)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
-        group["members"]
+            .unwrap()
+    }
+
+    /// The ids of the group's members.
+    pub async fn member_ids(&self, group: &str) -> Vec<String> {
+        self.get(&format!("/Groups/{group}")).await["members"]
             .as_array()
             .cloned()
             .unwrap_or_default()
@@ -167,29 +170,9 @@ impl Tenant {
 
     /// The userNames of the group's members, read from the server.
     async fn member_names(&self, group: &str) -> Vec<String> {
-        let group: Value = self
-            .http
-            .get(format!("{}/Groups/{group}", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         let mut names = Vec::new();
-        for member in group["members"].as_array().cloned().unwrap_or_default() {
-            let id = member["value"].as_str().unwrap();
-            let user: Value = self
-                .http
-                .get(format!("{}/Users/{id}", self.base))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        for id in self.member_ids(group).await {
+            let user = self.get(&format!("/Users/{id}")).await;
             names.push(user["userName"].as_str().unwrap_or_default().to_string());
         }
         names
@@ -565,19 +548,7 @@ async fn a_person_who_leaves_loses_access_and_their_account_is_switched_off(back
     .fetch_one(app.state.db.reader())
     .await
     .unwrap();
-    let active = || async {
-        let user: Value = tenant
-            .http
-            .get(format!("{}/Users/{account}", tenant.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        user["active"].as_bool()
-    };
+    let active = || async { tenant.get(&format!("/Users/{account}")).await["active"].as_bool() };
     assert_eq!(active().await, Some(true));
 
     let cli = |email: &str| {

@@ -227,16 +227,8 @@ impl Connector for Directory {
         }
     }
 
-    async fn members_among(
-        &self,
-        group: &str,
-        users: &[String],
-    ) -> Result<HashSet<String>, Failure> {
-        Ok(super::among(
-            self.members(group).await?,
-            users,
-            str::to_ascii_lowercase,
-        ))
+    fn account_key(&self, id: &str) -> String {
+        id.to_ascii_lowercase()
     }
 
     async fn is_member(&self, group: &str, user: &str) -> Result<bool, Failure> {

@@ -74,35 +74,31 @@ pub trait Connector: Send + Sync {
         Ok(())
     }
 
-    /// Reads the group back once: which of `users` are members now? One at a time
-    /// unless the connector knows better.
+    /// How the system compares account ids (LDAP DNs ignore case); as they are unless
+    /// the connector knows better.
+    fn account_key(&self, id: &str) -> String {
+        id.to_string()
+    }
+
+    /// Reads the group back once: which of `users` are members now? (A system that
+    /// cannot be read back lists no members: an acknowledged removal is what is known.)
     async fn members_among(
         &self,
         group: &str,
         users: &[String],
     ) -> Result<HashSet<String>, Failure> {
-        let mut present = HashSet::new();
-        for user in users {
-            if self.is_member(group, user).await? {
-                present.insert(user.clone());
-            }
-        }
-        Ok(present)
+        let members: HashSet<String> = self
+            .members(group)
+            .await?
+            .iter()
+            .map(|member| self.account_key(member))
+            .collect();
+        Ok(users
+            .iter()
+            .filter(|user| members.contains(&self.account_key(user)))
+            .cloned()
+            .collect())
     }
-}
-
-/// Which of `users` are among `members` (compared as the system compares them).
-pub(crate) fn among(
-    members: Vec<String>,
-    users: &[String],
-    normalise: fn(&str) -> String,
-) -> HashSet<String> {
-    let members: HashSet<String> = members.iter().map(|member| normalise(member)).collect();
-    users
-        .iter()
-        .filter(|user| members.contains(&normalise(user)))
-        .cloned()
-        .collect()
 }
 
 /// The HTTP client of the SCIM and webhook connectors: a timeout, and never a redirect

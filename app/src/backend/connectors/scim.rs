@@ -352,18 +352,6 @@ impl Connector for Scim {
         Ok(())
     }
 
-    async fn members_among(
-        &self,
-        group: &str,
-        users: &[String],
-    ) -> Result<HashSet<String>, Failure> {
-        Ok(super::among(
-            self.members(group).await?,
-            users,
-            str::to_string,
-        ))
-    }
-
     async fn account_names(
         &self,
         ids: &[String],
