@@ -103,12 +103,8 @@ impl Worker for ExpirySweeper {
         } else {
             now
         };
-        let mut ended = 0;
-        for id in store::assignment::due_to_end(self.state.db.reader(), now, 200).await? {
-            if assignments::expire(&self.state, id, now).await? {
-                ended += 1;
-            }
-        }
+        let due = store::assignment::due_to_end(self.state.db.reader(), now, 1000).await?;
+        let ended = assignments::expire_many(&self.state, &due, now).await?;
         if ended > 0 {
             // The provisioner has removal jobs to run.
             self.state.scheduler_wakeup.notify();

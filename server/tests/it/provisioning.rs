@@ -179,15 +179,29 @@ impl Tenant {
     }
 }
 
-/// A SCIM connector with one group, granted by the AWS sandbox package (no approval).
+/// A SCIM connector with one group, granted by the AWS sandbox package (no approval);
+/// calls time out after 2 seconds, so that fault tests go quickly.
 pub(crate) async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
+    connect_timing_out(app, base_url, group, 2).await
+}
+
+/// [`connect`], calls timing out after `timeout_seconds`.
+pub(crate) async fn connect_timing_out(
+    app: &TestApp,
+    base_url: &str,
+    group: &str,
+    timeout_seconds: u64,
+) -> i64 {
     let now = app.clock_now();
     let mut tx = app.state.db.begin_write().await.unwrap();
     let connector = catalog::insert_connector(&mut tx, now, "Cloud SCIM", "scim")
         .await
         .unwrap();
     sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
-        .bind(json!({ "base_url": base_url, "auth": "bearer", "timeout_seconds": 2 }).to_string())
+        .bind(
+            json!({ "base_url": base_url, "auth": "bearer", "timeout_seconds": timeout_seconds })
+                .to_string(),
+        )
         .bind("SCIM_TEST")
         .bind(connector)
         .execute(&mut *tx)

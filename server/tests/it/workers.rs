@@ -207,8 +207,119 @@ async fn access_ends_at_its_end_and_not_before(backend: TestBackend) {
     app.stop().await;
 }
 
+/// Many assignments ending at one instant are ended in transactions of many each, yet
+/// each gets its own audit event and message, and one extended meanwhile is left alone.
+async fn many_ends_at_one_instant_are_ended_together_each_recorded(backend: TestBackend) {
+    use app::backend::store;
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let sweeper = ExpirySweeper::new(app.state.clone());
+    let first_demo_end = sweeper.next_due().await.unwrap().unwrap();
+    let t = app::domain::Timestamp(first_demo_end.millis() - 60_000);
+    let package = app.package_id("AWS sandbox account").await;
+    let now = app.clock.now();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        let person = store::person::insert(
+            &mut tx,
+            now,
+            &store::person::NewPerson {
+                email: format!("batch-{i}@example.com"),
+                display_name: format!("Batch {i}"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let id = store::assignment::insert(
+            &mut tx,
+            now,
+            &store::assignment::NewAssignment {
+                person_id: person,
+                package_id: package,
+                policy_id: None,
+                request_id: None,
+                status: app::domain::status::AssignmentStatus::Active,
+                start_at: now,
+                end_at: Some(t),
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+    // One is extended just before its end: not due any more.
+    sqlx::query("update assignment set end_at = $1 where id = $2")
+        .bind(t.plus_days(30).millis())
+        .bind(ids[120])
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let count = |sql: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(app.state.db.reader())
+                .await
+                .unwrap()
+        }
+    };
+
+    app.clock.set(t);
+    assert_eq!(sweeper.step(app.clock.now()).await.unwrap(), 249);
+    assert_eq!(
+        count(
+            "select count(*) from assignment a join person p on p.id = a.person_id \
+             where p.email like 'batch-%' and a.status = 'active'"
+        )
+        .await,
+        1,
+        "the extended one is still held"
+    );
+    assert_eq!(
+        count(
+            "select count(distinct e.object_id) from audit_event e where e.action = 'assignment.ended' \
+             and e.object_id in (select cast(a.id as text) from assignment a join person p on p.id = a.person_id where p.email like 'batch-%')"
+        )
+        .await,
+        249
+    );
+    assert_eq!(
+        count(
+            "select count(*) from audit_event e where e.action = 'assignment.ended' \
+             and e.object_id in (select cast(a.id as text) from assignment a join person p on p.id = a.person_id where p.email like 'batch-%')"
+        )
+        .await,
+        249,
+        "one event each"
+    );
+    assert_eq!(
+        count(
+            "select count(*) from outbound_message where template = 'access_removed' \
+             and to_address like 'batch-%'"
+        )
+        .await,
+        249,
+        "each holder told once"
+    );
+    assert_eq!(
+        sweeper.step(app.clock.now()).await.unwrap(),
+        0,
+        "ended once"
+    );
+    let verify = store::audit::verify(app.state.db.reader()).await.unwrap();
+    assert!(
+        matches!(verify, store::audit::VerifyOutcome::Intact { .. }),
+        "the audit chain still verifies: {verify:?}"
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     access_ends_at_its_end_and_not_before,
+    many_ends_at_one_instant_are_ended_together_each_recorded,
     the_session_janitor_removes_only_expired_sessions,
     an_unanswered_request_times_out_at_its_deadline_and_not_before,
 );

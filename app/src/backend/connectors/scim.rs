@@ -7,10 +7,13 @@ use reqwest::{header, Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const SCIM_JSON: &str = "application/scim+json";
-/// Members removed by one PATCH at most.
+/// Members removed by one PATCH at most. A PATCH that times out halves it for this
+/// connector (a server that filters a large group slowly gets smaller ones), and each one
+/// that succeeds lets it grow back by a step.
 const REMOVE_CHUNK: usize = 100;
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -72,6 +75,7 @@ pub struct Scim {
     base: String,
     auth: Auth,
     page_size: usize,
+    remove_chunk: AtomicUsize,
 }
 
 /// Pages read at most from one list (a runaway server cannot keep a job forever).
@@ -93,6 +97,7 @@ impl Scim {
             base: config.base_url.trim_end_matches('/').to_string(),
             auth,
             page_size: config.page_size.clamp(1, 1_000),
+            remove_chunk: AtomicUsize::new(REMOVE_CHUNK),
         })
     }
 
@@ -102,6 +107,18 @@ impl Scim {
         path: &str,
         body: Option<Value>,
     ) -> Result<(StatusCode, Value), Failure> {
+        self.send(method, path, body)
+            .await
+            .map_err(|error| error.failure)
+    }
+
+    /// [`Self::call`], telling a timeout apart.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), CallError> {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -116,9 +133,12 @@ impl Scim {
                 .header(header::CONTENT_TYPE, SCIM_JSON)
                 .body(body.to_string());
         }
-        let response = request.send().await.map_err(|error| Failure::Retry {
-            message: format!("SCIM server unreachable: {}", without_url(&error)),
-            after: None,
+        let response = request.send().await.map_err(|error| CallError {
+            timed_out: error.is_timeout(),
+            failure: Failure::Retry {
+                message: format!("SCIM server unreachable: {}", without_url(&error)),
+                after: None,
+            },
         })?;
         let status = response.status();
         let retry_after = super::retry_after(response.headers());
@@ -134,8 +154,16 @@ impl Scim {
             .map(|detail| format!(": {detail}"))
             .unwrap_or_default();
         let message = format!("SCIM server answered {status}{detail}");
-        Err(classify(status, message, retry_after))
+        Err(CallError {
+            timed_out: false,
+            failure: classify(status, message, retry_after),
+        })
     }
+}
+
+struct CallError {
+    failure: Failure,
+    timed_out: bool,
 }
 
 impl Scim {
@@ -332,7 +360,13 @@ impl Connector for Scim {
     async fn remove_members(&self, group: &str, users: &[String]) -> Result<(), Failure> {
         // One PATCH per chunk, its filter selecting every member to remove (RFC 7644
         // 3.5.2.2); a long filter is split so that no server chokes on it.
-        for chunk in users.chunks(REMOVE_CHUNK) {
+        let mut rest = users;
+        while !rest.is_empty() {
+            let size = self
+                .remove_chunk
+                .load(Ordering::Relaxed)
+                .clamp(1, REMOVE_CHUNK);
+            let (chunk, after) = rest.split_at(size.min(rest.len()));
             let selection = chunk
                 .iter()
                 .map(|user| format!("value eq \"{}\"", filter_value(user)))
@@ -342,12 +376,27 @@ impl Connector for Scim {
                 "schemas": [PATCH_OP],
                 "Operations": [{ "op": "remove", "path": format!("members[{selection}]") }],
             });
-            self.call(
-                Method::PATCH,
-                &format!("/Groups/{}", segment(group)),
-                Some(patch),
-            )
-            .await?;
+            match self
+                .send(
+                    Method::PATCH,
+                    &format!("/Groups/{}", segment(group)),
+                    Some(patch),
+                )
+                .await
+            {
+                Ok(_) => {
+                    let grown = (size + size / 2 + 1).min(REMOVE_CHUNK);
+                    self.remove_chunk.store(grown, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    if error.timed_out {
+                        self.remove_chunk
+                            .store((size / 2).max(1), Ordering::Relaxed);
+                    }
+                    return Err(error.failure);
+                }
+            }
+            rest = after;
         }
         Ok(())
     }

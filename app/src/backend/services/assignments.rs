@@ -48,6 +48,50 @@ pub async fn expire(
     end_when(state, assignment_id, ending, Some(now)).await
 }
 
+/// Ends, as the scheduler, those of `ids` whose end has come by `now`, many to a
+/// transaction (each with its own audit event, jobs and message, as [`expire`]): at
+/// 100 000 expiring at once, one transaction each kept SQLite's single writer busy for
+/// longer than the removals downstream took. Should a batch fail, its assignments are
+/// ended one by one so that one bad row cannot hold back the rest. Returns how many ended.
+pub async fn expire_many(state: &AppState, ids: &[i64], now: Timestamp) -> Result<usize, AppError> {
+    const PER_TRANSACTION: usize = 100;
+    let mut ended = 0;
+    for batch in ids.chunks(PER_TRANSACTION) {
+        match expire_batch(state, batch, now).await {
+            Ok(count) => ended += count,
+            Err(error) => {
+                tracing::warn!(%error, "ending a batch of expired access failed; ending them one by one");
+                for id in batch {
+                    if expire(state, *id, now).await? {
+                        ended += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ended)
+}
+
+async fn expire_batch(state: &AppState, ids: &[i64], now: Timestamp) -> Result<usize, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    audit::lock_chain(&mut tx).await?;
+    let mut ended = 0;
+    for id in ids {
+        let ending = Ending {
+            actor: audit::Actor::System("scheduler"),
+            reason: RemovalReason::Expired,
+            comment: "",
+        };
+        if end_in(&mut tx, now, *id, ending, true).await? {
+            ended += 1;
+        }
+    }
+    if ended > 0 {
+        tx.commit().await?;
+    }
+    Ok(ended)
+}
+
 /// [`end`]; with `due_by`, only an active assignment whose end has come by that instant
 /// is ended, at that instant (checked in the same transaction, so an extension committed
 /// first wins).
@@ -90,6 +134,23 @@ pub(crate) async fn end_in(
         .apply(AssignmentEvent::End(ending.reason), now)
         .map_err(refused)?;
     let removals = store::assignment::resources_to_remove(tx, &row).await?;
+    if removals.is_empty() {
+        next = next
+            .apply(AssignmentEvent::RemovalVerified, now)
+            .map_err(refused)?;
+    }
+    // The state first: when it changed meanwhile nothing else has been written, so a
+    // caller ending several in one transaction can go on with the next.
+    if !store::assignment::store_state(tx, now, &row, &next).await? {
+        if only_if_due {
+            // Another instance's sweeper ended it first.
+            return Ok(false);
+        }
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "This access changed meanwhile; reload to see where it stands.",
+        ));
+    }
     for (resource_id, connector_id) in &removals {
         store::provisioning::queue_membership(
             tx,
@@ -101,21 +162,6 @@ pub(crate) async fn end_in(
             *connector_id,
         )
         .await?;
-    }
-    if removals.is_empty() {
-        next = next
-            .apply(AssignmentEvent::RemovalVerified, now)
-            .map_err(refused)?;
-    }
-    if !store::assignment::store_state(tx, now, &row, &next).await? {
-        if only_if_due {
-            // Another instance's sweeper ended it first.
-            return Ok(false);
-        }
-        return Err(AppError::new(
-            ErrorCode::Conflict,
-            "This access changed meanwhile; reload to see where it stands.",
-        ));
     }
     audit::append(
         tx,

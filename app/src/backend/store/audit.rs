@@ -55,6 +55,16 @@ impl Change {
     }
 }
 
+/// Takes the audit chain's lock (a row lock on PostgreSQL; SQLite has one writer anyway)
+/// until the transaction ends. A transaction that will write many events and lock many
+/// rows takes it first, so that two such transactions queue instead of deadlocking.
+pub async fn lock_chain(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    sqlx::query("update audit_chain_head set last_hash = last_hash where id = 1")
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 /// Appends one event and returns its id.
 pub async fn append(
     tx: &mut Tx,
@@ -78,9 +88,7 @@ pub async fn append(
     };
     // Take the head's row lock before reading it, so two PostgreSQL transactions cannot
     // both extend the same previous hash.
-    sqlx::query("update audit_chain_head set last_hash = last_hash where id = 1")
-        .execute(&mut **tx)
-        .await?;
+    lock_chain(tx).await?;
     let previous_hash: String =
         sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
             .fetch_one(&mut **tx)
