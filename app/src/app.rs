@@ -2,6 +2,7 @@
 
 use crate::components::layout::Layout;
 use crate::pages::{
+    access_detail::AccessDetailPage,
     action_link::ActionLinkPage,
     approvals::ApprovalsPage,
     audit::AuditPage,
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("catalog/:id") view=RequestPackagePage ssr=SsrMode::Async />
                     <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("requests/:id") view=RequestDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("access/:id") view=AccessDetailPage ssr=SsrMode::Async />
                     <Route path=path!("access/:id/extend") view=ExtendAccessPage ssr=SsrMode::Async />
                     <Route path=path!("manage") view=ManagePage ssr=SsrMode::Async />
                     <Route path=path!("manage/packages/:id") view=ManagePackagePage ssr=SsrMode::Async />

@@ -49,6 +49,19 @@ test('hydration: the menu button toggles the navigation on a phone', async ({ pa
   expectNoErrors(errors);
 });
 
+test('my access opens its timeline and its state in connected systems', async ({ page, errors }) => {
+  await devSignIn(page, 'Alice');
+  const access = page.getByRole('region', { name: 'My access' }).first().getByRole('link').first();
+  const name = (await access.textContent()).trim();
+  await access.click();
+  await page.waitForURL((u) => /^\/access\/\d+$/.test(u.pathname));
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(name);
+  await expect(page.getByRole('heading', { name: 'Timeline' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'In connected systems' })).toBeVisible();
+  await expect(page.locator('ol.timeline li').first()).toContainText(/Granted|Starts/);
+  expectNoErrors(errors);
+});
+
 test('accessibility: no serious or critical axe violations', async ({ page, errors }) => {
   const scan = async (what) => {
     const found = await axeSeriousViolations(page);
@@ -61,7 +74,7 @@ test('accessibility: no serious or critical axe violations', async ({ page, erro
   await devSignIn(page, 'Alice');
   await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
   await scan('home, signed in');
-  for (const [path, what] of [['/catalog', 'request catalog'], ['/catalog/2', 'request form'], ['/approvals', 'approvals inbox'], ['/requests/1', 'request timeline'], ['/access/2/extend', 'extension form'], ['/manage', 'managed packages'], ['/manage/packages/1', 'package holders'], ['/manage/catalogs', 'catalogs'], ['/manage/catalogs/1', 'catalog'], ['/manage/packages/1/policies/1', 'policy editor'], ['/manage/packages/1/policies/new', 'new policy'], ['/manage/conflicts', 'separation of duties report'], ['/manage/mail', 'mail queue'], ['/manage/connectors', 'connectors'], ['/settings', 'mail settings'], ['/dev/mail', 'development mail']]) {
+  for (const [path, what] of [['/catalog', 'request catalog'], ['/catalog/2', 'request form'], ['/approvals', 'approvals inbox'], ['/requests/1', 'request timeline'], ['/access/2', 'access timeline'], ['/access/2/extend', 'extension form'], ['/manage', 'managed packages'], ['/manage/packages/1', 'package holders'], ['/manage/catalogs', 'catalogs'], ['/manage/catalogs/1', 'catalog'], ['/manage/packages/1/policies/1', 'policy editor'], ['/manage/packages/1/policies/new', 'new policy'], ['/manage/conflicts', 'separation of duties report'], ['/manage/mail', 'mail queue'], ['/manage/connectors', 'connectors'], ['/settings', 'mail settings'], ['/dev/mail', 'development mail']]) {
     await page.goto(path, { waitUntil: 'load' });
     await scan(what);
   }

@@ -1,23 +1,30 @@
-//! Benchmark: N assignments end at the same instant T; how long until each is gone from a
+//! Benchmark, two parts.
+//!
+//! Steady: K assignments (BENCH_STEADY, default 200) end one after another, one every
+//! BENCH_STEADY_MS (default 50 ms); each grants a group in a real SCIM server and a group
+//! in a real LDAP directory (slapd). Latency: from an assignment's end until it is gone
+//! from both, verified by reading them back.
+//!
+//! Burst: N assignments end at the same instant T; how long until each is gone from a
 //! real SCIM server and verified (read back), compared with a plain client making the same
 //! calls at full speed against the same server: per group, for each batch of up to 500
 //! people, a PATCH removing up to 100 members at a time and one GET reading the group
 //! back.
 //!
-//!   make bench                                  (N = 500, one group)
+//!   make bench                                  (K = 200; N = 500, one group)
 //!   BENCH_N=100000 BENCH_GROUPS=200 make bench  (500 people per group)
 //!
 //! Each group lives in its own scim2-server tenant and Gatehouse connector, as if each
 //! were another application (one store of 100 000 users would make the server itself
 //! check every new userName against all the others).
 //!
-//! Needs scim2-server from `scripts/setup.sh --for test` (in .tools/scim). Prints figures;
+//! Needs scim2-server and slapd from `scripts/setup.sh --for test`. Prints figures;
 //! asserts nothing about speed (a benchmark is not a test).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use app::backend::services::provisioning::Provisioner;
-use app::backend::store::{self, catalog};
+use app::backend::store;
 use app::backend::workers::{self, ExpirySweeper, Worker};
 use app::backend::{Clock, SystemClock};
 use app::domain::Timestamp;
@@ -28,7 +35,21 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/holders.rs"]
+mod holders;
+#[path = "../tests/support/slapd.rs"]
+mod slapd;
+
+use holders::{connector, hold, holder, package};
+
 const TOKEN: &str = "bench-token";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -136,15 +157,8 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
-    let groups: usize = std::env::var("BENCH_GROUPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .clamp(1, n.max(1));
+    let n = env_number("BENCH_N", 500);
+    let groups = env_number("BENCH_GROUPS", 1).clamp(1, n.max(1));
     let port = free_port();
     let server = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -199,6 +213,10 @@ async fn main() {
         ),
         ("GATEHOUSE_DATA_DIR", dir.path().display().to_string()),
         ("GATEHOUSE_SECRET_BENCH", TOKEN.to_string()),
+        (
+            "GATEHOUSE_SECRET_BENCH_LDAP",
+            slapd::LDAP_PASSWORD.to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -209,6 +227,21 @@ async fn main() {
         .unwrap();
     let state = running.state.clone();
     app::backend::services::demo::seed(&state).await.unwrap();
+
+    let steady_k = env_number("BENCH_STEADY", 200);
+    if steady_k > 0 {
+        let every = Duration::from_millis(env_number("BENCH_STEADY_MS", 50) as u64);
+        steady(
+            &state,
+            Scim {
+                base: format!("http://127.0.0.1:{port}/steady/v2"),
+                http: http.clone(),
+            },
+            steady_k,
+            every,
+        )
+        .await;
+    }
 
     // Downstream: N users spread over G groups, twice: once for the plain client, once
     // for Gatehouse.
@@ -246,91 +279,43 @@ async fn main() {
     let mut tx = state.db.begin_write().await.unwrap();
     let mut connectors = Vec::with_capacity(groups);
     for (g, scim) in tenants.iter().enumerate() {
-        let connector = catalog::insert_connector(&mut tx, now, &format!("Bench SCIM {g}"), "scim")
-            .await
-            .unwrap();
-        sqlx::query("update connector set config_json = $1, secret_ref = 'BENCH' where id = $2")
-            .bind(json!({ "base_url": scim.base, "timeout_seconds": 60 }).to_string())
-            .bind(connector)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        connectors.push(connector);
+        let config = json!({ "base_url": scim.base, "timeout_seconds": 60 });
+        connectors.push(
+            connector(
+                &mut tx,
+                now,
+                &format!("Bench SCIM {g}"),
+                "scim",
+                config,
+                "BENCH",
+            )
+            .await,
+        );
     }
-    let catalog_id: i64 = sqlx::query_scalar("select id from catalog where name = 'Engineering'")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
     let mut packages = Vec::with_capacity(groups);
     for (g, group) in bench_groups.iter().enumerate() {
-        let name = format!("bench-{g}");
-        let resource = catalog::insert_resource(
-            &mut tx,
-            now,
-            &catalog::NewResource {
-                catalog_id,
-                connector_id: connectors[g],
-                name: &name,
-                kind: "group",
-                external_id: Some(group),
-                description: "",
-            },
-        )
-        .await
-        .unwrap();
-        let package = catalog::insert_package(
-            &mut tx,
-            now,
-            &catalog::NewPackage {
-                catalog_id,
-                name: &name,
-                description: "",
-                is_hidden: true,
-            },
-        )
-        .await
-        .unwrap();
-        catalog::add_package_resource(&mut tx, now, package, resource)
-            .await
-            .unwrap();
-        packages.push(package);
+        packages.push(
+            package(
+                &mut tx,
+                now,
+                &format!("bench-{g}"),
+                &[(connectors[g], group)],
+            )
+            .await,
+        );
     }
     for (i, user) in users.iter().enumerate() {
-        let person = store::person::insert(
+        let person = holder(
             &mut tx,
             now,
-            &store::person::NewPerson {
-                employee_id: Some(format!("B{i}")),
-                email: format!("bench-{i}@example.com"),
-                display_name: format!("Bench {i}"),
-                department: Some("Engineering".into()),
-                job_title: None,
-                manager_id: None,
-                hire_at: None,
-                is_admin: false,
-                is_auditor: false,
-            },
+            &format!("bench-{i}@example.com"),
+            &format!("Bench {i}"),
         )
-        .await
-        .unwrap();
+        .await;
         store::provisioning::save_account(&mut tx, now, connectors[i % groups], person, user)
             .await
             .unwrap();
-        store::assignment::insert(
-            &mut tx,
-            now,
-            &store::assignment::NewAssignment {
-                person_id: person,
-                package_id: packages[i % groups],
-                policy_id: None,
-                request_id: None,
-                status: app::domain::status::AssignmentStatus::Active,
-                start_at: now,
-                end_at: Some(now.plus_days(1)),
-            },
-        )
-        .await
-        .unwrap();
+        hold(&mut tx, now, person, packages[i % groups], now.plus_days(1)).await;
     }
     tx.commit().await.unwrap();
     let setup_seconds = setup.elapsed().as_secs_f64();
@@ -359,19 +344,7 @@ async fn main() {
         tokio::spawn(workers::run(provisioner, state.clone(), stopped.clone())),
     ];
     state.scheduler_wakeup.notify();
-    let deadline = Instant::now() + Duration::from_secs(1_800);
-    loop {
-        let removed: i64 = sqlx::query_scalar(
-            "select count(*) from assignment where status = 'removed' and person_id in (select id from person where email like 'bench-%')",
-        )
-        .fetch_one(state.db.reader())
-        .await
-        .unwrap();
-        if removed as usize == n || Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_removed(&state, "bench-%", n, Duration::from_secs(1_800)).await;
     let _ = stop.send(true);
     state.scheduler_wakeup.notify();
     for task in tasks {
@@ -426,4 +399,167 @@ async fn main() {
     running.stop().await;
     let _ = scim_process.kill();
     let _ = scim_process.wait();
+}
+
+/// Waits until `n` assignments of the people whose email is like `emails` are removed
+/// (verified downstream), or `patience` has passed.
+async fn wait_removed(state: &app::backend::AppState, emails: &str, n: usize, patience: Duration) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let removed: i64 = sqlx::query_scalar(
+            "select count(*) from assignment where status = 'removed' and person_id in (select id from person where email like $1)",
+        )
+        .bind(emails)
+        .fetch_one(state.db.reader())
+        .await
+        .unwrap();
+        if removed as usize >= n || Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// K assignments, each granting a SCIM group and an LDAP group, ending one every `every`.
+async fn steady(state: &app::backend::AppState, scim: Scim, k: usize, every: Duration) {
+    let ldap = slapd::Slapd::start().await;
+    let mut users = Vec::with_capacity(k);
+    let mut entries = Vec::with_capacity(k);
+    for i in 0..k {
+        let email = format!("steady-{i}@example.com");
+        users.push(scim.user(&email).await);
+        entries.push(
+            ldap.add_person(&format!("steady-{i}"), &format!("Steady {i}"), &email)
+                .await,
+        );
+    }
+    let scim_group = scim.group("steady").await;
+    scim.add(&scim_group, &users).await;
+    let ldap_group = ldap.add_group("steady", &entries).await;
+
+    let now = SystemClock.now();
+    let mut tx = state.db.begin_write().await.unwrap();
+    let scim_connector = connector(
+        &mut tx,
+        now,
+        "Steady SCIM",
+        "scim",
+        json!({ "base_url": scim.base, "timeout_seconds": 10 }),
+        "BENCH",
+    )
+    .await;
+    let ldap_config = json!({ "url": ldap.url, "bind_dn": slapd::LDAP_ADMIN, "users_base": slapd::PEOPLE_BASE, "timeout_seconds": 10 });
+    let ldap_connector = connector(
+        &mut tx,
+        now,
+        "Steady LDAP",
+        "ldap",
+        ldap_config,
+        "BENCH_LDAP",
+    )
+    .await;
+    let package = package(
+        &mut tx,
+        now,
+        "steady",
+        &[(scim_connector, &scim_group), (ldap_connector, &ldap_group)],
+    )
+    .await;
+    // The first ends three seconds from now, the next `every` later, and so on.
+    let first = now.millis() + 3_000;
+    let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    for i in 0..k {
+        let person = holder(
+            &mut tx,
+            now,
+            &format!("steady-{i}@example.com"),
+            &format!("Steady {i}"),
+        )
+        .await;
+        store::provisioning::save_account(&mut tx, now, scim_connector, person, &users[i])
+            .await
+            .unwrap();
+        store::provisioning::save_account(&mut tx, now, ldap_connector, person, &entries[i])
+            .await
+            .unwrap();
+        hold(
+            &mut tx,
+            now,
+            person,
+            package,
+            Timestamp(first + every_ms * i as i64),
+        )
+        .await;
+    }
+    tx.commit().await.unwrap();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweeper: Arc<dyn Worker> = Arc::new(ExpirySweeper::new(state.clone()));
+    let provisioner: Arc<dyn Worker> = Arc::new(Provisioner::new(state.clone()));
+    let tasks = vec![
+        tokio::spawn(workers::run(sweeper, state.clone(), stopped.clone())),
+        tokio::spawn(workers::run(provisioner, state.clone(), stopped.clone())),
+    ];
+    state.scheduler_wakeup.notify();
+    let patience = every * u32::try_from(k).unwrap_or(u32::MAX) + Duration::from_secs(120);
+    wait_removed(state, "steady-%", k, patience).await;
+    let _ = stop.send(true);
+    state.scheduler_wakeup.notify();
+    for task in tasks {
+        let _ = task.await;
+    }
+
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "select a.id, c.kind, j.verified_at - a.end_at from provisioning_job j \
+         join assignment a on a.id = j.assignment_id join connector c on c.id = j.connector_id \
+         where j.operation = 'remove_member' and j.verified_at is not null and a.access_package_id = $1",
+    )
+    .bind(package)
+    .fetch_all(state.db.reader())
+    .await
+    .unwrap();
+    let mut by_kind: HashMap<&str, Vec<i64>> = HashMap::new();
+    let mut both: HashMap<i64, (usize, i64)> = HashMap::new();
+    for (assignment, kind, latency) in &rows {
+        by_kind
+            .entry(if kind == "scim" { "scim" } else { "ldap" })
+            .or_default()
+            .push(*latency);
+        let entry = both.entry(*assignment).or_insert((0, i64::MIN));
+        *entry = (entry.0 + 1, entry.1.max(*latency));
+    }
+    let mut whole: Vec<i64> = both
+        .values()
+        .filter(|(jobs, _)| *jobs == 2)
+        .map(|(_, latency)| *latency)
+        .collect();
+    whole.sort_unstable();
+    let left_scim = scim
+        .call(reqwest::Method::GET, &format!("/Groups/{scim_group}"), None)
+        .await["members"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let left_ldap = ldap.members_of(&ldap_group).await.len();
+    println!(
+        "steady expiry: {k} assignments ending one every {} ms, each in a SCIM group (scim2-server 0.8.3) and an LDAP group (slapd), SQLite",
+        every.as_millis()
+    );
+    for kind in ["scim", "ldap"] {
+        let mut latencies = by_kind.remove(kind).unwrap_or_default();
+        latencies.sort_unstable();
+        println!(
+            "  {kind}: {} verified removed; end-to-verified p50 {} ms, p99 {} ms, max {} ms",
+            latencies.len(),
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0),
+            percentile(&latencies, 100.0)
+        );
+    }
+    println!(
+        "  gone from both: {} of {k}; p50 {} ms, p99 {} ms, max {} ms; members left downstream: SCIM {left_scim}, LDAP {left_ldap}",
+        whole.len(),
+        percentile(&whole, 50.0),
+        percentile(&whole, 99.0),
+        percentile(&whole, 100.0)
+    );
 }

@@ -1,6 +1,7 @@
 //! Server functions, one file per resource. Each is thin: who is asking, then one service
 //! or store call, with authorization decided here on the server from stored data.
 
+pub mod access;
 pub mod audit;
 pub mod catalogs;
 pub mod connectors;

@@ -30,6 +30,36 @@ impl RemovalReason {
             RemovalReason::SeparationOfDuties => "separation_of_duties",
         }
     }
+
+    pub const ALL: [RemovalReason; 7] = [
+        RemovalReason::Expired,
+        RemovalReason::DeniedInReview,
+        RemovalReason::Revoked,
+        RemovalReason::Released,
+        RemovalReason::UserLeft,
+        RemovalReason::NotEligible,
+        RemovalReason::SeparationOfDuties,
+    ];
+
+    /// The reason from its stored spelling.
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == stored)
+    }
+
+    /// Why access ended, as anyone looking at it reads it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RemovalReason::Expired => "Its end date passed",
+            RemovalReason::DeniedInReview => "A reviewer decided it is no longer needed",
+            RemovalReason::Revoked => "An owner or administrator revoked it",
+            RemovalReason::Released => "Its holder gave it back",
+            RemovalReason::UserLeft => "Its holder left the organisation",
+            RemovalReason::NotEligible => "Its holder is no longer eligible for it",
+            RemovalReason::SeparationOfDuties => "It conflicts with other access of its holder",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,5 +283,15 @@ mod tests {
             removed.apply(E::End(RemovalReason::Expired), NOW),
             Err(AssignmentRefusal::AlreadyEnding)
         );
+    }
+
+    #[test]
+    fn a_removal_reason_reads_back_from_its_stored_spelling() {
+        for reason in RemovalReason::ALL {
+            assert_eq!(RemovalReason::parse(reason.as_str()), Some(reason));
+            assert!(!reason.describe().is_empty());
+        }
+        assert_eq!(RemovalReason::parse("EXPIRED"), None);
+        assert_eq!(RemovalReason::parse(""), None);
     }
 }

@@ -118,7 +118,7 @@ fn access_table(access: Vec<HeldAccess>, release: ServerAction<ReleaseAccess>) -
                         };
                         view! {
                             <tr>
-                                <td>{held.package_name.clone()}</td>
+                                <td><a href=format!("/access/{}", held.assignment_id)>{held.package_name.clone()}</a></td>
                                 <td>{held.catalog_name}</td>
                                 <td><Badge label=held.status.label() tone=held.status.tone() /></td>
                                 <td>{period}</td>

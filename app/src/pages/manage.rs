@@ -238,7 +238,7 @@ fn package_view(
                             let field = format!("comment-{}", holder.assignment_id);
                             view! {
                                 <tr>
-                                    <td>{holder.person_name.clone()}</td>
+                                    <td><a href=format!("/access/{}", holder.assignment_id)>{holder.person_name.clone()}</a></td>
                                     <td><Badge label=holder.status.label() tone=holder.status.tone() /></td>
                                     <td><time>{holder.start_at.date_utc()}</time></td>
                                     <td>{holder.end_at.map_or("No end".to_string(), |end| end.date_utc())}</td>

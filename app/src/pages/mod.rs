@@ -1,5 +1,6 @@
 //! One file per page; folders would mirror URL segments as pages grow.
 
+pub mod access_detail;
 pub mod action_link;
 pub mod approvals;
 pub mod audit;

@@ -4,8 +4,8 @@
 
 use crate::api::requests::{get_request, RequestDetail};
 use crate::components::feedback::{Badge, ErrorAlert, Loading};
+use crate::components::provisioning::provisioning_section;
 use crate::components::route::id_param;
-use crate::domain::provisioning::{describe, StepRecord};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -89,38 +89,6 @@ fn request_view(detail: RequestDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-        {(!detail.provisioning.is_empty()).then(|| provisioning_view(detail.provisioning))}
-    }
-}
-
-/// One timeline per resource: its grant, then its removal.
-fn provisioning_view(steps: Vec<StepRecord>) -> impl IntoView {
-    let mut resources: Vec<(String, String, Vec<StepRecord>)> = Vec::new();
-    for step in steps {
-        match resources.last_mut() {
-            Some((name, _, list)) if *name == step.resource => list.push(step),
-            _ => resources.push((step.resource.clone(), step.system.clone(), vec![step])),
-        }
-    }
-    view! {
-        <section class="card stack" aria-labelledby="provisioning-heading">
-            <h2 id="provisioning-heading">"In connected systems"</h2>
-            {resources.into_iter().map(|(resource, system, steps)| view! {
-                <h3>{resource} <span class="muted">{format!(" in {system}")}</span></h3>
-                <ol class="timeline">
-                    {steps.into_iter().map(|step| {
-                        let (label, tone, text) = describe(&step);
-                        let class = if step.status == "succeeded" { "done" } else { "current" };
-                        let what = if step.operation == "remove_member" { "Removal" } else { "Grant" };
-                        view! {
-                            <li class=class>
-                                <p>{what} " " <Badge label tone /></p>
-                                <p class="muted">{text}</p>
-                            </li>
-                        }
-                    }).collect_view()}
-                </ol>
-            }).collect_view()}
-        </section>
+        {(!detail.provisioning.is_empty()).then(|| provisioning_section(detail.provisioning))}
     }
 }

@@ -6,7 +6,9 @@
 //! list of functions that carry no object).
 
 use crate::harness::{new_client, TestApp, TestBackend};
-use app::api::{audit, catalogs, connectors, dev, home, links, mail, manage, requests, session};
+use app::api::{
+    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, session,
+};
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeSet;
 
@@ -200,6 +202,12 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             ],
             Refused,
             &[Admin],
+        ),
+        case(
+            access::GetAccess::PATH,
+            &[("assignment_id", &f.grace_assignment)],
+            Refused,
+            &[Admin, Auditor],
         ),
         case(
             requests::GetExtensionForm::PATH,

@@ -3,11 +3,13 @@
 //! from the real SCIM server and verified, each ended and verified exactly once (one
 //! audit event of each), and the audit chain still verifies.
 //!
-//! `GATEHOUSE_DRILL_N` (default 1000) assignments, `GATEHOUSE_DRILL_KILLS` (default 20)
-//! kills; the closing notes report a run with 10 000.
+//! `GATEHOUSE_DRILL_N` (default 1000) assignments in groups of `GATEHOUSE_DRILL_GROUP_SIZE`
+//! (default 500), `GATEHOUSE_DRILL_KILLS` (default 20) kills; the closing notes report a
+//! run with 10 000.
 
 use crate::harness::{TestApp, TestBackend, TestDatabase};
-use crate::provisioning::{connect_timing_out, Tenant, TOKEN};
+use crate::holders;
+use crate::provisioning::{Tenant, TOKEN};
 use app::backend::store;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -86,52 +88,48 @@ async fn sigkill_drill(backend: TestBackend) {
     };
     let mut moments = Moments(seed);
 
-    // Downstream: n users, all members of the group.
-    let tenant = Tenant::new().await;
-    let group = tenant.create_group("drill").await;
-    let names: Vec<String> = (0..n).map(|i| format!("drill-{i}@example.com")).collect();
-    let users = tenant.create_users(&names).await;
-    tenant.add_members(&group, &users).await;
-    assert_eq!(tenant.member_ids(&group).await.len(), n);
-
-    // Gatehouse: n people holding the package (provisioned), all ending at T.
+    // Downstream: n users in groups of at most 500, each group in its own SCIM tenant
+    // and Gatehouse connector, as separate applications would be (the test server filters
+    // a group's members for each removal, so one group of 10 000 would measure it alone).
+    let groups = n
+        .div_ceil(env_number("GATEHOUSE_DRILL_GROUP_SIZE", 500))
+        .max(1);
     let app = TestApp::spawn_with(backend, &[("GATEHOUSE_SECRET_SCIM_TEST", TOKEN)]).await;
     app.seed_demo().await;
-    // The production default: a group of 10 000 takes the test server a while to filter.
-    let connector = connect_timing_out(&app, &tenant.base, &group, 10).await;
-    let package = app.package_id("AWS sandbox account").await;
     let now = app.clock_now();
+    let mut downstream = Vec::with_capacity(groups);
     let mut tx = app.state.db.begin_write().await.unwrap();
-    for (i, user) in users.iter().enumerate() {
-        let person = store::person::insert(
+    for g in 0..groups {
+        let tenant = Tenant::new().await;
+        let group = tenant.create_group(&format!("drill-{g}")).await;
+        let names: Vec<String> = (g..n)
+            .step_by(groups)
+            .map(|i| format!("drill-{i}@example.com"))
+            .collect();
+        let users = tenant.create_users(&names).await;
+        tenant.add_members(&group, &users).await;
+        assert_eq!(tenant.member_ids(&group).await.len(), names.len());
+        // The production default timeout.
+        let config = serde_json::json!({ "base_url": tenant.base, "timeout_seconds": 10 });
+        let connector = holders::connector(
             &mut tx,
             now,
-            &store::person::NewPerson {
-                email: names[i].clone(),
-                display_name: format!("Drill {i}"),
-                ..Default::default()
-            },
+            &format!("Drill SCIM {g}"),
+            "scim",
+            config,
+            "SCIM_TEST",
         )
-        .await
-        .unwrap();
-        store::provisioning::save_account(&mut tx, now, connector, person, user)
-            .await
-            .unwrap();
-        store::assignment::insert(
-            &mut tx,
-            now,
-            &store::assignment::NewAssignment {
-                person_id: person,
-                package_id: package,
-                policy_id: None,
-                request_id: None,
-                status: app::domain::status::AssignmentStatus::Active,
-                start_at: now,
-                end_at: Some(now.plus_days(1)),
-            },
-        )
-        .await
-        .unwrap();
+        .await;
+        let package =
+            holders::package(&mut tx, now, &format!("drill-{g}"), &[(connector, &group)]).await;
+        for (name, user) in names.iter().zip(&users) {
+            let person = holders::holder(&mut tx, now, name, name).await;
+            store::provisioning::save_account(&mut tx, now, connector, person, user)
+                .await
+                .unwrap();
+            holders::hold(&mut tx, now, person, package, now.plus_days(1)).await;
+        }
+        downstream.push((tenant, group));
     }
     tx.commit().await.unwrap();
     // T by the wall clock, which the real process uses: a second from now.
@@ -140,9 +138,8 @@ async fn sigkill_drill(backend: TestBackend) {
         .unwrap()
         .as_millis() as i64
         + 1_000;
-    sqlx::query("update assignment set end_at = $1 where access_package_id = $2 and person_id in (select id from person where email like 'drill-%')")
+    sqlx::query("update assignment set end_at = $1 where person_id in (select id from person where email like 'drill-%')")
         .bind(t)
-        .bind(package)
         .execute(app.state.db.writer())
         .await
         .unwrap();
@@ -197,12 +194,14 @@ async fn sigkill_drill(backend: TestBackend) {
     )
     .await;
     assert_eq!(removed as usize, n, "every access removed (seed {seed})");
-    let in_group = tenant.member_ids(&group).await;
-    assert!(
-        in_group.is_empty(),
-        "{} still downstream (seed {seed})",
-        in_group.len()
-    );
+    for (tenant, group) in &downstream {
+        let in_group = tenant.member_ids(group).await;
+        assert!(
+            in_group.is_empty(),
+            "{} still downstream (seed {seed})",
+            in_group.len()
+        );
+    }
     for action in ["assignment.ended", "assignment.removal_verified"] {
         let twice = count(
             &pool,
@@ -254,7 +253,7 @@ async fn sigkill_drill(backend: TestBackend) {
         String::from_utf8_lossy(&verify.stderr)
     );
     eprintln!(
-        "crash drill: {n} assignments, {kills} kills (seed {seed}); {removed_before_last} removed before the last start; \
+        "crash drill: {n} assignments in {groups} groups, {kills} kills (seed {seed}); {removed_before_last} removed before the last start; \
          all {n} removed and verified {:.1} s after the first start; {rerun} removal jobs ran again after a kill",
         elapsed.as_secs_f64()
     );

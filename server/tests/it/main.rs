@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+#[path = "../support/holders.rs"]
+mod holders;
 
 mod assignments;
 mod audit_trail;
@@ -23,5 +25,7 @@ mod provisioning;
 mod request_api;
 mod requests;
 mod sessions;
+#[path = "../support/slapd.rs"]
+mod slapd;
 mod startup_refusals;
 mod workers;

@@ -4,6 +4,7 @@
 
 use crate::harness::{TestApp, TestBackend};
 use crate::mail::free_port;
+use crate::slapd::{Slapd, LDAP_ADMIN, LDAP_PASSWORD};
 use app::backend::services::provisioning::Provisioner;
 use app::backend::services::requests::{self, SubmitRequest};
 use app::backend::store::catalog;
@@ -182,26 +183,13 @@ impl Tenant {
 /// A SCIM connector with one group, granted by the AWS sandbox package (no approval);
 /// calls time out after 2 seconds, so that fault tests go quickly.
 pub(crate) async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
-    connect_timing_out(app, base_url, group, 2).await
-}
-
-/// [`connect`], calls timing out after `timeout_seconds`.
-pub(crate) async fn connect_timing_out(
-    app: &TestApp,
-    base_url: &str,
-    group: &str,
-    timeout_seconds: u64,
-) -> i64 {
     let now = app.clock_now();
     let mut tx = app.state.db.begin_write().await.unwrap();
     let connector = catalog::insert_connector(&mut tx, now, "Cloud SCIM", "scim")
         .await
         .unwrap();
     sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
-        .bind(
-            json!({ "base_url": base_url, "auth": "bearer", "timeout_seconds": timeout_seconds })
-                .to_string(),
-        )
+        .bind(json!({ "base_url": base_url, "auth": "bearer", "timeout_seconds": 2 }).to_string())
         .bind("SCIM_TEST")
         .bind(connector)
         .execute(&mut *tx)
@@ -333,6 +321,14 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         .await,
         "removed"
     );
+    assert_eq!(
+        status(format!(
+            "select removal_reason from assignment where id = {assignment}"
+        ))
+        .await,
+        "expired",
+        "verifying the removal keeps why it ended"
+    );
     let verified = app.scalar(&format!("select verified_at from provisioning_job where assignment_id = {assignment} and operation = 'remove_member'"),
     )
     .await;
@@ -359,6 +355,24 @@ async fn granted_access_is_removed_downstream_at_its_end_and_verified(backend: T
         "{page}"
     );
     assert!(page.contains("Read back and verified gone on"), "{page}");
+    // And on the access's own page: its life, then each system.
+    let page = app.page(&eli, &format!("/access/{assignment}")).await;
+    for shown in [
+        "Timeline",
+        "Its end date passed",
+        "Removed everywhere",
+        "In connected systems",
+        "cloud-sandbox",
+        "Read back and verified gone on",
+    ] {
+        assert!(page.contains(shown), "{shown:?} missing: {page}");
+    }
+    // Someone else's access does not exist for an employee.
+    let dev = crate::harness::new_client();
+    app.sign_in_as(&dev, "Dev Patel").await;
+    let page = app.page(&dev, &format!("/access/{assignment}")).await;
+    assert!(!page.contains("cloud-sandbox"), "{page}");
+    assert!(page.contains("No such access."), "{page}");
     app.stop().await;
 }
 
@@ -1062,7 +1076,60 @@ async fn reconciliation_reports_drift_and_repairs_it_when_authoritative(backend:
     app.stop().await;
 }
 
+/// A provisioner still at work renews its leases; nobody else can renew them.
+async fn a_lease_is_renewed_only_by_its_holder(backend: TestBackend) {
+    use app::backend::store;
+    let app = spawn(backend).await;
+    connect(&app, "http://127.0.0.1:9/v2", "unused").await;
+    sandbox_for(&app, "Eli Evans").await;
+    let now = app.clock_now();
+    let claimed = store::provisioning::claim_due(
+        &app.state.db,
+        now,
+        "holder",
+        Timestamp(now.millis() + 60_000),
+        10,
+        8,
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let later = Timestamp(now.millis() + 120_000);
+    assert_eq!(
+        store::lease::JOBS
+            .renew(&app.state.db, "someone-else", later)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "select lease_until from provisioning_job where id = {}",
+            claimed[0].id
+        ))
+        .await,
+        now.millis() + 60_000
+    );
+    assert_eq!(
+        store::lease::JOBS
+            .renew(&app.state.db, "holder", later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "select lease_until from provisioning_job where id = {}",
+            claimed[0].id
+        ))
+        .await,
+        later.millis()
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    a_lease_is_renewed_only_by_its_holder,
     reconciliation_reports_drift_and_repairs_it_when_authoritative,
     webhook_events_are_signed_retried_and_acknowledged,
     ldap_group_membership_is_granted_and_removed_at_the_end,
@@ -1071,147 +1138,6 @@ crate::on_both_backends!(
     removals_ride_out_ten_minutes_of_faults_with_the_alarm_raised,
     a_person_who_leaves_loses_access_and_their_account_is_switched_off,
 );
-
-/// An OpenLDAP server of the test's own (Debian's slapd, foreground, loopback only, its
-/// data in a temp dir), stopped when dropped.
-struct Slapd {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const LDAP_ADMIN: &str = "cn=admin,dc=example,dc=test";
-const LDAP_PASSWORD: &str = "ldap-secret";
-
-impl Slapd {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("data")).unwrap();
-        let conf = dir.path().join("slapd.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "include /etc/ldap/schema/core.schema\ninclude /etc/ldap/schema/cosine.schema\n\
-                 include /etc/ldap/schema/inetorgperson.schema\npidfile {dir}/slapd.pid\n\
-                 modulepath /usr/lib/ldap\nmoduleload back_mdb\ndatabase mdb\nmaxsize 104857600\n\
-                 suffix \"dc=example,dc=test\"\nrootdn \"{LDAP_ADMIN}\"\nrootpw {LDAP_PASSWORD}\n\
-                 directory {dir}/data\n",
-                dir = dir.path().display()
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let url = format!("ldap://127.0.0.1:{port}/");
-        let child = Command::new("/usr/sbin/slapd")
-            .arg("-f")
-            .arg(&conf)
-            .args(["-h", &url, "-d", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("slapd starts (run scripts/setup.sh --for test)");
-        let slapd = Self {
-            child,
-            url,
-            _dir: dir,
-        };
-        for _ in 0..100 {
-            if let Ok((connection, mut ldap)) = ldap3::LdapConnAsync::new(&slapd.url).await {
-                ldap3::drive!(connection);
-                if ldap
-                    .simple_bind(LDAP_ADMIN, LDAP_PASSWORD)
-                    .await
-                    .is_ok_and(|r| r.rc == 0)
-                {
-                    slapd.seed(&mut ldap).await;
-                    return slapd;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("slapd did not start at {}", slapd.url);
-    }
-
-    async fn seed(&self, ldap: &mut ldap3::Ldap) {
-        use std::collections::HashSet;
-        type Attributes = Vec<(String, HashSet<String>)>;
-        let entry = |pairs: &[(&str, &[&str])]| -> Attributes {
-            pairs
-                .iter()
-                .map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect()))
-                .collect()
-        };
-        let entries: Vec<(&str, Attributes)> = vec![
-            (
-                "dc=example,dc=test",
-                entry(&[
-                    ("objectClass", &["dcObject", "organization"]),
-                    ("o", &["Example"]),
-                    ("dc", &["example"]),
-                ]),
-            ),
-            (
-                "ou=people,dc=example,dc=test",
-                entry(&[
-                    ("objectClass", &["organizationalUnit"]),
-                    ("ou", &["people"]),
-                ]),
-            ),
-            (
-                "uid=eli,ou=people,dc=example,dc=test",
-                entry(&[
-                    ("objectClass", &["inetOrgPerson"]),
-                    ("uid", &["eli"]),
-                    ("cn", &["Eli Evans"]),
-                    ("sn", &["Evans"]),
-                    ("mail", &["eli.evans@example.com"]),
-                ]),
-            ),
-            // groupOfNames must keep a member: a placeholder holds the place.
-            (
-                "cn=cloud,dc=example,dc=test",
-                entry(&[
-                    ("objectClass", &["groupOfNames"]),
-                    ("cn", &["cloud"]),
-                    ("member", &["cn=nobody"]),
-                ]),
-            ),
-        ];
-        for (dn, attributes) in entries {
-            ldap.add(dn, attributes).await.unwrap().success().unwrap();
-        }
-    }
-
-    async fn members(&self) -> Vec<String> {
-        let (connection, mut ldap) = ldap3::LdapConnAsync::new(&self.url).await.unwrap();
-        ldap3::drive!(connection);
-        ldap.simple_bind(LDAP_ADMIN, LDAP_PASSWORD).await.unwrap();
-        let (entries, _) = ldap
-            .search(
-                "cn=cloud,dc=example,dc=test",
-                ldap3::Scope::Base,
-                "(objectClass=*)",
-                vec!["member"],
-            )
-            .await
-            .unwrap()
-            .success()
-            .unwrap();
-        let mut members = ldap3::SearchEntry::construct(entries.into_iter().next().unwrap())
-            .attrs
-            .remove("member")
-            .unwrap_or_default();
-        members.retain(|member| member != "cn=nobody");
-        members
-    }
-}
 
 async fn ldap_group_membership_is_granted_and_removed_at_the_end(backend: TestBackend) {
     let slapd = Slapd::start().await;

@@ -20,6 +20,8 @@ use std::time::Duration;
 
 /// How long a claimed job is the claiming provisioner's alone.
 const LEASE_SECONDS: i64 = 60;
+/// How often the leases of jobs still at work are renewed.
+const LEASE_RENEW_SECONDS: u64 = 20;
 /// Removal jobs of one group done together, at most.
 const BATCH: i64 = 500;
 /// Groups (or single grants) worked on at once; one step claims up to this many groups'
@@ -499,8 +501,8 @@ impl Worker for Provisioner {
             })
             .map(Work::Removals)
             .chain(singles.into_iter().map(Work::Single));
-        stream::iter(work.map(Ok))
-            .try_for_each_concurrent(CONCURRENCY, |work| async move {
+        let working =
+            stream::iter(work.map(Ok)).try_for_each_concurrent(CONCURRENCY, |work| async move {
                 match work {
                     Work::Removals(jobs) => self.remove_together(&jobs).await,
                     Work::Single(job) => match self.perform(&job).await? {
@@ -508,8 +510,26 @@ impl Worker for Provisioner {
                         Err(failure) => self.fail(&job, failure).await,
                     },
                 }
-            })
-            .await?;
+            });
+        // A slow system (a large group filtered slowly, calls retried in smaller pieces)
+        // can take longer than a lease: while at work, the leases are renewed, so that no
+        // other provisioner takes jobs still in hand. A crashed one stops renewing.
+        let renewing = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(LEASE_RENEW_SECONDS)).await;
+                let until = Timestamp(self.state.clock.now().millis() + LEASE_SECONDS * 1000);
+                if let Err(error) = store::lease::JOBS
+                    .renew(&self.state.db, &self.owner, until)
+                    .await
+                {
+                    tracing::warn!(%error, "renewing the provisioning leases failed");
+                }
+            }
+        };
+        tokio::select! {
+            done = working => done?,
+            () = renewing => {}
+        }
         Ok(claimed)
     }
 

@@ -104,26 +104,30 @@ pub struct AssignmentRow {
     pub status: AssignmentStatus,
     pub start_at: i64,
     pub end_at: Option<i64>,
+    /// Why it ended, once it has.
+    pub removal_reason: Option<crate::domain::assignment::RemovalReason>,
+    pub removed_at: Option<i64>,
     pub version: i64,
 }
 
 impl AssignmentRow {
-    /// The row as the state machine sees it (a current assignment has no removal yet).
+    /// The row as the state machine sees it (so that a later step, such as verifying the
+    /// removal, keeps why it ended).
     pub fn state(&self) -> crate::domain::assignment::AssignmentState {
         crate::domain::assignment::AssignmentState {
             status: self.status,
             start_at: Timestamp(self.start_at),
             end_at: self.end_at.map(Timestamp),
-            removal_reason: None,
-            removed_at: None,
+            removal_reason: self.removal_reason,
+            removed_at: self.removed_at.map(Timestamp),
         }
     }
 }
 
 pub async fn find(tx: &mut Tx, assignment_id: i64) -> Result<Option<AssignmentRow>, sqlx::Error> {
     let row = sqlx::query(
-        "select id, person_id, access_package_id, assignment_policy_id, status, start_at, end_at, version \
-         from assignment where id = $1",
+        "select id, person_id, access_package_id, assignment_policy_id, status, start_at, end_at, \
+         removal_reason, removed_at, version from assignment where id = $1",
     )
     .bind(assignment_id)
     .fetch_optional(&mut **tx)
@@ -138,6 +142,11 @@ pub async fn find(tx: &mut Tx, assignment_id: i64) -> Result<Option<AssignmentRo
             status: AssignmentStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
             start_at: row.try_get("start_at")?,
             end_at: row.try_get("end_at")?,
+            removal_reason: row
+                .try_get::<Option<String>, _>("removal_reason")?
+                .as_deref()
+                .and_then(crate::domain::assignment::RemovalReason::parse),
+            removed_at: row.try_get("removed_at")?,
             version: row.try_get("version")?,
         })
     })

@@ -164,6 +164,24 @@ impl LeasedQueue {
         Ok(done)
     }
 
+    /// Extends every lease `owner` holds until `until` (a worker still at work on them
+    /// says so); returns how many.
+    pub async fn renew(&self, db: &Db, owner: &str, until: Timestamp) -> Result<u64, sqlx::Error> {
+        let sql = format!(
+            "update {} set lease_until = $1 where status = '{}' and lease_owner = $2",
+            self.table, self.working
+        );
+        let mut tx = db.begin_write().await?;
+        let renewed = sqlx::query(&sql)
+            .bind(until.millis())
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(renewed)
+    }
+
     /// When the next item becomes due (a waiting one, or a lease that runs out).
     pub async fn earliest_due(&self, pool: &AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
         let Self {

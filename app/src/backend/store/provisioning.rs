@@ -323,20 +323,40 @@ pub async fn late_removals(pool: &sqlx::AnyPool, cutoff: Timestamp) -> Result<i6
     .await
 }
 
-/// The provisioning steps of the assignments a request made, per resource, oldest first.
+/// The provisioning steps of a request's assignments, per resource in order.
 pub async fn steps_of_request(
     tx: &mut Tx,
     request_id: i64,
 ) -> Result<Vec<crate::domain::provisioning::StepRecord>, sqlx::Error> {
+    steps_where(
+        tx,
+        "j.assignment_id in (select id from assignment where access_request_id = $1)",
+        request_id,
+    )
+    .await
+}
+
+/// The provisioning steps of one assignment, per resource in order.
+pub async fn steps_of_assignment(
+    tx: &mut Tx,
+    assignment_id: i64,
+) -> Result<Vec<crate::domain::provisioning::StepRecord>, sqlx::Error> {
+    steps_where(tx, "j.assignment_id = $1", assignment_id).await
+}
+
+async fn steps_where(
+    tx: &mut Tx,
+    condition: &'static str,
+    id: i64,
+) -> Result<Vec<crate::domain::provisioning::StepRecord>, sqlx::Error> {
     use sqlx::Row;
-    sqlx::query(
+    sqlx::query(&format!(
         "select r.name as resource, c.name as system, j.operation, j.status, j.attempts, \
          j.updated_at, j.verified_at, j.last_error from provisioning_job j \
          join resource r on r.id = j.resource_id join connector c on c.id = j.connector_id \
-         where j.assignment_id in (select id from assignment where access_request_id = $1) \
-         order by r.name, j.id",
-    )
-    .bind(request_id)
+         where {condition} order by r.name, j.id"
+    ))
+    .bind(id)
     .fetch_all(&mut **tx)
     .await?
     .iter()

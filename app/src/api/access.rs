@@ -1,0 +1,104 @@
+//! One assignment (a person's access to a package): its life so far and its state in
+//! every connected system.
+
+use crate::domain::provisioning::StepRecord;
+use crate::domain::status::AssignmentStatus;
+use crate::domain::{AppError, Timestamp};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessDetail {
+    pub assignment_id: i64,
+    pub package_name: String,
+    pub holder_name: String,
+    pub status: AssignmentStatus,
+    pub start_at: Timestamp,
+    pub end_at: Option<Timestamp>,
+    /// When and why it ended, once it has.
+    pub ended: Option<(Timestamp, String)>,
+    /// When its removal was verified everywhere.
+    pub removed_at: Option<Timestamp>,
+    /// The request that granted it, when the viewer may see it.
+    pub request_id: Option<i64>,
+    /// Its access in the connected systems, per resource (errors for administrators only).
+    pub provisioning: Vec<StepRecord>,
+    /// The viewer holds it and may ask for more time.
+    pub can_extend: bool,
+}
+
+/// An assignment, for its holder, the package's owners (and its catalog's), administrators
+/// and auditors. To anyone else it does not exist.
+#[server]
+pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::store;
+    use crate::domain::assignment::RemovalReason;
+    let (state, person) = signed_in().await?;
+    let mut tx = state.db.reader().begin().await?;
+    let row = store::assignment::find(&mut tx, assignment_id).await?;
+    let visible = match &row {
+        Some(row) => {
+            person.is_admin
+                || person.is_auditor
+                || row.person_id == person.id
+                || store::assignment::manages_package(&mut tx, person.id, row.package_id).await?
+        }
+        None => false,
+    };
+    let Some(row) = row.filter(|_| visible) else {
+        return Err(AppError::not_found("access"));
+    };
+    let (package_name, holder_name, request_id, reason, removed_at): (
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "select p.name, h.display_name, a.access_request_id, a.removal_reason, a.removed_at \
+         from assignment a join access_package p on p.id = a.access_package_id \
+         join person h on h.id = a.person_id where a.id = $1",
+    )
+    .bind(row.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let ended_at: Option<i64> = sqlx::query_scalar(
+        "select max(occurred_at) from audit_event where action = 'assignment.ended' \
+         and object_kind = 'assignment' and object_id = $1",
+    )
+    .bind(row.id.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    let ended = match (ended_at, reason.as_deref().and_then(RemovalReason::parse)) {
+        (Some(at), Some(reason)) => Some((Timestamp(at), reason.describe().to_string())),
+        _ => None,
+    };
+    let mut provisioning = store::provisioning::steps_of_assignment(&mut tx, row.id).await?;
+    if !person.is_admin {
+        for step in &mut provisioning {
+            step.error = None;
+        }
+    }
+    let holder = row.person_id == person.id;
+    Ok(AccessDetail {
+        assignment_id: row.id,
+        package_name,
+        holder_name,
+        status: row.status,
+        start_at: Timestamp(row.start_at),
+        end_at: row.end_at.map(Timestamp),
+        ended,
+        removed_at: removed_at.map(Timestamp),
+        // The request page has its own rule (the requester and approvers too); its
+        // holder, administrators and auditors may always open it.
+        request_id: request_id.filter(|_| holder || person.is_admin || person.is_auditor),
+        provisioning,
+        can_extend: holder
+            && row.end_at.is_some()
+            && matches!(
+                row.status,
+                AssignmentStatus::Active | AssignmentStatus::Scheduled
+            ),
+    })
+}
