@@ -38,8 +38,9 @@ release:
 measure:
 	scripts/measure.sh
 
-## Benchmarks that print figures: N assignments ending at one instant, removed from a real
-## SCIM server and verified (BENCH_N, default 500).
+## Benchmarks that print figures: access ending one after another, verified gone from a real
+## SCIM server and LDAP directory (BENCH_STEADY, default 200); then N assignments ending at
+## one instant, removed from the SCIM server and verified (BENCH_N, default 500).
 bench:
 	scripts/setup.sh --for test
 	cargo bench -p server --bench expiry

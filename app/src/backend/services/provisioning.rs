@@ -18,10 +18,11 @@ use crate::domain::{AppError, Timestamp};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// How long a claimed job is the claiming provisioner's alone.
-const LEASE_SECONDS: i64 = 60;
+/// How long a claimed job is the claiming provisioner's alone, unless renewed: after a
+/// crash its jobs run again this long after the last renewal.
+const LEASE_SECONDS: i64 = 30;
 /// How often the leases of jobs still at work are renewed.
-const LEASE_RENEW_SECONDS: u64 = 20;
+const LEASE_RENEW_SECONDS: u64 = 10;
 /// Removal jobs of one group done together, at most.
 const BATCH: i64 = 500;
 /// Groups (or single grants) worked on at once; one step claims up to this many groups'
