@@ -148,19 +148,25 @@ impl Worker for SessionJanitor {
     }
 }
 
-/// Runs a worker until `shutdown` turns true. A failed step is logged and retried after
-/// the idle interval; a step that did work is followed at once by another.
+/// Runs a worker until `shutdown` turns true. A step that did work is followed at once by
+/// another. A failed step is logged and retried after half a second, doubling with each
+/// failure in a row up to the idle interval (work that stays due must not spin).
 pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::Receiver<bool>) {
     tracing::info!(worker = worker.name(), "worker started");
     let mut woken = state.scheduler_wakeup.subscribe();
+    let mut failures: u32 = 0;
     loop {
         if *shutdown.borrow() {
             break;
         }
         let handled = match worker.step(state.clock.now()).await {
-            Ok(handled) => handled,
+            Ok(handled) => {
+                failures = 0;
+                handled
+            }
             Err(error) => {
-                tracing::warn!(worker = worker.name(), %error, "worker step failed");
+                failures = failures.saturating_add(1);
+                tracing::warn!(worker = worker.name(), %error, failures, "worker step failed");
                 0
             }
         };
@@ -168,7 +174,10 @@ pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::
             continue;
         }
         let mut wait = worker.idle_interval();
-        if let Ok(Some(due)) = worker.next_due().await {
+        if failures > 0 {
+            let backoff = Duration::from_millis(500 * 2_u64.pow(failures.min(10) - 1));
+            wait = wait.min(backoff);
+        } else if let Ok(Some(due)) = worker.next_due().await {
             let until_due = due
                 .millis()
                 .saturating_sub(state.clock.now().millis())

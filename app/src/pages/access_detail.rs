@@ -46,6 +46,20 @@ fn life(detail: &AccessDetail) -> Vec<Step> {
             title: "Ended".to_string(),
             text: format!("{} — {why}", at.date_time_utc()),
         }),
+        // Ended before its reason was kept (or without an event): say only that it did.
+        None if matches!(
+            detail.status,
+            AssignmentStatus::Ending | AssignmentStatus::Removed
+        ) =>
+        {
+            steps.push(Step {
+                class: "done",
+                title: "Ended".to_string(),
+                text: detail.end_at.map_or(String::new(), |end| {
+                    format!("Due to end {}", end.date_time_utc())
+                }),
+            })
+        }
         None => steps.push(Step {
             class: if started { "current" } else { "pending" },
             title: "Ends".to_string(),
@@ -108,5 +122,79 @@ fn access_view(detail: AccessDetail) -> impl IntoView {
         } else {
             provisioning_section(detail.provisioning).into_any()
         }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Timestamp;
+
+    fn detail(status: AssignmentStatus) -> AccessDetail {
+        AccessDetail {
+            assignment_id: 1,
+            package_name: "AWS sandbox account".to_string(),
+            holder_name: "Eli Evans".to_string(),
+            status,
+            start_at: Timestamp(1_000),
+            end_at: Some(Timestamp(86_400_000)),
+            ended: None,
+            removed_at: None,
+            request_id: None,
+            provisioning: Vec::new(),
+            can_extend: false,
+        }
+    }
+
+    fn titles(detail: &AccessDetail) -> Vec<(String, &'static str)> {
+        life(detail)
+            .into_iter()
+            .map(|step| (step.title, step.class))
+            .collect()
+    }
+
+    #[test]
+    fn held_access_stands_before_its_end() {
+        assert_eq!(
+            titles(&detail(AssignmentStatus::Active)),
+            vec![
+                ("Granted".to_string(), "done"),
+                ("Ends".to_string(), "current"),
+                ("Removed everywhere".to_string(), "pending"),
+            ]
+        );
+        assert_eq!(
+            titles(&detail(AssignmentStatus::Scheduled))[0],
+            ("Starts".to_string(), "pending")
+        );
+    }
+
+    #[test]
+    fn ended_access_says_why_and_when_its_removal_was_verified() {
+        let mut ending = detail(AssignmentStatus::Ending);
+        ending.ended = Some((Timestamp(86_400_000), "Its end date passed".to_string()));
+        let steps = life(&ending);
+        assert_eq!(steps[1].title, "Ended");
+        assert!(steps[1].text.contains("Its end date passed"));
+        assert_eq!(
+            (steps[2].title.as_str(), steps[2].class),
+            ("Being removed", "current")
+        );
+
+        let mut removed = ending.clone();
+        removed.status = AssignmentStatus::Removed;
+        removed.removed_at = Some(Timestamp(86_401_000));
+        let steps = life(&removed);
+        assert_eq!(
+            (steps[2].title.as_str(), steps[2].class),
+            ("Removed everywhere", "done")
+        );
+        assert!(steps[2].text.starts_with("Verified "));
+    }
+
+    #[test]
+    fn removed_access_without_a_recorded_reason_still_shows_as_ended() {
+        let steps = life(&detail(AssignmentStatus::Removed));
+        assert_eq!((steps[1].title.as_str(), steps[1].class), ("Ended", "done"));
     }
 }

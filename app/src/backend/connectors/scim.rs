@@ -517,4 +517,80 @@ mod tests {
     fn filter_values_cannot_break_out_of_their_quotes() {
         assert_eq!(filter_value(r#"a"b\c"#), r#"a\"b\\c"#);
     }
+
+    /// A stand-in server (a unit test's mock) that answers the first call too late and
+    /// records how many members each PATCH filter names.
+    async fn slow_first_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v2", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let seen = recorded.clone();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0_u8; 8192];
+                    // Headers, then as much body as Content-Length says.
+                    loop {
+                        let read = socket.read(&mut buffer).await.unwrap_or(0);
+                        if read == 0 {
+                            return;
+                        }
+                        request.extend_from_slice(&buffer[..read]);
+                        let text = String::from_utf8_lossy(&request).to_string();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text[..end]
+                                .lines()
+                                .find_map(|line| {
+                                    line.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|value| value.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if request.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    let terms = String::from_utf8_lossy(&request)
+                        .matches("value eq")
+                        .count();
+                    let first = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(terms);
+                        seen.len() == 1
+                    };
+                    if first {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                    }
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/scim+json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                        .await;
+                });
+            }
+        });
+        (base, seen)
+    }
+
+    #[tokio::test]
+    async fn a_removal_that_timed_out_goes_in_smaller_pieces_next_time() {
+        let (base_url, seen) = slow_first_server().await;
+        let config = ScimConfig {
+            base_url,
+            auth: "bearer".to_string(),
+            username: String::new(),
+            timeout_seconds: 1,
+            page_size: 200,
+        };
+        let scim = Scim::new(&config, Some("token")).unwrap();
+        let users: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
+        assert!(matches!(
+            scim.remove_members("group", &users).await,
+            Err(Failure::Retry { .. })
+        ));
+        scim.remove_members("group", &users).await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![100, 50, 50]);
+    }
 }

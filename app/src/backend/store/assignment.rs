@@ -345,7 +345,9 @@ pub async fn mark_warned(
         == 1)
 }
 
-/// Active assignments whose end has come, the earliest first.
+/// Active assignments whose end has come, the earliest first, and of those ending at one
+/// instant a package's together: then its removals are queued together and go downstream
+/// in one batch (interleaved, the provisioner would send each group many small ones).
 pub async fn due_to_end(
     pool: &AnyPool,
     now: Timestamp,
@@ -353,7 +355,7 @@ pub async fn due_to_end(
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "select id from assignment where status = 'active' and end_at is not null \
-         and end_at <= $1 order by end_at, id limit $2",
+         and end_at <= $1 order by end_at, access_package_id, id limit $2",
     )
     .bind(now.millis())
     .bind(limit)
