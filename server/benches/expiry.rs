@@ -336,20 +336,7 @@ async fn main() {
         .execute(state.db.writer())
         .await
         .unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweeper: Arc<dyn Worker> = Arc::new(ExpirySweeper::new(state.clone()));
-    let provisioner: Arc<dyn Worker> = Arc::new(Provisioner::new(state.clone()));
-    let tasks = vec![
-        tokio::spawn(workers::run(sweeper, state.clone(), stopped.clone())),
-        tokio::spawn(workers::run(provisioner, state.clone(), stopped.clone())),
-    ];
-    state.scheduler_wakeup.notify();
-    wait_removed(&state, "bench-%", n, Duration::from_secs(1_800)).await;
-    let _ = stop.send(true);
-    state.scheduler_wakeup.notify();
-    for task in tasks {
-        let _ = task.await;
-    }
+    expire_with_workers(&state, "bench-%", n, Duration::from_secs(1_800)).await;
 
     let mut latencies: Vec<i64> = sqlx::query_scalar(
         "select j.verified_at - a.end_at from provisioning_job j join assignment a on a.id = j.assignment_id \
@@ -399,6 +386,30 @@ async fn main() {
     running.stop().await;
     let _ = scim_process.kill();
     let _ = scim_process.wait();
+}
+
+/// Runs the sweeper and the provisioner as `gatehouse serve` does until `n` assignments
+/// of the packages named like `packages` are removed (see [`wait_removed`]).
+async fn expire_with_workers(
+    state: &app::backend::AppState,
+    packages: &str,
+    n: usize,
+    patience: Duration,
+) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweeper: Arc<dyn Worker> = Arc::new(ExpirySweeper::new(state.clone()));
+    let provisioner: Arc<dyn Worker> = Arc::new(Provisioner::new(state.clone()));
+    let tasks = vec![
+        tokio::spawn(workers::run(sweeper, state.clone(), stopped.clone())),
+        tokio::spawn(workers::run(provisioner, state.clone(), stopped.clone())),
+    ];
+    state.scheduler_wakeup.notify();
+    wait_removed(state, packages, n, patience).await;
+    let _ = stop.send(true);
+    state.scheduler_wakeup.notify();
+    for task in tasks {
+        let _ = task.await;
+    }
 }
 
 /// Waits until `n` assignments of the packages whose name is like `packages` are removed
@@ -501,21 +512,8 @@ async fn steady(state: &app::backend::AppState, scim: Scim, k: usize, every: Dur
     }
     tx.commit().await.unwrap();
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweeper: Arc<dyn Worker> = Arc::new(ExpirySweeper::new(state.clone()));
-    let provisioner: Arc<dyn Worker> = Arc::new(Provisioner::new(state.clone()));
-    let tasks = vec![
-        tokio::spawn(workers::run(sweeper, state.clone(), stopped.clone())),
-        tokio::spawn(workers::run(provisioner, state.clone(), stopped.clone())),
-    ];
-    state.scheduler_wakeup.notify();
     let patience = every * u32::try_from(k).unwrap_or(u32::MAX) + Duration::from_secs(120);
-    wait_removed(state, "steady", k, patience).await;
-    let _ = stop.send(true);
-    state.scheduler_wakeup.notify();
-    for task in tasks {
-        let _ = task.await;
-    }
+    expire_with_workers(state, "steady", k, patience).await;
 
     let rows: Vec<(i64, String, i64)> = sqlx::query_as(
         "select a.id, c.kind, j.verified_at - a.end_at from provisioning_job j \

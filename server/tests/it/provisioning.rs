@@ -1095,6 +1095,10 @@ async fn a_lease_is_renewed_only_by_its_holder(backend: TestBackend) {
     .unwrap();
     assert_eq!(claimed.len(), 1);
     let later = Timestamp(now.millis() + 120_000);
+    let lease_of = format!(
+        "select lease_until from provisioning_job where id = {}",
+        claimed[0].id
+    );
     assert_eq!(
         store::lease::JOBS
             .renew(&app.state.db, "someone-else", later)
@@ -1102,14 +1106,7 @@ async fn a_lease_is_renewed_only_by_its_holder(backend: TestBackend) {
             .unwrap(),
         0
     );
-    assert_eq!(
-        app.scalar(&format!(
-            "select lease_until from provisioning_job where id = {}",
-            claimed[0].id
-        ))
-        .await,
-        now.millis() + 60_000
-    );
+    assert_eq!(app.scalar(&lease_of).await, now.millis() + 60_000);
     assert_eq!(
         store::lease::JOBS
             .renew(&app.state.db, "holder", later)
@@ -1117,14 +1114,7 @@ async fn a_lease_is_renewed_only_by_its_holder(backend: TestBackend) {
             .unwrap(),
         1
     );
-    assert_eq!(
-        app.scalar(&format!(
-            "select lease_until from provisioning_job where id = {}",
-            claimed[0].id
-        ))
-        .await,
-        later.millis()
-    );
+    assert_eq!(app.scalar(&lease_of).await, later.millis());
     app.stop().await;
 }
 
