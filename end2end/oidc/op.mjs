@@ -75,7 +75,8 @@ const provider = new Provider(ISSUER, {
         return {
           sub: user.sub,
           email: user.email,
-          email_verified: true,
+          // A user may say the provider has not verified their address.
+          email_verified: user.email_verified ?? true,
           name: user.name,
           preferred_username: user.sub,
           groups: user.groups ?? [],

@@ -35,6 +35,8 @@ pub struct Config {
     pub log_filter: String,
     pub session_idle_minutes: i64,
     pub session_absolute_minutes: i64,
+    /// Minutes that roles from the identity provider hold before it must confirm them.
+    pub provider_role_minutes: i64,
     pub body_limit_bytes: usize,
     /// Sign-in with the company identity provider; none when no issuer is configured.
     pub oidc: Option<OidcConfig>,
@@ -46,7 +48,15 @@ pub struct Config {
     pub removal_alarm_seconds: i64,
     /// Bearer token for `/metrics`; without one the endpoint is off. Never printed.
     pub metrics_token: Option<String>,
+    /// Keys the audit chain and signs its checkpoints. Never printed, never stored.
+    pub audit_key: app::domain::audit::AuditKey,
+    /// Where signed checkpoints of the audit chain are appended (outside the database).
+    pub audit_checkpoint_file: PathBuf,
 }
+
+/// The audit key of development mode when none is configured. Production refuses to
+/// start without a key of its own.
+pub const DEVELOPMENT_AUDIT_KEY: &str = "gatehouse-development-audit-key-not-for-production";
 
 /// The OpenID Connect relying party's settings. The client secret is never printed.
 #[derive(Clone)]
@@ -99,6 +109,8 @@ impl std::fmt::Debug for Config {
             .field("oidc", &self.oidc)
             .field("mail", &self.mail)
             .field("secrets", &self.secrets)
+            .field("audit_key", &self.audit_key)
+            .field("audit_checkpoint_file", &self.audit_checkpoint_file)
             .finish()
     }
 }
@@ -132,6 +144,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("OIDC_AUDITOR_GROUPS", ""),
     ("OIDC_ADMIN_EMAILS", ""),
     ("OIDC_AUDITOR_EMAILS", ""),
+    ("OIDC_ROLE_MINUTES", "10"),
+    ("OIDC_MANAGED_CLAIMS", ""),
+    ("OIDC_REQUIRED_TENANT", ""),
+    ("OIDC_REQUIRED_HOSTED_DOMAIN", ""),
     ("SMTP_HOST", ""),
     ("SMTP_PORT", "587"),
     ("SMTP_TLS", "starttls"),
@@ -149,6 +165,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("RECONCILE_MINUTES", "60"),
     ("REMOVAL_ALARM_SECONDS", "60"),
     ("METRICS_TOKEN", ""),
+    ("AUDIT_KEY", ""),
+    ("AUDIT_CHECKPOINT_FILE", ""),
 ];
 
 fn list(value: &str) -> Vec<String> {
@@ -187,6 +205,26 @@ fn load_oidc(sources: &Sources) -> Result<Option<OidcConfig>, String> {
             Ok(name)
         }
     };
+    let managed = list(&sources.get("OIDC_MANAGED_CLAIMS"));
+    if let Some(other) = managed
+        .iter()
+        .find(|claim| !matches!(claim.as_str(), "email" | "employee_id"))
+    {
+        return Err(format!(
+            "GATEHOUSE_OIDC_MANAGED_CLAIMS may name email and employee_id (got {other:?})"
+        ));
+    }
+    let optional = |key: &str| Some(sources.get(key).trim().to_string()).filter(|v| !v.is_empty());
+    let required_tenant = optional("OIDC_REQUIRED_TENANT");
+    let required_hosted_domain = optional("OIDC_REQUIRED_HOSTED_DOMAIN");
+    // A claim trusted without the provider's verification is safe only where the provider
+    // alone sets it, and only for accounts of the company's own tenant or domain.
+    if !managed.is_empty() && required_tenant.is_none() && required_hosted_domain.is_none() {
+        return Err(
+            "GATEHOUSE_OIDC_MANAGED_CLAIMS needs GATEHOUSE_OIDC_REQUIRED_TENANT or GATEHOUSE_OIDC_REQUIRED_HOSTED_DOMAIN: otherwise accounts of any organisation could claim your people's addresses"
+                .to_string(),
+        );
+    }
     Ok(Some(OidcConfig {
         issuer,
         client_id,
@@ -206,6 +244,10 @@ fn load_oidc(sources: &Sources) -> Result<Option<OidcConfig>, String> {
             auditor_groups: list(&sources.get("OIDC_AUDITOR_GROUPS")),
             admin_emails: list(&sources.get("OIDC_ADMIN_EMAILS")),
             auditor_emails: list(&sources.get("OIDC_AUDITOR_EMAILS")),
+            email_managed: managed.iter().any(|claim| claim == "email"),
+            employee_id_managed: managed.iter().any(|claim| claim == "employee_id"),
+            required_tenant,
+            required_hosted_domain,
         },
     }))
 }
@@ -426,6 +468,12 @@ impl Config {
                     .to_string(),
             );
         }
+        if environment == Environment::Production && seed_demo {
+            return Err(
+                "GATEHOUSE_SEED_DEMO=true is refused when GATEHOUSE_ENV=production: the demo organisation brings 30 people, administrators among them"
+                    .to_string(),
+            );
+        }
         let log_format = match sources.get("LOG_FORMAT").trim().to_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -437,12 +485,31 @@ impl Config {
         };
         let body_limit = parse_positive("BODY_LIMIT_BYTES", &sources.get("BODY_LIMIT_BYTES"))?;
         let mail = load_mail(sources, &public_url)?;
+        let audit_key = match sources.get("AUDIT_KEY").trim() {
+            "" if environment == Environment::Development => {
+                app::domain::audit::AuditKey::new(DEVELOPMENT_AUDIT_KEY)
+            }
+            "" => Err(
+                "GATEHOUSE_AUDIT_KEY is required when GATEHOUSE_ENV=production: it keys the audit trail so that nobody who can write to the database can rewrite it (make one with `openssl rand -hex 32` and keep it out of the database)"
+                    .to_string(),
+            ),
+            key if key == DEVELOPMENT_AUDIT_KEY && environment == Environment::Production => Err(
+                "GATEHOUSE_AUDIT_KEY must not be the development key in production".to_string(),
+            ),
+            key => app::domain::audit::AuditKey::new(key)
+                .map_err(|reason| format!("GATEHOUSE_AUDIT_KEY: {reason}")),
+        }?;
+        let data_dir = PathBuf::from(sources.get("DATA_DIR"));
+        let audit_checkpoint_file = match sources.get("AUDIT_CHECKPOINT_FILE").trim() {
+            "" => data_dir.join("audit-checkpoints.jsonl"),
+            path => PathBuf::from(path),
+        };
         Ok(Self {
             environment,
             bind,
             public_url,
             database_url,
-            data_dir: PathBuf::from(sources.get("DATA_DIR")),
+            data_dir,
             site_root: sources.get("SITE_ROOT"),
             dev_sign_in,
             seed_demo,
@@ -455,6 +522,10 @@ impl Config {
             session_absolute_minutes: parse_positive(
                 "SESSION_ABSOLUTE_MINUTES",
                 &sources.get("SESSION_ABSOLUTE_MINUTES"),
+            )?,
+            provider_role_minutes: parse_positive(
+                "OIDC_ROLE_MINUTES",
+                &sources.get("OIDC_ROLE_MINUTES"),
             )?,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(usize::MAX),
             oidc: load_oidc(sources)?,
@@ -470,6 +541,8 @@ impl Config {
             )?,
             metrics_token: Some(sources.get("METRICS_TOKEN"))
                 .filter(|token| !token.trim().is_empty()),
+            audit_key,
+            audit_checkpoint_file,
         })
     }
 
@@ -487,6 +560,7 @@ impl Config {
             development: self.is_development(),
             dev_sign_in: self.dev_sign_in,
             session_absolute_minutes: self.session_absolute_minutes,
+            provider_role_minutes: self.provider_role_minutes,
             oidc_origin: self.oidc.as_ref().and_then(|oidc| {
                 url::Url::parse(&oidc.issuer)
                     .ok()
@@ -496,6 +570,7 @@ impl Config {
             connector_secrets: self.secrets.clone(),
             reconcile_minutes: self.reconcile_minutes,
             removal_alarm_seconds: self.removal_alarm_seconds,
+            audit_checkpoint_file: Some(self.audit_checkpoint_file.clone()),
         }
     }
 }
@@ -505,10 +580,14 @@ mod tests {
     use super::*;
 
     fn load(env: &[(&str, &str)], file: &[(&str, &str)]) -> Result<Config, String> {
-        let env = env
+        let mut env: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        // Production needs an audit key; the tests that are about it remove this one.
+        env.entry("GATEHOUSE_AUDIT_KEY".to_string())
+            .or_insert_with(|| "a test audit key, thirty-two characters or more".to_string());
+        env.retain(|_, value| value != "<unset>");
         let file = file
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -546,6 +625,80 @@ mod tests {
         assert!(load(
             &[
                 ("GATEHOUSE_DEV_SIGN_IN", "true"),
+                ("GATEHOUSE_ENV", "development")
+            ],
+            &[]
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn production_needs_an_audit_key_of_its_own() {
+        let refusal = load(&[("GATEHOUSE_AUDIT_KEY", "<unset>")], &[]).unwrap_err();
+        assert!(
+            refusal.contains("GATEHOUSE_AUDIT_KEY is required"),
+            "{refusal}"
+        );
+        let refusal = load(&[("GATEHOUSE_AUDIT_KEY", DEVELOPMENT_AUDIT_KEY)], &[]).unwrap_err();
+        assert!(refusal.contains("development key"), "{refusal}");
+        let refusal = load(&[("GATEHOUSE_AUDIT_KEY", "short")], &[]).unwrap_err();
+        assert!(refusal.contains("at least 32 characters"), "{refusal}");
+        let development = load(
+            &[
+                ("GATEHOUSE_AUDIT_KEY", "<unset>"),
+                ("GATEHOUSE_ENV", "development"),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            development.audit_key,
+            app::domain::audit::AuditKey::new(DEVELOPMENT_AUDIT_KEY).unwrap()
+        );
+        assert!(!format!("{development:?}").contains(DEVELOPMENT_AUDIT_KEY));
+        assert!(development
+            .audit_checkpoint_file
+            .ends_with("data/audit-checkpoints.jsonl"));
+    }
+
+    #[test]
+    fn managed_claims_need_a_tenant_or_domain() {
+        let oidc = [
+            ("GATEHOUSE_OIDC_ISSUER", "https://login.example.com"),
+            ("GATEHOUSE_OIDC_CLIENT_ID", "gatehouse"),
+            ("GATEHOUSE_OIDC_CLIENT_SECRET", "s3cret"),
+            ("GATEHOUSE_OIDC_MANAGED_CLAIMS", "employee_id"),
+        ];
+        let refusal = load(&oidc, &[]).unwrap_err();
+        assert!(
+            refusal.contains("GATEHOUSE_OIDC_REQUIRED_TENANT"),
+            "{refusal}"
+        );
+        let mut with_tenant = oidc.to_vec();
+        with_tenant.push(("GATEHOUSE_OIDC_REQUIRED_TENANT", "72f988bf"));
+        let identity = load(&with_tenant, &[]).unwrap().oidc.unwrap().identity;
+        assert!(identity.employee_id_managed);
+        assert!(!identity.email_managed);
+        assert_eq!(identity.required_tenant.as_deref(), Some("72f988bf"));
+        let mut unknown = with_tenant.clone();
+        unknown.push(("GATEHOUSE_OIDC_MANAGED_CLAIMS", "name"));
+        let refusal = load(&unknown, &[]).unwrap_err();
+        assert!(
+            refusal.contains("may name email and employee_id"),
+            "{refusal}"
+        );
+    }
+
+    #[test]
+    fn the_demo_seed_is_refused_in_production() {
+        let refusal = load(&[("GATEHOUSE_SEED_DEMO", "true")], &[]).unwrap_err();
+        assert!(
+            refusal.contains("GATEHOUSE_SEED_DEMO=true is refused when GATEHOUSE_ENV=production"),
+            "{refusal}"
+        );
+        assert!(load(
+            &[
+                ("GATEHOUSE_SEED_DEMO", "true"),
                 ("GATEHOUSE_ENV", "development")
             ],
             &[]

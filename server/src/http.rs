@@ -93,7 +93,14 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .with_state(options)
         .merge(oidc_routes(config, &state))
         .layer(middleware::from_fn_with_state(
-            Arc::new(config.body_limit_bytes),
+            Arc::new(config.is_development()),
+            development_only,
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(FormLimits {
+                body_bytes: config.body_limit_bytes,
+                https: secure_cookie,
+            }),
             form_token,
         ))
         .layer(sessions)
@@ -136,11 +143,109 @@ pub fn loggable_path(path: &str) -> &str {
 
 const FORM_TOKEN_KEY: &str = "form_token";
 
-/// Gives every session a form token (pages render it into every form, see
-/// `app::components::form`) and refuses a plain HTML form post, one made without
-/// JavaScript, that does not carry it. Posts made by the app's JavaScript ask for JSON and
-/// are covered by the same-origin check.
-async fn form_token(State(limit): State<Arc<usize>>, mut request: Request, next: Next) -> Response {
+/// The cookie that carries the form token of a visitor who is not signed in. Keeping it in
+/// a cookie instead of a session means an anonymous page view writes nothing on the
+/// server; a cross-site page can neither read it nor set it (`SameSite=Strict`, and
+/// `__Host-` over HTTPS).
+fn form_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-gatehouse-form"
+    } else {
+        "gatehouse-form"
+    }
+}
+
+/// The anonymous form token the request's cookie carries, if it looks like one of ours.
+fn form_cookie(request: &Request, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+        .filter(|value| {
+            (32..=128).contains(&value.len())
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+fn new_form_token() -> String {
+    openidconnect::CsrfToken::new_random_len(32)
+        .secret()
+        .clone()
+}
+
+fn form_expired() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Form expired · Gatehouse</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"container error-page\">\
+         <h1>This form has expired</h1><p role=\"alert\">Go back, reload the page and send the form again.</p>\
+         </main></body></html>",
+    )
+        .into_response()
+}
+
+/// What a state-changing request's body is, for the form-token rule.
+#[derive(PartialEq, Eq)]
+enum BodyKind {
+    /// `application/x-www-form-urlencoded`: an HTML form, or a server function call.
+    Form,
+    /// `application/json`: only scripts send it, and a cross-site script must ask first
+    /// (CORS preflight), which this site never grants.
+    Json,
+    /// No body at all.
+    Empty,
+    /// Anything else (`text/plain`, `multipart/form-data`...): what a cross-site HTML form
+    /// can send without asking.
+    Other,
+}
+
+fn body_kind(request: &Request) -> BodyKind {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|kind| {
+            kind.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let empty = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|length| length.trim() == "0");
+    match content_type.as_deref() {
+        Some("application/x-www-form-urlencoded") => BodyKind::Form,
+        Some("application/json") => BodyKind::Json,
+        None if empty => BodyKind::Empty,
+        _ => BodyKind::Other,
+    }
+}
+
+/// Gives every page a form token (pages render it into every form, see
+/// `app::components::form`) and checks it on state-changing requests:
+/// - a signed-in person's token lives in their session; a visitor's in a cookie, so that a
+///   page view without a cookie writes no session;
+/// - a form body that carries the token must carry the right one;
+/// - without a token, only a script's call is accepted: a form-encoded or JSON server
+///   function call that does not ask for HTML (browsers' own cross-site checks, and the
+///   same-origin middleware, cover those), or an empty body. A plain HTML form post, and any
+///   `text/plain` or `multipart/form-data` body, is refused whatever it asks for.
+async fn form_token(
+    State(limits): State<Arc<FormLimits>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     use app::components::form::{FormToken, FORM_TOKEN_FIELD};
     let Some(session) = request
         .extensions()
@@ -154,54 +259,95 @@ async fn form_token(State(limit): State<Arc<usize>>, mut request: Request, next:
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
+    let cookie_name = form_cookie_name(limits.https);
     let stored: Option<String> = session.get(FORM_TOKEN_KEY).await.ok().flatten();
+    let signed_in = app::backend::auth::is_signed_in(&session)
+        .await
+        .unwrap_or(false);
+    let mut set_cookie = None;
     let token = match stored {
         Some(token) => token,
-        // Only pages need one; health checks and API calls do not start sessions.
-        None if !wants_html => String::new(),
-        None => {
-            let token = openidconnect::CsrfToken::new_random_len(32)
-                .secret()
-                .clone();
+        // A signed-in session is written anyway; its token goes with it.
+        None if signed_in => {
+            let token = new_form_token();
             if let Err(error) = session.insert(FORM_TOKEN_KEY, token.clone()).await {
                 tracing::error!(%error, "could not store the form token");
             }
             token
         }
+        None => match form_cookie(&request, cookie_name) {
+            Some(token) => token,
+            // Only pages need one; health checks and API calls get none.
+            None if wants_html && request.method() == Method::GET => {
+                let token = new_form_token();
+                set_cookie = Some(token.clone());
+                token
+            }
+            None => String::new(),
+        },
     };
     request.extensions_mut().insert(FormToken(token.clone()));
-    let form_post = wants_html
-        && request.method() == Method::POST
-        && request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|kind| kind.starts_with("application/x-www-form-urlencoded"));
-    if !form_post {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        let mut response = next.run(request).await;
+        if let Some(token) = set_cookie {
+            let secure = if limits.https { "; Secure" } else { "" };
+            if let Ok(value) = HeaderValue::from_str(&format!(
+                "{cookie_name}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+            )) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        return response;
+    }
+    let kind = body_kind(&request);
+    if kind == BodyKind::Other || (kind == BodyKind::Empty && wants_html) {
+        tracing::warn!(path = %loggable_path(request.uri().path()), "a post that a cross-site form could send, without a form token, refused");
+        return form_expired();
+    }
+    if kind != BodyKind::Form {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, *limit).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, limits.body_bytes).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let sent = url::form_urlencoded::parse(&bytes)
         .find(|(name, _)| name == FORM_TOKEN_FIELD)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
-    if token.is_empty() || !crate::oidc::same_secret(&sent, &token) {
+        .map(|(_, value)| value.into_owned());
+    let verdict = match sent {
+        Some(sent) => !token.is_empty() && crate::oidc::same_secret(&sent, &token),
+        // A script's call; a plain HTML form always carries the token.
+        None => !wants_html,
+    };
+    if !verdict {
         tracing::warn!(path = %loggable_path(parts.uri.path()), "form post without this session's form token refused");
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Form expired · Gatehouse</title>\
-             <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main class=\"container error-page\">\
-             <h1>This form has expired</h1><p role=\"alert\">Go back, reload the page and send the form again.</p>\
-             </main></body></html>",
-        )
-            .into_response();
+        return form_expired();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// What the form-token middleware needs to know of the configuration.
+struct FormLimits {
+    body_bytes: usize,
+    https: bool,
+}
+
+/// The development pages (`/dev/...`) do not exist outside development mode: not even a
+/// page that says so is rendered.
+async fn development_only(
+    State(development): State<Arc<bool>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if !*development && (path == "/dev" || path.starts_with("/dev/")) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 /// `/auth/login` and `/auth/callback` when OpenID Connect sign-in is configured.

@@ -11,8 +11,9 @@ pub mod telemetry;
 use app::backend::mail::{deliver::Mailer, notices::Notices};
 use app::backend::services::provisioning::Provisioner;
 use app::backend::services::reconcile::Reconciler;
-use app::backend::store::audit::VerifyOutcome;
-use app::backend::workers::{self, ApprovalDeadlines, ExpirySweeper, SessionJanitor, Worker};
+use app::backend::workers::{
+    self, ApprovalDeadlines, AuditCheckpointer, ExpirySweeper, SessionJanitor, Worker,
+};
 use app::backend::{AppState, Clock, SystemClock};
 use config::Config;
 use std::net::SocketAddr;
@@ -102,6 +103,9 @@ pub async fn start(
             Arc::new(Reconciler::new(state.clone())),
             Arc::new(Notices::new(state.clone())),
         ];
+        if let Some(checkpointer) = AuditCheckpointer::from_settings(state.clone()) {
+            workers.push(Arc::new(checkpointer));
+        }
         match Mailer::from_settings(state.clone())? {
             Some(mailer) => workers.push(Arc::new(mailer)),
             None => tracing::warn!(
@@ -175,6 +179,12 @@ pub async fn migrate(config: &Config) -> Result<String, String> {
 
 /// `gatehouse seed-demo`: loads the demo organisation into an empty database.
 pub async fn seed_demo(config: &Config) -> Result<String, String> {
+    if !config.is_development() {
+        return Err(
+            "seed-demo is refused when GATEHOUSE_ENV=production: the demo organisation brings 30 people, administrators among them"
+                .to_string(),
+        );
+    }
     let db = startup::open_database(config).await?;
     startup::migrate(&db).await?;
     let state = AppState::new(db, Arc::new(SystemClock), config.settings());
@@ -207,19 +217,46 @@ pub async fn person_left(config: &Config, email: &str) -> Result<String, String>
     ))
 }
 
-/// `gatehouse audit-verify`: checks every link of the audit chain.
+/// `gatehouse audit-verify`: checks every event of the audit chain with the audit key, its
+/// head, and the last signed checkpoint outside the database; then writes a new checkpoint
+/// when the chain is intact and moved.
 pub async fn audit_verify(config: &Config) -> Result<String, String> {
     let db = startup::open_database(config).await?;
-    let outcome = app::backend::store::audit::verify(db.reader())
-        .await
-        .map_err(|error| format!("cannot read the audit trail: {error}"));
-    db.close().await;
-    match outcome? {
-        VerifyOutcome::Intact { events } => Ok(format!(
-            "The audit chain is intact: {events} events verified."
-        )),
-        VerifyOutcome::Broken(chain_break) => {
-            Err(format!("The audit chain is broken: {chain_break}."))
+    let checkpoints = config.audit_checkpoint_file.as_path();
+    let outcome = app::backend::services::audit::verify_full(&db, Some(checkpoints)).await;
+    let outcome = match outcome {
+        Ok(check) if check.chain_break.is_none() => {
+            let now = app::backend::Clock::now(&SystemClock);
+            app::backend::services::audit::write_checkpoint(&db, checkpoints, now)
+                .await
+                .map(|_| check)
         }
+        other => other,
+    };
+    db.close().await;
+    let check =
+        outcome.map_err(|error| format!("cannot read the audit trail: {}", error.message))?;
+    match check.chain_break {
+        None => {
+            let mut said = format!(
+                "The audit chain is intact: {} events verified",
+                check.events
+            );
+            if check.unkeyed > 0 {
+                said.push_str(&format!(
+                    " ({} of them written before the trail was keyed)",
+                    check.unkeyed
+                ));
+            }
+            match check.checkpoint {
+                Some(checkpoint) => said.push_str(&format!(
+                    ", consistent with the signed checkpoint of event {}.",
+                    checkpoint.event_id
+                )),
+                None => said.push_str("; there was no checkpoint to compare with."),
+            }
+            Ok(said)
+        }
+        Some(chain_break) => Err(format!("The audit chain is broken: {chain_break}.")),
     }
 }

@@ -249,6 +249,11 @@ impl RelyingParty {
             .insert(PENDING_KEY, pending)
             .await
             .map_err(unavailable)?;
+        // What a visitor who is not signed in can make the server keep is bounded: a
+        // pending sign-in is forgotten after ten minutes.
+        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(
+            time::Duration::minutes(10),
+        )));
         Ok(url)
     }
 
@@ -263,13 +268,12 @@ impl RelyingParty {
         token.claims(&verifier, nonce)
     }
 
-    /// Checks the provider's answer and returns who signed in, the raw ID token (for the
-    /// provider's sign-out) and where to go next.
+    /// Checks the provider's answer and returns who signed in and where to go next.
     async fn finish(
         &self,
         session: &Session,
         answer: CallbackQuery,
-    ) -> Result<(IdentityClaims, String, String), SignInError> {
+    ) -> Result<(IdentityClaims, String), SignInError> {
         // One use: the pending sign-in leaves the session whatever happens next.
         let pending: PendingLogin = session
             .remove(PENDING_KEY)
@@ -324,7 +328,7 @@ impl RelyingParty {
                 .map_err(unavailable)?;
             self.fill_from_userinfo(&mut identity, &info);
         }
-        Ok((identity, token.to_string(), pending.next))
+        Ok((identity, pending.next))
     }
 
     /// The claims of an ID token whose signature, issuer, audience, expiry (with the
@@ -407,6 +411,11 @@ impl RelyingParty {
             name: name.or_else(|| Self::extra_string(extra, &self.config.claim_name)),
             groups: Self::extra_list(extra, &self.config.claim_groups),
             employee_id: Self::extra_string(extra, &self.config.claim_employee_id),
+            // The standard claim vouches for the standard email only.
+            email_verified: self.config.claim_email == "email"
+                && claims.email_verified() == Some(true),
+            tenant: Self::extra_string(extra, "tid"),
+            hosted_domain: Self::extra_string(extra, "hd"),
         }
     }
 
@@ -421,6 +430,9 @@ impl RelyingParty {
                 .email()
                 .map(|email| email.as_str().to_string())
                 .or_else(|| Self::extra_string(extra, &self.config.claim_email));
+            identity.email_verified = self.config.claim_email == "email"
+                && info.email().is_some()
+                && info.email_verified() == Some(true);
         }
         if identity.name.is_none() {
             identity.name = info
@@ -437,18 +449,18 @@ impl RelyingParty {
         }
     }
 
-    /// The provider's sign-out URL for this ID token, if the provider offers one.
-    async fn logout_url(&self, id_token: &str) -> Option<String> {
+    /// The provider's sign-out URL, if the provider offers one. It names the client, not
+    /// the ID token (`id_token_hint`): the URL is kept in the session row until sign-out,
+    /// and an ID token has no business in the database.
+    async fn logout_url(&self) -> Option<String> {
         let provider = self.provider().await.ok()?;
         let end = provider
             .metadata
             .additional_metadata()
             .end_session_endpoint
             .clone()?;
-        let token: ExtraIdToken = id_token.parse().ok()?;
         let request = LogoutRequest::from(end)
             .set_client_id(provider.client.client_id().clone())
-            .set_id_token_hint(&token)
             .set_post_logout_redirect_uri(
                 PostLogoutRedirectUrl::new(self.post_logout.clone()).ok()?,
             )
@@ -521,7 +533,7 @@ async fn callback(
     session: Session,
     Query(answer): Query<CallbackQuery>,
 ) -> Response {
-    let (claims, id_token, next) = match routes.party.finish(&session, answer).await {
+    let (claims, next) = match routes.party.finish(&session, answer).await {
         Ok(done) => done,
         Err(error) => return failure_page(&error),
     };
@@ -534,7 +546,7 @@ async fn callback(
     {
         return failure_page(&SignInError::Refused(error.message));
     }
-    if let Some(url) = routes.party.logout_url(&id_token).await {
+    if let Some(url) = routes.party.logout_url().await {
         if session.insert(LOGOUT_URL_KEY, url).await.is_err() {
             tracing::warn!("could not remember the provider's sign-out URL");
         }

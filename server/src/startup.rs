@@ -41,6 +41,8 @@ fn ensure_writable_dir(directory: &Path, what: &str) -> Result<(), String> {
 
 /// Opens the database for serving or migrating, after the checks.
 pub async fn open_database(config: &Config) -> Result<Db, String> {
+    // Whatever opens the database may append to the audit trail: the key goes first.
+    app::backend::store::audit::install_key(config.audit_key.clone())?;
     let backend = Backend::from_url(&config.database_url)?;
     let mut existing_file = true;
     if backend == Backend::Sqlite {

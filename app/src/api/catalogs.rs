@@ -2,6 +2,7 @@
 //! policies, incompatible packages, and the report of people holding a conflicting pair.
 //! Who may change what is decided by `services::manage` from stored data.
 
+use crate::domain::allowance::AllowanceForm;
 use crate::domain::drafts::{CatalogForm, PackageForm, PolicyForm, ResourceForm};
 use crate::domain::{AppError, Timestamp};
 use leptos::prelude::*;
@@ -40,10 +41,23 @@ pub struct CatalogDetail {
     pub resources: Vec<ResourceSummary>,
     /// (id, name, hidden)
     pub packages: Vec<(i64, String, bool)>,
-    /// (id, name, kind)
+    /// The connectors whose groups may be added as resources here: (id, name, kind).
     pub connectors: Vec<(i64, String, String)>,
+    /// What administrators allowed this catalog of each downstream connector.
+    pub allowances: Vec<AllowanceView>,
+    /// Every downstream connector, for administrators to allow: (id, name, kind).
+    pub all_connectors: Vec<(i64, String, String)>,
     /// Administrators change the catalog itself; its owners add resources and packages.
     pub can_edit: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllowanceView {
+    pub connector_id: i64,
+    pub connector_name: String,
+    pub kind: String,
+    pub groups: Vec<String>,
+    pub within: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,6 +138,25 @@ pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
     let mut tx = state.db.reader().begin().await?;
     let catalog = services::manage::managed_catalog(&mut tx, &person, catalog_id).await?;
     let owners = manage::catalog_owner_emails(&mut tx, catalog_id).await?;
+    let administers = crate::backend::auth::permissions::administers(&person);
+    let allowances: Vec<AllowanceView> =
+        crate::backend::store::catalog_connector::of_catalog(&mut tx, catalog_id)
+            .await?
+            .into_iter()
+            .map(|allowed| AllowanceView {
+                connector_id: allowed.connector_id,
+                connector_name: allowed.connector_name,
+                kind: allowed.kind,
+                groups: allowed.allowance.groups,
+                within: allowed.allowance.within,
+            })
+            .collect();
+    let usable = manage::connectors(&mut tx).await?;
+    let all_connectors: Vec<(i64, String, String)> = usable
+        .iter()
+        .filter(|(_, _, kind)| kind != "builtin")
+        .cloned()
+        .collect();
     Ok(CatalogDetail {
         id: catalog.id,
         form: CatalogForm {
@@ -144,9 +177,44 @@ pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
             })
             .collect(),
         packages: manage::packages_of_catalog(&mut tx, catalog_id).await?,
-        connectors: manage::connectors(&mut tx).await?,
-        can_edit: person.is_admin,
+        connectors: usable
+            .into_iter()
+            .filter(|(id, _, kind)| {
+                administers || kind == "builtin" || allowances.iter().any(|a| a.connector_id == *id)
+            })
+            .collect(),
+        allowances,
+        all_connectors: if administers {
+            all_connectors
+        } else {
+            Vec::new()
+        },
+        can_edit: administers,
     })
+}
+
+/// Lets the catalog's owners add groups of a connector as resources (administrators).
+#[server]
+pub async fn allow_catalog_connector(
+    catalog_id: i64,
+    allowance: AllowanceForm,
+) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    manage::allow_connector(&state, &person, catalog_id, &allowance).await
+}
+
+/// Takes a connector's allowance away from a catalog (administrators).
+#[server]
+pub async fn disallow_catalog_connector(
+    catalog_id: i64,
+    connector_id: i64,
+) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    use crate::backend::services::manage;
+    let (state, person) = signed_in().await?;
+    manage::disallow_connector(&state, &person, catalog_id, connector_id).await
 }
 
 /// Creates a catalog (`catalog_id` 0) or saves one, then shows it.

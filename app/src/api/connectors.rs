@@ -106,6 +106,8 @@ pub struct ConnectorForm {
     /// LDAP: who Gatehouse binds as, and where people are.
     pub bind_dn: String,
     pub users_base: String,
+    /// LDAP: upgrade an `ldap://` connection with StartTLS (a checkbox: `on` when ticked).
+    pub starttls: String,
     /// NAME in `GATEHOUSE_SECRET_<NAME>`: the token, password or signing secret.
     pub secret_name: String,
 }

@@ -13,6 +13,8 @@ pub struct Viewer {
     pub email: String,
     pub is_admin: bool,
     pub is_auditor: bool,
+    /// The identity provider must confirm the person's roles again (sign in again).
+    pub roles_to_confirm: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +46,7 @@ pub async fn get_site_info() -> Result<SiteInfo, AppError> {
             email: person.email,
             is_admin: person.is_admin,
             is_auditor: person.is_auditor,
+            roles_to_confirm: person.roles_to_confirm,
         });
     Ok(SiteInfo {
         development: state.settings.development,

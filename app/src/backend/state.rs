@@ -13,6 +13,9 @@ pub struct Settings {
     pub dev_sign_in: bool,
     /// Absolute lifetime of a session from sign-in, in minutes.
     pub session_absolute_minutes: i64,
+    /// How long administrator and auditor roles from the identity provider hold after
+    /// sign-in before the provider must confirm them again, in minutes.
+    pub provider_role_minutes: i64,
     /// The company identity provider's origin when OpenID Connect sign-in is configured
     /// (forms may send the browser there: sign-in and sign-out).
     pub oidc_origin: Option<String>,
@@ -24,6 +27,9 @@ pub struct Settings {
     pub reconcile_minutes: i64,
     /// A removal not verified this long after its access ended raises the alarm.
     pub removal_alarm_seconds: i64,
+    /// Where signed checkpoints of the audit chain go, outside the database (none: no
+    /// checkpoints, as in tests of other things).
+    pub audit_checkpoint_file: Option<std::path::PathBuf>,
 }
 
 /// Secrets by name. Never printed: `Debug` shows the names only.
@@ -37,6 +43,14 @@ impl Secrets {
 
     pub fn get(&self, name: &str) -> Option<&String> {
         self.0.get(name)
+    }
+
+    /// The one target the secret `name` may be sent to (`GATEHOUSE_SECRET_<name>_URL`),
+    /// when the operator pinned it.
+    pub fn pinned_url(&self, name: &str) -> Option<&String> {
+        self.0
+            .get(&format!("{name}_URL"))
+            .filter(|url| !url.trim().is_empty())
     }
 }
 
@@ -54,11 +68,13 @@ impl Default for Settings {
             development: false,
             dev_sign_in: false,
             session_absolute_minutes: 12 * 60,
+            provider_role_minutes: 10,
             oidc_origin: None,
             mail: crate::backend::mail::MailSettings::default(),
             connector_secrets: Secrets::default(),
             reconcile_minutes: 60,
             removal_alarm_seconds: 60,
+            audit_checkpoint_file: None,
         }
     }
 }

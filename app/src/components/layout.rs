@@ -109,6 +109,15 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
             {match viewer {
                 Some(viewer) => view! {
                     <span class="muted">"Signed in as " <strong>{viewer.display_name}</strong></span>
+                    {viewer.roles_to_confirm.then(|| view! {
+                        // Roles from the identity provider lapse after a few minutes until
+                        // it confirms them: one click signs in again and comes back here.
+                        <form method="post" action="/auth/login">
+                            <crate::components::form::FormTokenField />
+                            <input type="hidden" name="next" value=move || location.pathname.get() />
+                            <button type="submit" class="button button-secondary">"Confirm your roles"</button>
+                        </form>
+                    })}
                     <a href="/settings" aria-current=current("/settings")>"Settings"</a>
                     <ActionForm action=sign_out>
                         <crate::components::form::FormTokenField />

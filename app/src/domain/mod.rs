@@ -2,6 +2,7 @@
 //! server alike, so the same validation runs in both places. Time is passed in as
 //! [`Timestamp`] by the caller (ARCHITECTURE.md, Time).
 
+pub mod allowance;
 pub mod approvers;
 pub mod assignment;
 pub mod audit;

@@ -222,8 +222,12 @@ fn new_connector_form(
                     <Field failure=create_failure field="users_base" prefix="connector-" label="People base DN" hint="Where people are found by their email (mail attribute).">
                         <input id="connector-users_base" name="connector[users_base]" type="text" />
                     </Field>
+                    <div class="checkbox">
+                        <input id="connector-starttls" name="connector[starttls]" type="checkbox" value="on" />
+                        <label for="connector-starttls">"Use StartTLS (for an ldap:// URL that is not on this machine)"</label>
+                    </div>
                 </fieldset>
-                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token, password or signing secret is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown.">
+                <Field failure=create_failure field="secret_name" prefix="connector-" label="Secret name" hint="The token, password or signing secret is read from the environment variable GATEHOUSE_SECRET_<name> when Gatehouse starts. It is never stored or shown, and goes to this connector only; GATEHOUSE_SECRET_<name>_URL pins the one URL it may be sent to.">
                     <input id="connector-secret_name" name="connector[secret_name]" type="text" autocomplete="off" />
                 </Field>
                 <button type="submit" class="button button-primary">"Add connector"</button>

@@ -14,6 +14,9 @@ use std::sync::Arc;
 pub const TEST_START: Timestamp = Timestamp(1_796_029_200_000);
 /// The origin the test application believes it is served from.
 pub const PUBLIC_ORIGIN: &str = "http://127.0.0.1:3999";
+/// The audit key of every application the tests start, in this process or as a child
+/// process on the same database (one process holds one key).
+pub const TEST_AUDIT_KEY: &str = "the audit key of the test suite, not for production";
 
 #[derive(Clone, Debug)]
 pub enum TestBackend {
@@ -150,6 +153,7 @@ pub fn test_config(database: &TestDatabase, overrides: &[(&str, &str)]) -> Confi
         ("GATEHOUSE_BIND", "127.0.0.1:0"),
         ("GATEHOUSE_PUBLIC_URL", PUBLIC_ORIGIN),
         ("GATEHOUSE_LOG", "warn"),
+        ("GATEHOUSE_AUDIT_KEY", TEST_AUDIT_KEY),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -225,7 +225,92 @@ async fn server_functions_are_not_reachable_with_get(backend: TestBackend) {
     app.stop().await;
 }
 
+async fn an_anonymous_page_view_writes_no_session(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let sessions = || app.scalar("select count(*) from session");
+    let before = sessions().await;
+    for path in ["/", "/sign-in", "/catalog", "/approvals", "/no-such-page"] {
+        for _ in 0..5 {
+            let visitor = crate::harness::new_client();
+            let response = app.get_page(&visitor, path).await;
+            assert_eq!(
+                crate::harness::session_cookie(&response),
+                None,
+                "{path} starts no session"
+            );
+        }
+    }
+    assert_eq!(sessions().await, before, "page views wrote no session");
+    // The token the sign-in form needs rides in a cookie of its own, and still works.
+    let browser = crate::harness::new_client();
+    let page = app.page(&browser, "/sign-in").await;
+    let token = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form carries a token")
+        .to_string();
+    let response = browser
+        .post(app.url(app::api::session::DevSignIn::PATH))
+        .header("accept", "text/html")
+        .form(&[
+            ("person_id", app.person_id("Alice Anders").await.to_string()),
+            ("csrf_token", token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(
+        sessions().await,
+        before + 1,
+        "signing in starts one session"
+    );
+    app.stop().await;
+}
+
+async fn text_and_multipart_posts_without_the_form_token_are_refused(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    app.sign_in_as(&app.client, "Alice Anders").await;
+    let url = app.url(app::api::session::SignOut::PATH);
+    for content_type in ["text/plain", "multipart/form-data; boundary=xyz"] {
+        for accept in ["application/json", "text/html", "*/*"] {
+            let body = if content_type.starts_with("multipart") {
+                "--xyz\r\ncontent-disposition: form-data; name=\"a\"\r\n\r\nb\r\n--xyz--\r\n"
+            } else {
+                "a=b"
+            };
+            let response = app
+                .client
+                .post(&url)
+                .header("content-type", content_type)
+                .header("accept", accept)
+                .header("origin", PUBLIC_ORIGIN)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "{content_type}, {accept}");
+        }
+    }
+    let info: serde_json::Value = app
+        .call::<GetSiteInfo>(&app.client, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info["viewer"]["display_name"], "Alice Anders",
+        "still signed in: {info}"
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    an_anonymous_page_view_writes_no_session,
+    text_and_multipart_posts_without_the_form_token_are_refused,
     health_and_readiness_answer,
     readiness_fails_when_the_database_is_newer_than_the_binary,
     pages_carry_the_security_headers_and_a_nonce_policy,

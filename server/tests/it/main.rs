@@ -24,6 +24,7 @@ mod oidc;
 mod provisioning;
 mod request_api;
 mod requests;
+mod security;
 mod sessions;
 #[path = "../support/slapd.rs"]
 mod slapd;

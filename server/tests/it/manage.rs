@@ -9,23 +9,24 @@ use app::domain::ErrorCode;
 async fn an_owner_assigns_directly_with_a_reason_and_others_cannot(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
-    let github = app.package_id("GitHub organisation").await;
-    let tom = app.person_id("Tom Turner").await;
-    let ben = app.person("Ben Brooks").await; // owns the GitHub package
+    // Expense approver asks for no approval: its owner hands it out directly.
+    let expense = app.package_id("Expense approver").await;
+    let henry = app.person_id("Henry Hall").await;
+    let fiona = app.person("Fiona Fischer").await; // owns it
     let dev = app.person("Dev Patel").await;
 
-    let refused = assignments::assign_directly(&app.state, &dev, github, tom, None, "please")
+    let refused = assignments::assign_directly(&app.state, &dev, expense, henry, None, "please")
         .await
         .unwrap_err();
     assert_eq!(refused.code, ErrorCode::NotFound);
-    let no_reason = assignments::assign_directly(&app.state, &ben, github, tom, None, " ")
+    let no_reason = assignments::assign_directly(&app.state, &fiona, expense, henry, None, " ")
         .await
         .unwrap_err();
     assert_eq!(
         no_reason.field_message("reason"),
         Some("Say why this person gets the package.")
     );
-    let nobody = assignments::assign_directly(&app.state, &ben, github, 987_654, None, "x")
+    let nobody = assignments::assign_directly(&app.state, &fiona, expense, 987_654, None, "x")
         .await
         .unwrap_err();
     assert_eq!(
@@ -35,11 +36,11 @@ async fn an_owner_assigns_directly_with_a_reason_and_others_cannot(backend: Test
 
     let assignment = assignments::assign_directly(
         &app.state,
-        &ben,
-        github,
-        tom,
+        &fiona,
+        expense,
+        henry,
         None,
-        "Pairing with engineering on the API",
+        "Covering expense approval during the close",
     )
     .await
     .unwrap();
@@ -58,7 +59,7 @@ async fn an_owner_assigns_directly_with_a_reason_and_others_cannot(backend: Test
     .await
     .unwrap();
     assert_eq!(events, 1);
-    let again = assignments::assign_directly(&app.state, &ben, github, tom, None, "twice")
+    let again = assignments::assign_directly(&app.state, &fiona, expense, henry, None, "twice")
         .await
         .unwrap_err();
     assert_eq!(again.code, ErrorCode::Conflict);
@@ -69,9 +70,10 @@ async fn separation_of_duties_holds_for_direct_assignment_too(backend: TestBacke
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let reports = app.package_id("Finance reports").await;
-    let fiona = app.person("Fiona Fischer").await; // owns it, and holds Expense approver
+    let ada = app.person("Ada Admin").await;
+    let fiona = app.person_id("Fiona Fischer").await; // holds Expense approver
     let conflict =
-        assignments::assign_directly(&app.state, &fiona, reports, fiona.id, None, "month end")
+        assignments::assign_directly(&app.state, &ada, reports, fiona, None, "month end")
             .await
             .unwrap_err();
     assert_eq!(conflict.code, ErrorCode::Conflict);

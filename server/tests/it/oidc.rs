@@ -410,6 +410,19 @@ async fn sign_out_ends_the_session_and_the_provider_s(backend: TestBackend) {
     let authorize = start(&app, &browser, "/").await;
     let callback = provider_login(&authorize, "dev", "dev-password").await;
     assert_eq!(browser.get(&callback).send().await.unwrap().status(), 303);
+    let kept: Vec<Vec<u8>> = sqlx::query_scalar("select data from session")
+        .fetch_all(app.state.db.reader())
+        .await
+        .unwrap();
+    for data in &kept {
+        // A JWT's header starts `eyJ` in base64url.
+        assert!(
+            !String::from_utf8_lossy(data).contains("eyJ"),
+            "a session row holds a token: {}",
+            String::from_utf8_lossy(data)
+        );
+    }
+    assert!(!kept.is_empty());
     let response = app.call::<app::api::session::SignOut>(&browser, &[]).await;
     let end_session = response
         .headers()
@@ -421,7 +434,10 @@ async fn sign_out_ends_the_session_and_the_provider_s(backend: TestBackend) {
         end_session.starts_with(&format!("{ISSUER}/session/end")),
         "{end_session}"
     );
-    assert!(end_session.contains("id_token_hint="), "{end_session}");
+    // The provider is told which client signs out, not given the ID token: no ID token
+    // was kept in the session row for it.
+    assert!(!end_session.contains("id_token_hint="), "{end_session}");
+    assert!(end_session.contains("client_id=gatehouse"), "{end_session}");
     assert!(
         end_session.contains(
             &url::form_urlencoded::byte_serialize(format!("{public}/sign-in").as_bytes())
@@ -598,20 +614,64 @@ async fn people_are_matched_by_subject_then_employee_id_then_email(backend: Test
         .fetch_one(app.state.db.reader())
         .await
         .unwrap();
-    let policy = IdentityPolicy::default();
+    // The employee id links accounts only as a claim the provider manages, for accounts
+    // of the company's tenant.
+    let policy = IdentityPolicy {
+        employee_id_managed: true,
+        required_tenant: Some("corp".into()),
+        ..IdentityPolicy::default()
+    };
+    let of_corp = || IdentityClaims {
+        tenant: Some("corp".into()),
+        ..Default::default()
+    };
+    let foreign_tenant = IdentityClaims {
+        subject: "idp-42".into(),
+        employee_id: Some(employee_id.clone()),
+        tenant: Some("elsewhere".into()),
+        ..Default::default()
+    };
+    let refused = person_for(&app.state, &foreign_tenant, &policy)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("another organisation"),
+        "{}",
+        refused.message
+    );
+    let unmanaged = person_for(
+        &app.state,
+        &IdentityClaims {
+            subject: "idp-42".into(),
+            employee_id: Some(employee_id.clone()),
+            email: Some("d.patel@corp.example".into()),
+            ..of_corp()
+        },
+        &IdentityPolicy {
+            employee_id_managed: false,
+            ..policy.clone()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        unmanaged.message.contains("not verified"),
+        "{}",
+        unmanaged.message
+    );
     // By employee id, although the provider spells the email differently.
     let claims = IdentityClaims {
         subject: "idp-42".into(),
         email: Some("d.patel@corp.example".into()),
         employee_id: Some(employee_id),
-        ..Default::default()
+        ..of_corp()
     };
     assert_eq!(person_for(&app.state, &claims, &policy).await.unwrap(), dev);
     // Then by the subject it is now linked to, whatever else changes.
     let renamed = IdentityClaims {
         subject: "idp-42".into(),
         email: Some("new.name@corp.example".into()),
-        ..Default::default()
+        ..of_corp()
     };
     assert_eq!(
         person_for(&app.state, &renamed, &policy).await.unwrap(),
@@ -621,7 +681,8 @@ async fn people_are_matched_by_subject_then_employee_id_then_email(backend: Test
     let other = IdentityClaims {
         subject: "idp-99".into(),
         email: Some("dev.patel@example.com".into()),
-        ..Default::default()
+        email_verified: true,
+        ..of_corp()
     };
     let refused = person_for(&app.state, &other, &policy).await.unwrap_err();
     assert!(
@@ -629,21 +690,119 @@ async fn people_are_matched_by_subject_then_employee_id_then_email(backend: Test
         "{}",
         refused.message
     );
-    // By email (case-insensitive) for someone not linked yet.
+    // Not by an email the provider did not verify: that would let anyone who can type an
+    // address at the provider become Tom.
+    let unverified = IdentityClaims {
+        subject: "idp-7".into(),
+        email: Some("Tom.Turner@Example.com".into()),
+        ..of_corp()
+    };
+    let refused = person_for(&app.state, &unverified, &policy)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("not verified"),
+        "{}",
+        refused.message
+    );
+    // By a verified email (case-insensitive) for someone not linked yet.
     let by_email = IdentityClaims {
         subject: "idp-7".into(),
         email: Some("Tom.Turner@Example.com".into()),
-        ..Default::default()
+        email_verified: true,
+        ..of_corp()
     };
     assert_eq!(
         person_for(&app.state, &by_email, &policy).await.unwrap(),
         app.person_id("Tom Turner").await
+    );
+    let links = app
+        .scalar("select count(*) from audit_event where action = 'person.identity_linked'")
+        .await;
+    assert_eq!(
+        links, 2,
+        "Dev by employee id, Tom by email: each link audited"
+    );
+    app.stop().await;
+}
+
+async fn roles_from_the_provider_lapse_until_it_confirms_them_again(backend: TestBackend) {
+    use app::api::audit::GetAuditTrail;
+    let (app, _) = app_with_oidc(backend, &[("GATEHOUSE_OIDC_ROLE_MINUTES", "10")]).await;
+    let browser = new_client();
+    let sign_in = |browser: reqwest::Client| {
+        let app = &app;
+        async move {
+            let authorize = start(app, &browser, "/").await;
+            let callback = provider_login(&authorize, "ada", "ada-password").await;
+            assert_eq!(browser.get(&callback).send().await.unwrap().status(), 303);
+        }
+    };
+    sign_in(browser.clone()).await;
+    assert_eq!(app.call::<GetAuditTrail>(&browser, &[]).await.status(), 200);
+    // Eleven minutes later the administrator role is no longer taken on the word of the
+    // sign-in: it counts as none until the provider confirms it.
+    app.clock.advance_minutes(11);
+    assert_eq!(app.call::<GetAuditTrail>(&browser, &[]).await.status(), 404);
+    let info: serde_json::Value = app
+        .call::<app::api::session::GetSiteInfo>(&browser, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["viewer"]["display_name"], "Ada Admin", "{info}");
+    assert_eq!(info["viewer"]["is_admin"], false, "{info}");
+    assert_eq!(info["viewer"]["roles_to_confirm"], true, "{info}");
+    // Signing in again through the provider confirms them.
+    sign_in(browser.clone()).await;
+    assert_eq!(app.call::<GetAuditTrail>(&browser, &[]).await.status(), 200);
+    app.stop().await;
+}
+
+async fn an_account_whose_email_the_provider_did_not_verify_takes_over_nobody(
+    backend: TestBackend,
+) {
+    let (app, _) = app_with_oidc(backend, &[]).await;
+    // Mallory's provider account claims Ada's address, unverified.
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "mallory", "mallory-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("has not verified your email address"),
+        "{page}"
+    );
+    assert_eq!(signed_in_name(&app, &browser).await, None);
+    assert_eq!(
+        app.scalar("select count(*) from person where oidc_subject is not null")
+            .await,
+        0,
+        "nobody was linked"
+    );
+    // Ada's own, verified account signs in as her, and the link is audited.
+    let browser = new_client();
+    let authorize = start(&app, &browser, "/").await;
+    let callback = provider_login(&authorize, "ada", "ada-password").await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        signed_in_name(&app, &browser).await.as_deref(),
+        Some("Ada Admin")
+    );
+    assert_eq!(
+        app.scalar("select count(*) from audit_event where action = 'person.identity_linked'")
+            .await,
+        1
     );
     app.stop().await;
 }
 
 crate::on_both_backends!(
     people_are_matched_by_subject_then_employee_id_then_email,
+    an_account_whose_email_the_provider_did_not_verify_takes_over_nobody,
+    roles_from_the_provider_lapse_until_it_confirms_them_again,
     a_person_signs_in_through_the_provider_and_lands_where_they_asked,
     the_session_id_changes_at_sign_in,
     forged_or_replayed_answers_are_refused,

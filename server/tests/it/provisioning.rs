@@ -584,6 +584,7 @@ async fn a_person_who_leaves_loses_access_and_their_account_is_switched_off(back
             .args(["person-left", email])
             .env_clear()
             .env("GATEHOUSE_ENV", "development")
+            .env("GATEHOUSE_AUDIT_KEY", crate::harness::TEST_AUDIT_KEY)
             .env("GATEHOUSE_LOG", "warn")
             .env("GATEHOUSE_DATABASE_URL", &app.database.url)
             .env("GATEHOUSE_DATA_DIR", app.database.data_dir.path())

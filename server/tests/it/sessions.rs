@@ -67,6 +67,35 @@ async fn the_session_cookie_is_http_only_lax_and_the_id_changes_at_sign_in(backe
     app.stop().await;
 }
 
+async fn session_rows_are_keyed_by_a_hash_of_the_id(backend: TestBackend) {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let cookie = app.sign_in_as(&app.client, "Alice Anders").await;
+    let keys: Vec<String> = sqlx::query_scalar("select id from session")
+        .fetch_all(app.state.db.reader())
+        .await
+        .unwrap();
+    assert!(
+        !keys.contains(&cookie),
+        "the session id itself is not stored"
+    );
+    let hashed = Sha256::digest(cookie.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect::<String>();
+    assert!(keys.contains(&hashed), "{keys:?}");
+    // A key read from the table is no use as a cookie.
+    for key in &keys {
+        assert!(site_info_with_cookie(&app, key).await["viewer"].is_null());
+    }
+    assert_eq!(
+        site_info_with_cookie(&app, &cookie).await["viewer"]["display_name"],
+        "Alice Anders"
+    );
+    app.stop().await;
+}
+
 async fn signing_out_ends_the_session_on_the_server(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
@@ -155,6 +184,13 @@ async fn development_sign_in_does_not_exist_when_switched_off(backend: TestBacke
     assert!(!html.contains("Development mode"));
     let mail = app.call::<ListDevMail>(&app.client, &[]).await;
     assert_eq!(mail.status(), 404);
+    let page = app.get_page(&app.client, "/dev/mail").await;
+    assert_eq!(
+        page.status(),
+        404,
+        "the development mail page does not exist"
+    );
+    assert!(!page.text().await.unwrap().contains("Development mail"));
     app.stop().await;
 }
 
@@ -188,6 +224,7 @@ async fn only_administrators_and_auditors_see_the_audit_trail(backend: TestBacke
 }
 
 crate::on_both_backends!(
+    session_rows_are_keyed_by_a_hash_of_the_id,
     signing_in_shows_the_person_and_their_home,
     the_session_cookie_is_http_only_lax_and_the_id_changes_at_sign_in,
     signing_out_ends_the_session_on_the_server,

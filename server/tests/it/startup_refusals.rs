@@ -13,6 +13,7 @@ fn gatehouse(args: &[&str], env: &[(&str, &str)]) -> Output {
         command.env("PATH", path);
     }
     command.env("GATEHOUSE_BIND", "127.0.0.1:0");
+    command.env("GATEHOUSE_AUDIT_KEY", crate::harness::TEST_AUDIT_KEY);
     for (key, value) in env {
         command.env(key, value);
     }
@@ -125,6 +126,28 @@ fn development_sign_in_is_refused_in_production() {
     assert_eq!(entries(directory.path()), 0);
 }
 
+#[test]
+fn the_demo_is_refused_in_production() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/gatehouse.db", directory.path().display());
+    let env = [
+        ("GATEHOUSE_ENV", "production"),
+        ("GATEHOUSE_DATABASE_URL", database.as_str()),
+        ("GATEHOUSE_DATA_DIR", directory.path().to_str().unwrap()),
+    ];
+    let mut with_seed = env.to_vec();
+    with_seed.push(("GATEHOUSE_SEED_DEMO", "true"));
+    assert_refused(
+        &gatehouse(&["serve"], &with_seed),
+        "GATEHOUSE_SEED_DEMO=true is refused when GATEHOUSE_ENV=production",
+    );
+    assert_refused(
+        &gatehouse(&["seed-demo"], &env),
+        "seed-demo is refused when GATEHOUSE_ENV=production",
+    );
+    assert_eq!(entries(directory.path()), 0, "nothing was written");
+}
+
 async fn migrations(url: &str) -> Vec<i64> {
     let db = app::backend::Db::connect(url, false).await.unwrap();
     let versions = sqlx::query_scalar("select version from _sqlx_migrations order by version")
@@ -141,6 +164,7 @@ async fn a_database_newer_than_the_binary_is_refused_and_left_alone(backend: Tes
     let env = [
         ("GATEHOUSE_DATABASE_URL", database.url.as_str()),
         ("GATEHOUSE_DATA_DIR", &data_dir),
+        ("GATEHOUSE_ENV", "development"),
     ];
     let migrated = gatehouse(&["migrate"], &env);
     assert!(
@@ -186,6 +210,7 @@ async fn migrate_twice_is_harmless_and_serve_then_answers(backend: TestBackend) 
     let env = [
         ("GATEHOUSE_DATABASE_URL", database.url.as_str()),
         ("GATEHOUSE_DATA_DIR", &data_dir),
+        ("GATEHOUSE_ENV", "development"),
     ];
     for _ in 0..2 {
         let output = gatehouse(&["migrate"], &env);
@@ -228,8 +253,9 @@ fn serve_stops_cleanly_on_sigterm_and_reads_a_toml_file() {
     std::fs::write(
         &file,
         format!(
-            "bind = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{dir}/g.db\"\ndata_dir = \"{dir}\"\nlog_format = \"json\"\n",
-            dir = directory.path().display()
+            "bind = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{dir}/g.db\"\ndata_dir = \"{dir}\"\nlog_format = \"json\"\naudit_key = \"{key}\"\n",
+            dir = directory.path().display(),
+            key = crate::harness::TEST_AUDIT_KEY
         ),
     )
     .unwrap();

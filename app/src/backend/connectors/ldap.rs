@@ -35,6 +35,9 @@ pub struct LdapConfig {
     pub member_attribute: String,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
 }
 
 fn mail() -> String {
@@ -55,6 +58,16 @@ impl LdapConfig {
             serde_json::from_str(json).map_err(|error| format!("LDAP settings: {error}"))?;
         if !(config.url.starts_with("ldap://") || config.url.starts_with("ldaps://")) {
             return Err("the LDAP URL must start with ldap:// or ldaps://".to_string());
+        }
+        let plain = config.url.starts_with("ldap://") && !config.starttls;
+        let local = url::Url::parse(&config.url)
+            .map(|url| super::is_loopback(&url))
+            .unwrap_or(false);
+        if plain && !local {
+            return Err(
+                "use ldaps://, or ldap:// with StartTLS: a plain ldap:// connection would send the bind password unencrypted (allowed to this machine only)"
+                    .to_string(),
+            );
         }
         if config.bind_dn.trim().is_empty() || config.users_base.trim().is_empty() {
             return Err("the LDAP bind DN and users base are required".to_string());
@@ -104,7 +117,9 @@ impl Directory {
 
     async fn connect(&self) -> Result<Ldap, Failure> {
         let timeout = Duration::from_secs(self.config.timeout_seconds.max(1));
-        let settings = LdapConnSettings::new().set_conn_timeout(timeout);
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(timeout)
+            .set_starttls(self.config.starttls);
         let (connection, mut ldap) = LdapConnAsync::with_settings(settings, &self.config.url)
             .await
             .map_err(failed)?;

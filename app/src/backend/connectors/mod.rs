@@ -120,6 +120,72 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
         .map(Duration::from_secs)
 }
 
+/// Whether a URL's host is this machine: the only place a secret may travel unencrypted
+/// (plain `http://`, or `ldap://` without StartTLS), as with SMTP.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
+}
+
+/// Where a connector sends its secret: the SCIM base URL, the directory or the webhook URL.
+pub fn target_url(kind: &str, config_json: &str) -> Option<String> {
+    match kind {
+        "scim" => scim::ScimConfig::parse(config_json)
+            .ok()
+            .map(|c| c.base_url),
+        "ldap" => ldap::LdapConfig::parse(config_json).ok().map(|c| c.url),
+        "webhook" => webhook::WebhookConfig::parse(config_json)
+            .ok()
+            .map(|c| c.url),
+        _ => None,
+    }
+}
+
+fn same_target(one: &str, other: &str) -> bool {
+    one.trim().trim_end_matches('/') == other.trim().trim_end_matches('/')
+}
+
+/// The secret a connector may use. A secret can be pinned to one target with
+/// `GATEHOUSE_SECRET_<name>_URL`: then no connector pointed anywhere else gets it, whoever
+/// configured that connector.
+pub fn secret_for<'s>(
+    secrets: &'s crate::backend::state::Secrets,
+    secret_ref: Option<&str>,
+    kind: &str,
+    config_json: &str,
+) -> Result<Option<&'s str>, String> {
+    let Some(name) = secret_ref else {
+        return Ok(None);
+    };
+    if let Some(pinned) = secrets.pinned_url(name) {
+        let target = target_url(kind, config_json).unwrap_or_default();
+        if !same_target(pinned, &target) {
+            return Err(format!(
+                "GATEHOUSE_SECRET_{name} may be sent only to {pinned}, not to {target}"
+            ));
+        }
+    }
+    Ok(secrets.get(name).map(String::as_str))
+}
+
+/// Whether `url` may be given a connector using secret `name` (for the form).
+pub fn check_pinned(
+    secrets: &crate::backend::state::Secrets,
+    name: &str,
+    url: &str,
+) -> Result<(), String> {
+    match secrets.pinned_url(name) {
+        Some(pinned) if !same_target(pinned, url) => Err(format!(
+            "GATEHOUSE_SECRET_{name} may be sent only to {pinned} (GATEHOUSE_SECRET_{name}_URL)."
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A connector as configured: its kind, its settings (JSON) and its secret, which comes
 /// from the environment (`GATEHOUSE_SECRET_<name>`) and is never stored or shown.
 pub fn build(

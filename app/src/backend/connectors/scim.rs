@@ -57,6 +57,12 @@ impl ScimConfig {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("the SCIM base URL must be http or https".to_string());
         }
+        if url.scheme() == "http" && !super::is_loopback(&url) {
+            return Err(
+                "the SCIM base URL must be https: plain http would send the token unencrypted (allowed to this machine only)"
+                    .to_string(),
+            );
+        }
         if !matches!(config.auth.as_str(), "bearer" | "basic") {
             return Err("SCIM authentication must be bearer or basic".to_string());
         }

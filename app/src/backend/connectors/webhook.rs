@@ -36,6 +36,12 @@ impl WebhookConfig {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("the webhook URL must be http or https".to_string());
         }
+        if url.scheme() == "http" && !super::is_loopback(&url) {
+            return Err(
+                "the webhook URL must be https: plain http would send signed events unencrypted (allowed to this machine only)"
+                    .to_string(),
+            );
+        }
         Ok(config)
     }
 }

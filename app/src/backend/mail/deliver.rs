@@ -99,8 +99,8 @@ impl Mailer {
         self.state.settings.mail.base_url.trim_end_matches('/')
     }
 
-    /// Mints the message's action links (fresh tokens, stored hashed) and fills them and
-    /// the portal's address into both bodies.
+    /// Mints the message's action links (fresh tokens, stored hashed, replacing those of an
+    /// earlier attempt) and fills them and the portal's address into both bodies.
     async fn bodies(
         &self,
         now: Timestamp,
@@ -112,6 +112,8 @@ impl Mailer {
         if !specs.is_empty() {
             let max_hours = self.state.settings.mail.action_link_max_hours;
             let mut tx = self.state.db.begin_write().await?;
+            // A retry or a resend: the links of the earlier attempt stop working.
+            store::action_token::replace_for_message(&mut tx, message.id).await?;
             for mut spec in specs {
                 if max_hours > 0 {
                     spec.expires_at = spec.expires_at.min(
@@ -119,7 +121,8 @@ impl Mailer {
                             .saturating_add(max_hours.saturating_mul(MILLIS_PER_HOUR)),
                     );
                 }
-                let token = store::action_token::mint(&mut tx, now, &spec).await?;
+                let token =
+                    store::action_token::mint_for_message(&mut tx, now, &spec, message.id).await?;
                 urls.push(format!("{}/act/{token}", self.base_url()));
             }
             tx.commit().await?;

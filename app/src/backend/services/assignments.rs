@@ -2,6 +2,7 @@
 //! or administrator revoking it, and later expiry, review denial and leavers) goes through
 //! [`end`], so removal, its audit event and its provisioning jobs are written one way.
 
+use crate::backend::auth::permissions;
 use crate::backend::mail::{self, render::Notice};
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
@@ -296,6 +297,7 @@ pub async fn assign_directly(
     use crate::backend::services::requests::{create_assignment, MAX_JUSTIFICATION_CHARS};
     use crate::domain::assignment::AssignmentState;
     use crate::domain::status::PersonStatus;
+    permissions::may_assign_directly_to(actor, person_id)?;
     let now = state.clock.now();
     let reason = reason.trim();
     let mut validation = crate::domain::error::Validation::new();
@@ -328,6 +330,23 @@ pub async fn assign_directly(
     let Some(package) = package.filter(|_| allowed) else {
         return Err(AppError::not_found("access package"));
     };
+    // An owner cannot hand out directly what a policy would have someone approve: the
+    // person requests it (or their manager does on their behalf). Administrators, who
+    // may change any policy anyway, may assign directly; it is audited as such.
+    if !permissions::administers(actor)
+        && store::policy::policies_of(&mut tx, package.id)
+            .await?
+            .iter()
+            .any(|policy| !policy.stages.is_empty())
+    {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{} needs approval: ask the person to request it, or their manager to request it for them.",
+                package.name
+            ),
+        ));
+    }
     let person = store::person::find(state.db.reader(), person_id).await?;
     validation.check(
         "person_id",

@@ -167,8 +167,10 @@ pub async fn create(
             config
         }
         "ldap" => {
+            let starttls = form.starttls == "on";
             let config = serde_json::json!({
                 "url": url, "bind_dn": form.bind_dn.trim(), "users_base": form.users_base.trim(),
+                "starttls": starttls,
             });
             v.check(
                 "url",
@@ -222,10 +224,28 @@ pub async fn create(
             Err("Enter a name of letters, digits and _ : the secret is read from GATEHOUSE_SECRET_<name>.".to_string())
         },
     );
+    if !secret_name.is_empty() {
+        v.check(
+            "url",
+            crate::backend::connectors::check_pinned(
+                &state.settings.connector_secrets,
+                &secret_name,
+                url,
+            ),
+        );
+    }
     v.finish()?;
     let name = name.unwrap_or_default();
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
+    // A secret goes to one connector only: a new connector cannot borrow another's
+    // secret and send it elsewhere.
+    if let Some(holder) = store::catalog::connector_with_secret(&mut tx, &secret_name).await? {
+        return Err(AppError::invalid_field(
+            "secret_name",
+            format!("GATEHOUSE_SECRET_{secret_name} belongs to the connector \"{holder}\"; give this connector a secret of its own."),
+        ));
+    }
     let taken: i64 = sqlx::query_scalar("select count(*) from connector where name = $1")
         .bind(&name)
         .fetch_one(&mut *tx)

@@ -2,6 +2,14 @@
 //! token are matched to a person known from HR data (by the provider's subject, employee
 //! id or email), or a new person is created when configuration allows it. Roles come from
 //! configuration (groups claim values or emails) at every sign-in.
+//!
+//! Linking an account to a person is the moment an account could be taken over: anyone
+//! who can set an email address at the provider would become whoever has that address
+//! here. So an account is linked by email only when the provider says it verified the
+//! address (`email_verified`), or when configuration declares the claim managed by the
+//! provider (people cannot set it themselves) and restricts sign-in to one tenant (`tid`)
+//! or Workspace domain (`hd`). The employee id links only when declared managed, the same
+//! way. Every first link is audited.
 
 use crate::backend::store::{self, audit};
 use crate::backend::AppState;
@@ -17,6 +25,12 @@ pub struct IdentityClaims {
     pub name: Option<String>,
     pub groups: Vec<String>,
     pub employee_id: Option<String>,
+    /// The provider's word that it verified `email` (the `email_verified` claim).
+    pub email_verified: bool,
+    /// The tenant the account belongs to (Entra's `tid`), when sent.
+    pub tenant: Option<String>,
+    /// The Workspace domain the account belongs to (Google's `hd`), when sent.
+    pub hosted_domain: Option<String>,
 }
 
 /// How claims become a person and their roles.
@@ -28,6 +42,14 @@ pub struct IdentityPolicy {
     pub auditor_groups: Vec<String>,
     pub admin_emails: Vec<String>,
     pub auditor_emails: Vec<String>,
+    /// The email claim is managed by the provider (trusted without `email_verified`).
+    pub email_managed: bool,
+    /// The employee id claim is managed by the provider (it may link accounts).
+    pub employee_id_managed: bool,
+    /// Only accounts of this tenant (`tid`) sign in.
+    pub required_tenant: Option<String>,
+    /// Only accounts of this Workspace domain (`hd`) sign in.
+    pub required_hosted_domain: Option<String>,
 }
 
 impl IdentityPolicy {
@@ -59,15 +81,56 @@ pub async fn person_for(
         .map_err(|_| {
             refused("The identity provider sent an email address Gatehouse cannot use.")
         })?;
+    if let Some(required) = &policy.required_tenant {
+        if claims.tenant.as_deref() != Some(required.as_str()) {
+            return Err(refused(
+                "This account belongs to another organisation than the one Gatehouse accepts.",
+            ));
+        }
+    }
+    if let Some(required) = &policy.required_hosted_domain {
+        if claims.hosted_domain.as_deref() != Some(required.as_str()) {
+            return Err(refused(
+                "This account belongs to another domain than the one Gatehouse accepts.",
+            ));
+        }
+    }
+    // Only what the provider vouches for may link an account to a person.
+    let trusted_email = email
+        .clone()
+        .filter(|_| claims.email_verified || policy.email_managed);
+    let trusted_employee_id = claims
+        .employee_id
+        .as_deref()
+        .filter(|_| policy.employee_id_managed);
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let found = store::person::find_for_identity(
         &mut tx,
         &claims.subject,
-        claims.employee_id.as_deref(),
-        email.as_ref().map(Email::as_str),
+        trusted_employee_id,
+        trusted_email.as_ref().map(Email::as_str),
     )
     .await?;
+    if found.is_none() && email.is_some() && trusted_email.is_none() {
+        return Err(refused(
+            "Your identity provider has not verified your email address, so Gatehouse cannot tell which person you are. Ask your administrator.",
+        ));
+    }
+    let first_link = found
+        .as_ref()
+        .filter(|found| found.oidc_subject.is_none())
+        .map(|found| {
+            if trusted_employee_id.is_some()
+                && trusted_email
+                    .as_ref()
+                    .is_none_or(|email| !email.as_str().eq_ignore_ascii_case(&found.person.email))
+            {
+                "employee_id"
+            } else {
+                "email"
+            }
+        });
     let (person_id, display_name, stored_email, was_admin, was_auditor) = match found {
         Some(found) => {
             if found
@@ -96,7 +159,7 @@ pub async fn person_for(
                     "Gatehouse does not know you yet. Ask an administrator to add you.",
                 ));
             }
-            let Some(email) = &email else {
+            let Some(email) = &trusted_email else {
                 return Err(refused("The identity provider sent no email address."));
             };
             let name = claims
@@ -121,6 +184,7 @@ pub async fn person_for(
                 &audit::Actor::System("sign-in"),
                 audit::Change::new("person.created", "person", id).after(serde_json::json!({
                     "email": email.as_str(), "display_name": name, "source": "oidc",
+                    "subject": claims.subject,
                 })),
             )
             .await?;
@@ -148,6 +212,20 @@ pub async fn person_for(
         is_auditor,
     )
     .await?;
+    if let Some(matched_by) = first_link {
+        audit::append(
+            &mut tx,
+            now,
+            &audit::Actor::System("sign-in"),
+            audit::Change::new("person.identity_linked", "person", person_id).after(
+                serde_json::json!({
+                    "subject": claims.subject, "matched_by": matched_by,
+                    "email_verified": claims.email_verified, "tenant": claims.tenant,
+                }),
+            ),
+        )
+        .await?;
+    }
     if (is_admin, is_auditor) != (was_admin, was_auditor) {
         audit::append(
             &mut tx,

@@ -7,8 +7,12 @@
 //! Something the person may not manage answers "not found", like something that does not
 //! exist, so nothing leaks. Each change is one transaction with its audit event.
 
+use crate::backend::auth::permissions;
+use crate::backend::services::approval_tasks;
+use crate::backend::store::request::Waiting;
 use crate::backend::store::{self, audit, manage, person::PersonRow, Tx};
 use crate::backend::AppState;
+use crate::domain::allowance::AllowanceForm;
 use crate::domain::drafts::{
     check_incompatibility, ApproverDraft, CatalogForm, PackageForm, PolicyForm, ResourceForm,
     ScopeDraft,
@@ -172,6 +176,27 @@ pub async fn add_resource(
         Err(_) => None,
     };
     let draft = form.validate(kind.as_deref().map(|kind| kind != "builtin"))?;
+    // Owners add only the downstream groups administrators allowed this catalog; the
+    // administrators, who decide what is allowed, may add any.
+    if let (Some(kind), Some(external_id)) = (kind.as_deref(), draft.external_id.as_deref()) {
+        if kind != "builtin" && !permissions::administers(actor) {
+            match store::catalog_connector::find(&mut tx, catalog_id, draft.connector_id).await? {
+                None => {
+                    return Err(AppError::invalid_field(
+                        "connector_id",
+                        "This catalog may not use this connector; an administrator decides which connectors a catalog uses.",
+                    ))
+                }
+                Some(allowance) if !allowance.permits(kind, external_id) => {
+                    return Err(AppError::invalid_field(
+                        "external_id",
+                        "This catalog may not use that group; ask an administrator to allow it.",
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
     if let Some(external_id) = &draft.external_id {
         if manage::resource_external_id_taken(&mut tx, draft.connector_id, external_id).await? {
             return Err(AppError::invalid_field(
@@ -205,6 +230,85 @@ pub async fn add_resource(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Lets a catalog use a connector's groups (administrators only): the groups its owners
+/// may add as resources.
+pub async fn allow_connector(
+    state: &AppState,
+    actor: &PersonRow,
+    catalog_id: i64,
+    form: &AllowanceForm,
+) -> Result<(), AppError> {
+    let (connector_id, allowance) = form.validate()?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    managed_catalog(&mut tx, actor, catalog_id).await?;
+    permissions::require_administrator(actor)?;
+    match manage::connector_kind(&mut tx, connector_id)
+        .await?
+        .as_deref()
+    {
+        None => {
+            return Err(AppError::invalid_field(
+                "connector_id",
+                "Choose a connector.",
+            ))
+        }
+        Some("builtin") => {
+            return Err(AppError::invalid_field(
+                "connector_id",
+                "Gatehouse's own groups need no allowance.",
+            ))
+        }
+        Some(_) => {}
+    }
+    let before = store::catalog_connector::find(&mut tx, catalog_id, connector_id).await?;
+    store::catalog_connector::save(&mut tx, now, catalog_id, connector_id, &allowance).await?;
+    let mut change = audit::Change::new("catalog.connector_allowed", "catalog", catalog_id).after(
+        serde_json::json!({
+            "connector_id": connector_id, "groups": allowance.groups, "within": allowance.within,
+        }),
+    );
+    if let Some(before) = before {
+        change = change.before(serde_json::json!({
+            "connector_id": connector_id, "groups": before.groups, "within": before.within,
+        }));
+    }
+    audit::append(&mut tx, now, &actor_of(actor), change).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The catalog may no longer add resources of the connector (administrators only). Its
+/// resources already added stay: removing them is a change to the packages that use them.
+pub async fn disallow_connector(
+    state: &AppState,
+    actor: &PersonRow,
+    catalog_id: i64,
+    connector_id: i64,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    managed_catalog(&mut tx, actor, catalog_id).await?;
+    permissions::require_administrator(actor)?;
+    let before = store::catalog_connector::find(&mut tx, catalog_id, connector_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("allowance"))?;
+    store::catalog_connector::remove(&mut tx, catalog_id, connector_id).await?;
+    audit::append(
+        &mut tx,
+        now,
+        &actor_of(actor),
+        audit::Change::new("catalog.connector_disallowed", "catalog", catalog_id).before(
+            serde_json::json!({
+                "connector_id": connector_id, "groups": before.groups, "within": before.within,
+            }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Where a package is saved: a new one in a catalog, or an existing one.
@@ -322,6 +426,11 @@ pub async fn save_package(
         }));
     }
     audit::append(&mut tx, now, &actor_of(actor), change).await?;
+    if owners_changed {
+        // Owners who approve waiting requests may have been removed or added.
+        approval_tasks::reresolve_waiting(&mut tx, now, Waiting::OfPackage(id), &actor_of(actor))
+            .await?;
+    }
     tx.commit().await?;
     Ok(id)
 }
@@ -476,6 +585,9 @@ pub async fn save_policy(
         change = change.before(serde_json::to_value(&before).unwrap_or_default());
     }
     audit::append(&mut tx, now, &actor_of(actor), change).await?;
+    // The stages may name other approvers now.
+    approval_tasks::reresolve_waiting(&mut tx, now, Waiting::UnderPolicy(id), &actor_of(actor))
+        .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -533,6 +645,16 @@ pub async fn remove_incompatibility(
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     managed_package(&mut tx, actor, package_id).await?;
+    // The same rights as adding it: an owner of one package cannot lift a separation of
+    // duties that protects another package.
+    if !permissions::may_change_incompatibility(&mut tx, actor, package_id, other_package_id)
+        .await?
+    {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "Only someone who manages both packages can remove this incompatibility.",
+        ));
+    }
     if manage::remove_incompatibility(&mut tx, package_id, other_package_id).await? == 0 {
         return Err(AppError::not_found("incompatibility"));
     }

@@ -1,7 +1,9 @@
 //! Use cases that span tables. Each opens one write transaction, asks the domain, writes
 //! the new state with its audit event and outbox rows, and commits.
 
+pub mod approval_tasks;
 pub mod assignments;
+pub mod audit;
 pub mod connectors;
 pub mod demo;
 pub mod home;

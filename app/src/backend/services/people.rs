@@ -2,7 +2,10 @@
 //! downstream are switched off. The lifecycle workflows (DOMAIN.md) will call this from a
 //! leave date; today HR scripts call it through `gatehouse person-left <email>`.
 
+use crate::backend::services::approval_tasks;
 use crate::backend::services::assignments::{end_in, Ending};
+use crate::backend::services::requests::cancel_in;
+use crate::backend::store::request::Waiting;
 use crate::backend::store::{self, audit};
 use crate::backend::AppState;
 use crate::domain::assignment::RemovalReason;
@@ -16,6 +19,10 @@ pub struct Left {
     pub ended: usize,
     /// Downstream accounts queued to be switched off.
     pub deactivations: u64,
+    /// Their waiting requests (for them or made by them), cancelled.
+    pub requests_cancelled: usize,
+    /// Waiting requests whose approval they held, handed to other approvers.
+    pub approvals_reassigned: usize,
 }
 
 /// Marks the person as left and, in the same transaction, ends every current assignment
@@ -67,7 +74,25 @@ pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Resul
         }
     }
     left.deactivations = store::provisioning::queue_deactivations(&mut tx, now, person_id).await?;
-    if !already || left.ended > 0 || left.deactivations > 0 {
+    // Requests for them, or made by them, end: nobody is granted access after leaving, and
+    // nobody stands behind a request whose requester has gone.
+    for request_id in store::request::waiting(&mut tx, Waiting::ForOrBy(person_id)).await? {
+        if let Some(request) = store::request::find(&mut tx, request_id).await? {
+            if cancel_in(&mut tx, now, &request, actor, Some("person left")).await? {
+                left.requests_cancelled += 1;
+            }
+        }
+    }
+    // Approvals waiting on them go to whoever else the stage names, or to its fallbacks.
+    left.approvals_reassigned =
+        approval_tasks::reresolve_waiting(&mut tx, now, Waiting::WithOpenTaskOf(person_id), actor)
+            .await?;
+    if !already
+        || left.ended > 0
+        || left.deactivations > 0
+        || left.requests_cancelled > 0
+        || left.approvals_reassigned > 0
+    {
         audit::append(
             &mut tx,
             now,
@@ -78,6 +103,8 @@ pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Resul
                     "status": PersonStatus::Left.as_str(),
                     "assignments_ended": left.ended,
                     "accounts_to_deactivate": left.deactivations,
+                    "requests_cancelled": left.requests_cancelled,
+                    "approvals_reassigned": left.approvals_reassigned,
                 })),
         )
         .await?;

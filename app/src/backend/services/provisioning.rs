@@ -69,12 +69,14 @@ impl Provisioner {
                 after: None,
             });
         }
-        let secret = row
-            .secret_ref
-            .as_deref()
-            .and_then(|name| self.state.settings.connector_secrets.get(name))
-            .map(String::as_str);
-        connectors::build(&row.kind, &row.config_json, secret).map_err(|message| Failure::Retry {
+        connectors::secret_for(
+            &self.state.settings.connector_secrets,
+            row.secret_ref.as_deref(),
+            &row.kind,
+            &row.config_json,
+        )
+        .and_then(|secret| connectors::build(&row.kind, &row.config_json, secret))
+        .map_err(|message| Failure::Retry {
             message: format!("the connector {:?} is misconfigured: {message}", row.name),
             after: None,
         })
@@ -167,6 +169,16 @@ impl Provisioner {
                 // Access that ended before its grant ran is not granted after all.
                 if !matches!(status.as_str(), "scheduled" | "active") {
                     return Ok(Ok(Done::Granted));
+                }
+                // No account is made downstream for someone who left or was disabled,
+                // whatever the assignment says.
+                let person_status = store::person::status_of(pool, person_id).await?;
+                if person_status != crate::domain::status::PersonStatus::Active.as_str() {
+                    return Ok(Err(Failure::GiveUp {
+                        message: format!(
+                            "the person is {person_status}: no account is created for them downstream"
+                        ),
+                    }));
                 }
                 let user = match connector.ensure_user(&account).await {
                     Ok(user) => user,

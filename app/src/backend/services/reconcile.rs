@@ -47,12 +47,14 @@ async fn open_connector(
             ),
         ));
     }
-    let secret = row
-        .secret_ref
-        .as_deref()
-        .and_then(|name| state.settings.connector_secrets.get(name))
-        .map(String::as_str);
-    let connector = connectors::build(&row.kind, &row.config_json, secret).map_err(|message| {
+    let connector = connectors::secret_for(
+        &state.settings.connector_secrets,
+        row.secret_ref.as_deref(),
+        &row.kind,
+        &row.config_json,
+    )
+    .and_then(|secret| connectors::build(&row.kind, &row.config_json, secret))
+    .map_err(|message| {
         AppError::new(
             ErrorCode::Conflict,
             format!("The connector is misconfigured: {message}"),

@@ -2,13 +2,14 @@
 //! transaction: load, ask the domain, store the new state with its audit events and its
 //! outbox rows (messages, provisioning jobs), commit.
 
+use crate::backend::auth::permissions;
 use crate::backend::mail::{self, decide_link, render::Notice};
+use crate::backend::services::approval_tasks;
 use crate::backend::store::{
     self, assignment::NewAssignment, audit, person::PersonRow, policy::PolicyRow,
     request::NewRequest, request::RequestRow, Tx,
 };
 use crate::backend::AppState;
-use crate::domain::approvers::{self, ApproverRule, Candidates};
 use crate::domain::assignment::AssignmentState;
 use crate::domain::drafts::{answer_field, check_answers};
 use crate::domain::error::Validation;
@@ -111,15 +112,23 @@ pub async fn submit(
 ) -> Result<Submitted, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
+    // A package of a disabled catalog cannot be requested: it answers as if it did not
+    // exist, as the catalog page does.
     let package = store::policy::find_package(&mut tx, input.package_id)
         .await?
+        .filter(|package| package.catalog_enabled)
         .ok_or_else(|| AppError::not_found("access package"))?;
     let subject_id = match input.for_person_id {
         None => actor.id,
         Some(id) if id == actor.id => actor.id,
         Some(id) => {
             // Only a manager may ask on behalf of someone, and only for a direct report.
-            if store::policy::manager_of(&mut tx, id).await.ok().flatten() != Some(actor.id) {
+            let manager = match store::policy::manager_of(&mut tx, id).await {
+                Ok(manager) => manager,
+                Err(sqlx::Error::RowNotFound) => None,
+                Err(error) => return Err(error.into()),
+            };
+            if manager != Some(actor.id) {
                 return Err(AppError::invalid_field(
                     "for_person_id",
                     "You can request on behalf of your direct reports only.",
@@ -128,6 +137,15 @@ pub async fn submit(
             id
         }
     };
+    let subject = store::person::find_in(&mut tx, subject_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("person"))?;
+    if subject.status != crate::domain::status::PersonStatus::Active {
+        return Err(AppError::invalid_field(
+            "for_person_id",
+            "This person is no longer active; nothing can be requested for them.",
+        ));
+    }
     let requestor = store::policy::requestor(&mut tx, subject_id).await?;
     let policies = store::policy::policies_of(&mut tx, package.id).await?;
     let admitting: Vec<&PolicyRow> = policies
@@ -271,13 +289,15 @@ pub async fn submit(
             .ok_or_else(AppError::internal)?;
         outcome = grant(&mut tx, now, &request, &actor_ref).await?;
     } else if let Some(stage) = policy.stages.first() {
-        open_stage(
+        approval_tasks::open_stage(
             &mut tx,
             now,
             request_id,
-            subject_id,
-            actor.id,
-            package.id,
+            approval_tasks::Parties {
+                subject_id,
+                requested_by_id: actor.id,
+                package_id: package.id,
+            },
             &package.name,
             stage,
         )
@@ -286,90 +306,6 @@ pub async fn submit(
     tx.commit().await?;
     state.scheduler_wakeup.notify();
     Ok(outcome)
-}
-
-/// Creates the approval tasks of a stage and tells each approver.
-#[allow(clippy::too_many_arguments)]
-async fn open_stage(
-    tx: &mut Tx,
-    now: Timestamp,
-    request_id: i64,
-    subject_id: i64,
-    requested_by_id: i64,
-    package_id: i64,
-    package_name: &str,
-    stage: &store::policy::StageRow,
-) -> Result<(), AppError> {
-    let manager_id = store::policy::manager_of(tx, subject_id).await?;
-    let second_level_manager_id = match manager_id {
-        Some(manager) => store::policy::manager_of(tx, manager).await?,
-        None => None,
-    };
-    let group_member_ids = match &stage.rule {
-        ApproverRule::GroupMembers { group_ids } => {
-            store::policy::active_members_of(tx, group_ids).await?
-        }
-        _ => Vec::new(),
-    };
-    let candidates = Candidates {
-        subject_id,
-        requested_by_id,
-        manager_id,
-        second_level_manager_id,
-        package_owner_ids: store::policy::package_owner_ids(tx, package_id).await?,
-        group_member_ids,
-        fallback_ids: stage.fallback_ids.clone(),
-        administrator_ids: store::policy::administrator_ids(tx).await?,
-    };
-    let resolved = approvers::resolve(&stage.rule, &candidates);
-    if resolved.approver_ids.is_empty() {
-        return Err(AppError::new(
-            ErrorCode::Conflict,
-            "Nobody can approve this request: the stage names no approver, has no fallback and there is no administrator.",
-        ));
-    }
-    let due_at = now.plus_days(stage.decision_timeout_days);
-    let requester_name = display_name(tx, subject_id).await?;
-    // The links are bound to the request as it stands once this stage is open.
-    let (version, justification): (i64, String) =
-        sqlx::query_as("select version, justification from access_request where id = $1")
-            .bind(request_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let origin = match resolved.source {
-        approvers::ApproverSource::Rule => "primary",
-        approvers::ApproverSource::Fallback | approvers::ApproverSource::Administrators => {
-            "fallback"
-        }
-    };
-    for approver_id in &resolved.approver_ids {
-        store::request::insert_approval_task(
-            tx,
-            now,
-            request_id,
-            i64::from(stage.position),
-            *approver_id,
-            due_at,
-            origin,
-        )
-        .await?;
-        mail::notify(
-            tx,
-            now,
-            *approver_id,
-            &Notice::approval_needed(&requester_name, package_name, &justification, due_at),
-            &[decide_link(request_id, version, *approver_id, due_at)],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn display_name(tx: &mut Tx, person_id: i64) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("select display_name from person where id = $1")
-        .bind(person_id)
-        .fetch_one(&mut **tx)
-        .await
 }
 
 /// Tells the person a request is for, and whoever made it for them if someone else did.
@@ -431,10 +367,7 @@ async fn grant(
         RequestStatus::Delivering
     };
     store::request::mark_delivery(tx, now, request.id, status).await?;
-    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
-        .bind(request.package_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let package_name = store::policy::package_name(tx, request.package_id).await?;
     tell_requesters(
         tx,
         now,
@@ -491,7 +424,23 @@ pub async fn decide_with(
         return Err(already_decided(&mut tx, &request).await?);
     }
     let stage_position = request.current_stage.unwrap_or(1);
+    // Who may decide is resolved again now: an approver who lost their role since the task
+    // was given (no longer an owner, no longer the manager, the stage rewritten, left)
+    // decides nothing, by the page or by an email link.
+    let reresolved =
+        approval_tasks::reresolve(&mut tx, now, request.id, &audit::Actor::System("approval"))
+            .await?;
+    if reresolved.withdrawn.contains(&actor.id) {
+        tx.commit().await?;
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "You are no longer an approver of this request, so your decision was not recorded.",
+        ));
+    }
     if !store::request::has_open_task(&mut tx, request.id, stage_position, actor.id).await? {
+        if reresolved.changed() {
+            tx.commit().await?;
+        }
         return Err(AppError::new(
             ErrorCode::Conflict,
             "You have already decided this stage, or it is not yours to decide.",
@@ -574,10 +523,7 @@ pub async fn decide_with(
     )
     .await?;
 
-    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
-        .bind(request.package_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let package_name = store::policy::package_name(&mut tx, request.package_id).await?;
     let mut result = Submitted {
         request_id: request.id,
         status: next.status,
@@ -616,13 +562,11 @@ pub async fn decide_with(
         }
         _ => {
             if let (Some(stage), true) = (next_stage, next.current_stage != current.current_stage) {
-                open_stage(
+                approval_tasks::open_stage(
                     &mut tx,
                     now,
                     request.id,
-                    request.person_id,
-                    request.requested_by_id,
-                    request.package_id,
+                    approval_tasks::Parties::from(&request),
                     &package_name,
                     stage,
                 )
@@ -689,6 +633,35 @@ pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Res
         }
         _ => return Err(AppError::not_found("request")),
     };
+    if !cancel_in(
+        &mut tx,
+        now,
+        &request,
+        &audit::Actor::person(actor.id, &actor.display_name),
+        None,
+    )
+    .await?
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "The request changed meanwhile; reload to see where it stands.",
+        ));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Cancels a waiting request in the caller's transaction: its tasks close, its approvers'
+/// links are used up, and it is audited with `reason` when Gatehouse cancelled it (the
+/// person left). False when the request changed meanwhile; a request that no longer waits
+/// is refused by the state machine.
+pub(crate) async fn cancel_in(
+    tx: &mut Tx,
+    now: Timestamp,
+    request: &RequestRow,
+    actor: &audit::Actor,
+    reason: Option<&str>,
+) -> Result<bool, AppError> {
     let current = RequestState {
         status: request.status,
         current_stage: request
@@ -700,24 +673,21 @@ pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Res
         decided_at: None,
     };
     let next = current.apply(RequestEvent::Cancel, now).map_err(refusal)?;
-    if !store::request::advance(&mut tx, now, &request, next.status, None, true).await? {
-        return Err(AppError::new(
-            ErrorCode::Conflict,
-            "The request changed meanwhile; reload to see where it stands.",
-        ));
+    if !store::request::advance(tx, now, request, next.status, None, true).await? {
+        return Ok(false);
     }
-    store::request::close_tasks(&mut tx, now, request.id, "cancelled", None).await?;
+    store::request::close_tasks(tx, now, request.id, "cancelled", None).await?;
+    store::action_token::use_up_for(tx, now, "decide", "access_request", request.id, None).await?;
     audit::append(
-        &mut tx,
+        tx,
         now,
-        &audit::Actor::person(actor.id, &actor.display_name),
+        actor,
         audit::Change::new("access_request.cancelled", "access_request", request.id)
             .before(serde_json::json!({ "status": request.status.as_str() }))
-            .after(serde_json::json!({ "status": next.status.as_str() })),
+            .after(serde_json::json!({ "status": next.status.as_str(), "reason": reason })),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The request, if it still waits at this stage (a deadline for a stage it has left, or
@@ -775,10 +745,7 @@ pub async fn time_out(
             .after(serde_json::json!({ "status": next.status.as_str() })),
     )
     .await?;
-    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
-        .bind(request.package_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let package_name = store::policy::package_name(&mut tx, request.package_id).await?;
     tell_requesters(
         &mut tx,
         now,
@@ -829,11 +796,8 @@ pub async fn escalate(
             *id != request.person_id && *id != request.requested_by_id && !holders.contains(id)
         })
         .collect();
-    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
-        .bind(request.package_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let requester_name = display_name(&mut tx, request.person_id).await?;
+    let package_name = store::policy::package_name(&mut tx, request.package_id).await?;
+    let requester_name = store::person::display_name(&mut tx, request.person_id).await?;
     for approver_id in &alternates {
         store::request::insert_approval_task(
             &mut tx,
@@ -920,10 +884,7 @@ async fn extend(
             ),
     )
     .await?;
-    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
-        .bind(row.package_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let package_name = store::policy::package_name(tx, row.package_id).await?;
     tell_requesters(
         tx,
         now,
@@ -965,6 +926,15 @@ pub async fn request_extension_with(
         Some(row) if row.person_id == holder.id => row,
         _ => return Err(AppError::not_found("assignment")),
     };
+    let catalog_enabled = store::policy::find_package(&mut tx, row.package_id)
+        .await?
+        .is_some_and(|package| package.catalog_enabled);
+    if !catalog_enabled {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "This access cannot be extended: its catalog is disabled.",
+        ));
+    }
     let policies = store::policy::policies_of(&mut tx, row.package_id).await?;
     let policy = policies
         .iter()
@@ -1022,19 +992,17 @@ pub async fn request_extension_with(
     )
     .await?;
     let outcome = if needs_approval {
-        let package_name: String =
-            sqlx::query_scalar("select name from access_package where id = $1")
-                .bind(row.package_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let package_name = store::policy::package_name(&mut tx, row.package_id).await?;
         if let Some(stage) = policy.stages.first() {
-            open_stage(
+            approval_tasks::open_stage(
                 &mut tx,
                 now,
                 request_id,
-                holder.id,
-                holder.id,
-                row.package_id,
+                approval_tasks::Parties {
+                    subject_id: holder.id,
+                    requested_by_id: holder.id,
+                    package_id: row.package_id,
+                },
                 &package_name,
                 stage,
             )
@@ -1067,6 +1035,25 @@ pub(crate) async fn create_assignment(
     actor: &audit::Actor,
     details: serde_json::Value,
 ) -> Result<(i64, bool), AppError> {
+    // Checked again here, where every grant passes (request, approval, extension of a
+    // request made earlier, direct assignment): the person may have left, or an
+    // incompatible package may have been granted, since the request was made.
+    let person = store::person::find_in(tx, assignment.person_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("person"))?;
+    permissions::require_active(person.status)?;
+    if let Some(conflict) =
+        store::policy::conflicting_package_held(tx, assignment.person_id, assignment.package_id)
+            .await?
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} holds {conflict}, which cannot be held together with this package (separation of duties).",
+                person.display_name
+            ),
+        ));
+    }
     let assignment_id = store::assignment::insert(tx, now, assignment).await?;
     let downstream = store::policy::downstream_resources(tx, assignment.package_id).await?;
     for (resource_id, connector_id) in &downstream {

@@ -46,11 +46,42 @@ pub fn generate() -> String {
 
 /// Stores a new token for `spec` and returns it (the only time it is seen).
 pub async fn mint(tx: &mut Tx, now: Timestamp, spec: &ActionSpec) -> Result<String, sqlx::Error> {
+    mint_with(tx, now, spec, None).await
+}
+
+/// Removes the unused links minted for a message before, so that a new attempt or a
+/// resend leaves one valid link per button, not one per attempt. Returns how many.
+pub async fn replace_for_message(tx: &mut Tx, message_id: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("delete from action_token where outbound_message_id = $1 and used_at is null")
+            .bind(message_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// [`mint`], for a link in message `message_id`.
+pub async fn mint_for_message(
+    tx: &mut Tx,
+    now: Timestamp,
+    spec: &ActionSpec,
+    message_id: i64,
+) -> Result<String, sqlx::Error> {
+    mint_with(tx, now, spec, Some(message_id)).await
+}
+
+async fn mint_with(
+    tx: &mut Tx,
+    now: Timestamp,
+    spec: &ActionSpec,
+    message_id: Option<i64>,
+) -> Result<String, sqlx::Error> {
     let token = generate();
     sqlx::query(
         "insert into action_token (token_hash, purpose, subject_kind, subject_id, \
-         subject_version, person_id, expires_at, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+         subject_version, person_id, expires_at, created_at, outbound_message_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(hash(&token))
     .bind(&spec.purpose)
@@ -60,6 +91,7 @@ pub async fn mint(tx: &mut Tx, now: Timestamp, spec: &ActionSpec) -> Result<Stri
     .bind(spec.person_id)
     .bind(spec.expires_at)
     .bind(now.millis())
+    .bind(message_id)
     .execute(&mut **tx)
     .await?;
     Ok(token)
@@ -107,6 +139,30 @@ pub async fn consume(tx: &mut Tx, now: Timestamp, token_id: i64) -> Result<bool,
             .rows_affected()
             == 1,
     )
+}
+
+/// Uses up every unused link of one purpose on one subject for one person (an approver no
+/// longer entitled, a request cancelled); returns how many.
+pub async fn use_up_for(
+    tx: &mut Tx,
+    now: Timestamp,
+    purpose: &str,
+    subject_kind: &str,
+    subject_id: i64,
+    person_id: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update action_token set used_at = $1 where used_at is null and purpose = $2 \
+         and subject_kind = $3 and subject_id = $4 and ($5 is null or person_id = $5)",
+    )
+    .bind(now.millis())
+    .bind(purpose)
+    .bind(subject_kind)
+    .bind(subject_id)
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 #[cfg(test)]

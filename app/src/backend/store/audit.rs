@@ -1,11 +1,39 @@
 //! The append-only, hash-chained audit trail (ARCHITECTURE.md, Storage). Events are only
 //! ever inserted; the chain head row is updated in the same transaction, which in
 //! PostgreSQL also serialises concurrent appenders on that row's lock.
+//!
+//! Each event's hash is keyed with the audit key from configuration (domain/audit.rs). The
+//! key is installed once at startup ([`install_key`]) and read here, so that the many
+//! places that append an event in their transaction need not carry it; it never reaches
+//! the database.
 
 use super::Tx;
-use crate::domain::audit::{chain_hash, AuditRecord, ChainBreak, StoredAuditEvent, Verifier};
+use crate::domain::audit::{
+    chain_hash, AuditKey, AuditRecord, ChainBreak, ChainHead, StoredAuditEvent, Verified, Verifier,
+};
 use crate::domain::Timestamp;
 use sqlx::{AnyPool, Row};
+use std::sync::OnceLock;
+
+static AUDIT_KEY: OnceLock<AuditKey> = OnceLock::new();
+
+/// Installs the process's audit key. Installing the same key again is harmless; another
+/// key is refused (one process writes one chain with one key).
+pub fn install_key(key: AuditKey) -> Result<(), String> {
+    let installed = AUDIT_KEY.get_or_init(|| key.clone());
+    if *installed == key {
+        Ok(())
+    } else {
+        Err("another audit key is already installed in this process".to_string())
+    }
+}
+
+/// The installed audit key.
+pub fn key() -> Result<&'static AuditKey, sqlx::Error> {
+    AUDIT_KEY.get().ok_or_else(|| {
+        sqlx::Error::Configuration("the audit key is not installed (GATEHOUSE_AUDIT_KEY)".into())
+    })
+}
 
 /// Who caused an event: a person, or a part of the system.
 #[derive(Clone, Debug)]
@@ -93,11 +121,11 @@ pub async fn append(
         sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
             .fetch_one(&mut **tx)
             .await?;
-    let hash = chain_hash(&previous_hash, &record);
+    let hash = chain_hash(key()?, &previous_hash, &record);
     let id: i64 = sqlx::query_scalar(
         "insert into audit_event (occurred_at, actor_id, actor_label, action, object_kind, \
-         object_id, before_json, after_json, prev_hash, hash) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+         object_id, before_json, after_json, prev_hash, hash, keyed) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
     )
     .bind(record.occurred_at)
     .bind(record.actor_id)
@@ -109,6 +137,7 @@ pub async fn append(
     .bind(&record.after_json)
     .bind(&previous_hash)
     .bind(&hash)
+    .bind(true)
     .fetch_one(&mut **tx)
     .await?;
     sqlx::query("update audit_chain_head set last_event_id = $1, last_hash = $2 where id = 1")
@@ -121,19 +150,45 @@ pub async fn append(
 
 #[derive(Debug)]
 pub enum VerifyOutcome {
-    Intact { events: u64 },
+    Intact(Verified),
     Broken(ChainBreak),
 }
 
-/// Reads the whole chain in pages, in id order, and checks every link.
-pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
+/// The stored chain head.
+pub async fn head(pool: &AnyPool) -> Result<ChainHead, sqlx::Error> {
+    let (last_event_id, last_hash): (Option<i64>, String) =
+        sqlx::query_as("select last_event_id, last_hash from audit_chain_head where id = 1")
+            .fetch_one(pool)
+            .await?;
+    Ok(ChainHead {
+        last_event_id,
+        last_hash,
+    })
+}
+
+/// The stored hash of one event and whether it was keyed, if the event exists.
+pub async fn hash_of(pool: &AnyPool, event_id: i64) -> Result<Option<(String, bool)>, sqlx::Error> {
+    let row = sqlx::query("select hash, keyed from audit_event where id = $1")
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| Ok((row.try_get("hash")?, super::get_bool(&row, "keyed")?)))
+        .transpose()
+}
+
+/// Reads the chain after `verifier`'s position in pages, in id order, and checks every
+/// link, then the head.
+pub async fn walk(
+    pool: &AnyPool,
+    mut verifier: Verifier,
+    after_id: i64,
+) -> Result<VerifyOutcome, sqlx::Error> {
     const PAGE: i64 = 5_000;
-    let mut verifier = Verifier::default();
-    let mut after_id = 0_i64;
+    let mut after_id = after_id;
     loop {
         let rows = sqlx::query(
             "select id, occurred_at, actor_id, actor_label, action, object_kind, object_id, \
-             before_json, after_json, prev_hash, hash from audit_event \
+             before_json, after_json, prev_hash, hash, keyed from audit_event \
              where id > $1 order by id limit $2",
         )
         .bind(after_id)
@@ -148,6 +203,7 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
                 id: row.try_get("id")?,
                 prev_hash: row.try_get("prev_hash")?,
                 hash: row.try_get("hash")?,
+                keyed: super::get_bool(row, "keyed")?,
                 record: AuditRecord {
                     occurred_at: row.try_get("occurred_at")?,
                     actor_id: row.try_get("actor_id")?,
@@ -165,14 +221,63 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
             after_id = event.id;
         }
     }
-    let head_hash: String =
-        sqlx::query_scalar("select last_hash from audit_chain_head where id = 1")
-            .fetch_one(pool)
-            .await?;
-    Ok(match verifier.finish(&head_hash) {
-        Ok(events) => VerifyOutcome::Intact { events },
+    Ok(match verifier.finish(&head(pool).await?) {
+        Ok(verified) => VerifyOutcome::Intact(verified),
         Err(chain_break) => VerifyOutcome::Broken(chain_break),
     })
+}
+
+/// Checks every link of the whole chain with the installed key.
+pub async fn verify(pool: &AnyPool) -> Result<VerifyOutcome, sqlx::Error> {
+    walk(pool, Verifier::new(key()?.clone()), 0).await
+}
+
+/// How far the chain was verified already, signed with the audit key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedMark {
+    pub event_id: i64,
+    pub hash: String,
+    /// Events verified up to it.
+    pub events: i64,
+    pub verified_at: i64,
+    pub mac: String,
+}
+
+pub async fn verified_mark(pool: &AnyPool) -> Result<Option<VerifiedMark>, sqlx::Error> {
+    let row = sqlx::query(
+        "select verified_event_id, verified_hash, verified_events, verified_at, mac \
+         from audit_verification where id = 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(VerifiedMark {
+            event_id: row.try_get("verified_event_id")?,
+            hash: row.try_get("verified_hash")?,
+            events: row.try_get("verified_events")?,
+            verified_at: row.try_get("verified_at")?,
+            mac: row.try_get("mac")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn save_verified_mark(pool: &AnyPool, mark: &VerifiedMark) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into audit_verification (id, verified_event_id, verified_hash, verified_events, \
+         verified_at, mac) values (1, $1, $2, $3, $4, $5) \
+         on conflict (id) do update set verified_event_id = excluded.verified_event_id, \
+         verified_hash = excluded.verified_hash, verified_events = excluded.verified_events, \
+         verified_at = excluded.verified_at, mac = excluded.mac",
+    )
+    .bind(mark.event_id)
+    .bind(&mark.hash)
+    .bind(mark.events)
+    .bind(mark.verified_at)
+    .bind(&mark.mac)
+    .execute(pool)
+    .await
+    .map(|_| ())
 }
 
 /// One event as listed on the audit page.

@@ -228,3 +228,14 @@ pub async fn add_incompatibility(
     }
     Ok(())
 }
+
+/// The name of the connector that uses the secret `secret_ref`, if one does.
+pub async fn connector_with_secret(
+    tx: &mut Tx,
+    secret_ref: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select name from connector where secret_ref = $1 order by id limit 1")
+        .bind(secret_ref)
+        .fetch_optional(&mut **tx)
+        .await
+}

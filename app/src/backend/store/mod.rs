@@ -6,6 +6,7 @@ pub mod action_token;
 pub mod assignment;
 pub mod audit;
 pub mod catalog;
+pub mod catalog_connector;
 pub mod lease;
 pub mod manage;
 pub mod message;

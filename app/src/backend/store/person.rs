@@ -50,6 +50,10 @@ pub struct PersonRow {
     pub status: PersonStatus,
     pub is_admin: bool,
     pub is_auditor: bool,
+    /// Roles from the identity provider that it has not confirmed recently: set on the
+    /// signed-in person only (auth::current_person), whose roles then count as none until
+    /// they sign in again.
+    pub roles_to_confirm: bool,
 }
 
 const PERSON_COLUMNS: &str =
@@ -67,6 +71,7 @@ fn person_from_row(row: &sqlx::any::AnyRow) -> Result<PersonRow, sqlx::Error> {
         status: PersonStatus::parse(&status).map_err(|e| sqlx::Error::Decode(e.into()))?,
         is_admin: super::get_bool(row, "is_admin")?,
         is_auditor: super::get_bool(row, "is_auditor")?,
+        roles_to_confirm: false,
     })
 }
 
@@ -78,6 +83,49 @@ pub async fn find(pool: &AnyPool, id: i64) -> Result<Option<PersonRow>, sqlx::Er
     .fetch_optional(pool)
     .await?;
     row.as_ref().map(person_from_row).transpose()
+}
+
+/// The person, read in the caller's transaction (so a status written by a concurrent
+/// transaction that committed first is seen by a writer).
+pub async fn find_in(tx: &mut super::Tx, id: i64) -> Result<Option<PersonRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {PERSON_COLUMNS} from person where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(person_from_row).transpose()
+}
+
+/// The person's status as stored (`active`, `disabled`, `left`).
+pub async fn status_of(pool: &AnyPool, id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select status from person where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}
+
+/// The person's display name, for messages.
+pub async fn display_name(tx: &mut super::Tx, id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select display_name from person where id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Those of `ids` who are active, in the order given.
+pub async fn active_among(tx: &mut super::Tx, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut active = Vec::with_capacity(ids.len());
+    for id in ids {
+        let status: Option<String> = sqlx::query_scalar("select status from person where id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if status.as_deref() == Some(PersonStatus::Active.as_str()) && !active.contains(id) {
+            active.push(*id);
+        }
+    }
+    Ok(active)
 }
 
 /// Active people in name order, for the development sign-in list.

@@ -15,23 +15,37 @@ pub struct PackageRow {
     pub catalog_id: i64,
     pub name: String,
     pub is_hidden: bool,
+    /// Whether the package's catalog is enabled: a disabled catalog's packages cannot be
+    /// requested or extended.
+    pub catalog_enabled: bool,
 }
 
 pub async fn find_package(tx: &mut Tx, package_id: i64) -> Result<Option<PackageRow>, sqlx::Error> {
-    let row =
-        sqlx::query("select id, catalog_id, name, is_hidden from access_package where id = $1")
-            .bind(package_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row = sqlx::query(
+        "select p.id, p.catalog_id, p.name, p.is_hidden, c.is_enabled as catalog_enabled \
+             from access_package p join catalog c on c.id = p.catalog_id where p.id = $1",
+    )
+    .bind(package_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.map(|row| {
         Ok(PackageRow {
             id: row.try_get("id")?,
             catalog_id: row.try_get("catalog_id")?,
             name: row.try_get("name")?,
             is_hidden: get_bool(&row, "is_hidden")?,
+            catalog_enabled: get_bool(&row, "catalog_enabled")?,
         })
     })
     .transpose()
+}
+
+/// The package's name, for messages.
+pub async fn package_name(tx: &mut Tx, package_id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select name from access_package where id = $1")
+        .bind(package_id)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 #[derive(Clone, Debug)]

@@ -637,3 +637,105 @@ pub async fn mark_reminded(tx: &mut Tx, now: Timestamp, task_id: i64) -> Result<
     .rows_affected()
         == 1)
 }
+
+/// One approval task of a stage, as re-resolution needs it.
+#[derive(Clone, Debug)]
+pub struct StageTask {
+    pub id: i64,
+    pub approver_id: i64,
+    pub origin: String,
+    pub status: String,
+    pub due_at: i64,
+}
+
+/// Every task of one stage of a request, open or closed.
+pub async fn stage_tasks(
+    tx: &mut Tx,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<Vec<StageTask>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, approver_id, origin, status, due_at from approval_task \
+         where access_request_id = $1 and stage_position = $2 order by id",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StageTask {
+                id: row.try_get("id")?,
+                approver_id: row.try_get("approver_id")?,
+                origin: row.try_get("origin")?,
+                status: row.try_get("status")?,
+                due_at: row.try_get("due_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Sets one task's status (`cancelled` when its approver is no longer entitled, `open`
+/// when they are entitled again).
+pub async fn set_task_status(
+    tx: &mut Tx,
+    now: Timestamp,
+    task_id: i64,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update approval_task set status = $1, updated_at = $2 where id = $3")
+        .bind(status)
+        .bind(now.millis())
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Requests waiting for approval that re-resolution must look at: those of a package, of
+/// a policy, those a person holds an open task on, or those for or by a person.
+pub enum Waiting {
+    OfPackage(i64),
+    UnderPolicy(i64),
+    WithOpenTaskOf(i64),
+    ForOrBy(i64),
+}
+
+pub async fn waiting(tx: &mut Tx, which: Waiting) -> Result<Vec<i64>, sqlx::Error> {
+    let (sql, id) = match which {
+        Waiting::OfPackage(id) => (
+            "select id from access_request where status = $1 and access_package_id = $2 order by id",
+            id,
+        ),
+        Waiting::UnderPolicy(id) => (
+            "select id from access_request where status = $1 and assignment_policy_id = $2 order by id",
+            id,
+        ),
+        Waiting::WithOpenTaskOf(id) => (
+            "select distinct r.id from access_request r join approval_task t on t.access_request_id = r.id \
+             where r.status = $1 and t.approver_id = $2 and t.status = 'open' order by r.id",
+            id,
+        ),
+        Waiting::ForOrBy(id) => (
+            "select id from access_request where status = $1 and (person_id = $2 or requested_by_id = $2) \
+             order by id",
+            id,
+        ),
+    };
+    sqlx::query_scalar(sql)
+        .bind(RequestStatus::PendingApproval.as_str())
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// The request's version and justification, which its approvers' links and messages carry.
+pub async fn version_and_justification(
+    tx: &mut Tx,
+    request_id: i64,
+) -> Result<(i64, String), sqlx::Error> {
+    sqlx::query_as("select version, justification from access_request where id = $1")
+        .bind(request_id)
+        .fetch_one(&mut **tx)
+        .await
+}

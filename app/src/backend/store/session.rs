@@ -1,6 +1,8 @@
 //! Sessions for tower-sessions, kept in the `session` table of either backend so several
 //! instances share them. The record is stored as JSON bytes; it holds ids and times only,
-//! never a secret from the identity provider.
+//! never a secret from the identity provider. The row is keyed by a SHA-256 of the session
+//! id, never the id itself: someone who can read the table (a backup, a replica) cannot
+//! use a row to act as its person.
 
 use crate::backend::Db;
 use async_trait::async_trait;
@@ -16,6 +18,12 @@ impl DbSessionStore {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
+}
+
+/// The stored key of a session id.
+fn key_of(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 
 fn backend_error(error: sqlx::Error) -> session_store::Error {
@@ -42,7 +50,7 @@ impl SessionStore for DbSessionStore {
             let inserted = sqlx::query(
                 "insert into session (id, data, expiry_at) values ($1, $2, $3) on conflict (id) do nothing",
             )
-            .bind(record.id.to_string())
+            .bind(key_of(&record.id))
             .bind(data.clone())
             .bind(expiry_millis(record))
             .execute(self.db.writer())
@@ -62,7 +70,7 @@ impl SessionStore for DbSessionStore {
             "insert into session (id, data, expiry_at) values ($1, $2, $3) \
              on conflict (id) do update set data = excluded.data, expiry_at = excluded.expiry_at",
         )
-        .bind(record.id.to_string())
+        .bind(key_of(&record.id))
         .bind(data)
         .bind(expiry_millis(record))
         .execute(self.db.writer())
@@ -74,7 +82,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row: Option<(Vec<u8>, i64)> =
             sqlx::query_as("select data, expiry_at from session where id = $1 and expiry_at > $2")
-                .bind(id.to_string())
+                .bind(key_of(id))
                 .bind(now_millis())
                 .fetch_optional(self.db.reader())
                 .await
@@ -96,7 +104,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         sqlx::query("delete from session where id = $1")
-            .bind(id.to_string())
+            .bind(key_of(id))
             .execute(self.db.writer())
             .await
             .map_err(backend_error)?;

@@ -1,0 +1,610 @@
+//! The ways around the rules that a security review found, each closed (issue 13): people
+//! who left, approvers who lost their role, disabled catalogs, separation of duties at
+//! grant time, and owners granting themselves access.
+
+use crate::harness::{new_client, TestApp, TestBackend};
+use app::api::requests::SubmitRequest;
+use app::backend::services::{assignments, manage, people, requests};
+use app::backend::store::{self, audit::Actor};
+use app::domain::ErrorCode;
+
+fn asking(package_id: i64, justification: &str) -> requests::SubmitRequest {
+    requests::SubmitRequest {
+        package_id,
+        justification: justification.into(),
+        ..requests::SubmitRequest::default()
+    }
+}
+
+/// The waiting request of a demo person, by display name.
+async fn request_of(app: &TestApp, name: &str, package: &str) -> i64 {
+    sqlx::query_scalar(
+        "select r.id from access_request r join person p on p.id = r.person_id \
+         join access_package k on k.id = r.access_package_id \
+         where p.display_name = $1 and k.name = $2 order by r.id desc limit 1",
+    )
+    .bind(name)
+    .bind(package)
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap()
+}
+
+async fn request_status(app: &TestApp, request_id: i64) -> String {
+    sqlx::query_scalar("select status from access_request where id = $1")
+        .bind(request_id)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap()
+}
+
+/// The status of one approver's task on a request, if they have one.
+async fn task_status(app: &TestApp, request_id: i64, approver: &str) -> Option<String> {
+    sqlx::query_scalar(
+        "select t.status from approval_task t join person p on p.id = t.approver_id \
+         where t.access_request_id = $1 and p.display_name = $2",
+    )
+    .bind(request_id)
+    .bind(approver)
+    .fetch_optional(app.state.db.reader())
+    .await
+    .unwrap()
+}
+
+/// An email link for an approver on a request, as the mailer would mint it.
+async fn mint_decide_link(app: &TestApp, request_id: i64, approver_id: i64) -> i64 {
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let version: i64 = sqlx::query_scalar("select version from access_request where id = $1")
+        .bind(request_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    store::action_token::mint(
+        &mut tx,
+        app.clock_now(),
+        &app::backend::mail::decide_link(
+            request_id,
+            version,
+            approver_id,
+            app.clock_now().plus_days(7),
+        ),
+    )
+    .await
+    .unwrap();
+    let id = sqlx::query_scalar("select max(id) from action_token")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn link_used(app: &TestApp, token_id: i64) -> bool {
+    let used: Option<i64> = sqlx::query_scalar("select used_at from action_token where id = $1")
+        .bind(token_id)
+        .fetch_one(app.state.db.reader())
+        .await
+        .unwrap();
+    used.is_some()
+}
+
+async fn set_status(app: &TestApp, name: &str, status: &str) {
+    sqlx::query("update person set status = $1 where display_name = $2")
+        .bind(status)
+        .bind(name)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+}
+
+async fn assignments_of(app: &TestApp, name: &str, package: &str) -> i64 {
+    app.scalar(&format!(
+        "select count(*) from assignment a join person p on p.id = a.person_id \
+         join access_package k on k.id = a.access_package_id \
+         where p.display_name = '{name}' and k.name = '{package}'"
+    ))
+    .await
+}
+
+// 3. People who left are not granted again.
+
+async fn a_person_who_leaves_has_their_requests_cancelled_and_their_approvals_handed_on(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let eli_request = request_of(&app, "Eli Evans", "Production database (read-only)").await;
+    let alice = app.person("Alice Anders").await;
+    let alice_link = mint_decide_link(&app, eli_request, alice.id).await;
+
+    let left = people::leave(&app.state, &Actor::System("hr"), "eli.evans@example.com")
+        .await
+        .unwrap();
+    assert_eq!(left.requests_cancelled, 1);
+    assert_eq!(request_status(&app, eli_request).await, "cancelled");
+    assert_eq!(
+        task_status(&app, eli_request, "Alice Anders")
+            .await
+            .as_deref(),
+        Some("cancelled")
+    );
+    assert!(
+        link_used(&app, alice_link).await,
+        "the approver's link is used up"
+    );
+    let late = requests::decide(
+        &app.state,
+        &alice,
+        eli_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(late.code, ErrorCode::Conflict);
+    assert_eq!(
+        assignments_of(&app, "Eli Evans", "Production database (read-only)").await,
+        0
+    );
+
+    // Alice leaves: Dev's GitHub request, which waits for her as his manager, goes to the
+    // stage's fallback, here the administrators.
+    let dev_request = request_of(&app, "Dev Patel", "GitHub organisation").await;
+    let left = people::leave(&app.state, &Actor::System("hr"), "alice.anders@example.com")
+        .await
+        .unwrap();
+    assert!(left.approvals_reassigned >= 1, "{left:?}");
+    assert_eq!(
+        task_status(&app, dev_request, "Alice Anders")
+            .await
+            .as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(
+        task_status(&app, dev_request, "Ada Admin").await.as_deref(),
+        Some("open")
+    );
+    let ada = app.person("Ada Admin").await;
+    let granted = requests::decide(
+        &app.state,
+        &ada,
+        dev_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(granted.assignment_id.is_some());
+    app.stop().await;
+}
+
+async fn nothing_is_granted_to_or_requested_for_a_person_who_is_not_active(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let dev_request = request_of(&app, "Dev Patel", "GitHub organisation").await;
+    let alice = app.person("Alice Anders").await;
+    // Disabled without going through `leave`: the grant itself refuses.
+    set_status(&app, "Dev Patel", "disabled").await;
+    let refused = requests::decide(
+        &app.state,
+        &alice,
+        dev_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict, "{}", refused.message);
+    assert_eq!(
+        assignments_of(&app, "Dev Patel", "GitHub organisation").await,
+        0
+    );
+    assert_eq!(request_status(&app, dev_request).await, "pending_approval");
+
+    // Nor may his manager ask for something on his behalf.
+    let proddb = app.package_id("Production database (read-only)").await;
+    let dev_id = app.person_id("Dev Patel").await;
+    let requests_before = app.scalar("select count(*) from access_request").await;
+    let on_behalf = requests::submit(
+        &app.state,
+        &alice,
+        requests::SubmitRequest {
+            for_person_id: Some(dev_id),
+            ..asking(proddb, "for Dev")
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        on_behalf.field_message("for_person_id").is_some(),
+        "{on_behalf:?}"
+    );
+    assert_eq!(
+        app.scalar("select count(*) from access_request").await,
+        requests_before
+    );
+    app.stop().await;
+}
+
+// 4. Approvers who lost their role decide nothing.
+
+async fn an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let ada = app.person("Ada Admin").await;
+    let ben = app.person("Ben Brooks").await;
+    let alice = app.person("Alice Anders").await;
+    let proddb = app.package_id("Production database (read-only)").await;
+
+    // Hana's request waits at stage 2 for the package's owner, Ada. Ben becomes the owner
+    // instead.
+    let hana_request = request_of(&app, "Hana Hill", "Production database (read-only)").await;
+    let ada_link = mint_decide_link(&app, hana_request, ada.id).await;
+    sqlx::query("update access_package_owner set person_id = $1 where access_package_id = $2")
+        .bind(ben.id)
+        .bind(proddb)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let refused = requests::decide(
+        &app.state,
+        &ada,
+        hana_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Forbidden, "{}", refused.message);
+    assert_eq!(request_status(&app, hana_request).await, "pending_approval");
+    assert_eq!(
+        task_status(&app, hana_request, "Ada Admin")
+            .await
+            .as_deref(),
+        Some("cancelled")
+    );
+    assert!(link_used(&app, ada_link).await, "Ada's link is used up");
+    assert_eq!(
+        task_status(&app, hana_request, "Ben Brooks")
+            .await
+            .as_deref(),
+        Some("open"),
+        "the new owner is asked"
+    );
+    let granted = requests::decide(
+        &app.state,
+        &ben,
+        hana_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap();
+    assert!(granted.assignment_id.is_some());
+
+    // Dev's request waits for his manager, Alice; Dev moves to Ben's team.
+    let dev_request = request_of(&app, "Dev Patel", "GitHub organisation").await;
+    sqlx::query("update person set manager_id = $1 where display_name = 'Dev Patel'")
+        .bind(ben.id)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let refused = requests::decide(
+        &app.state,
+        &alice,
+        dev_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    assert_eq!(
+        task_status(&app, dev_request, "Ben Brooks")
+            .await
+            .as_deref(),
+        Some("open")
+    );
+    let changes = store::audit::count_for(
+        app.state.db.reader(),
+        "access_request.approvers_changed",
+        "access_request",
+        &dev_request.to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changes, 1);
+    app.stop().await;
+}
+
+// 5. A disabled catalog cannot be requested from, even by calling the server function.
+
+async fn a_package_of_a_disabled_catalog_cannot_be_requested(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let sandbox = app.package_id("AWS sandbox account").await;
+    sqlx::query(
+        "update catalog set is_enabled = $1 where id = (select catalog_id from access_package where id = $2)",
+    )
+    .bind(false)
+    .bind(sandbox)
+    .execute(app.state.db.writer())
+    .await
+    .unwrap();
+    let fatima = new_client();
+    app.sign_in_as(&fatima, "Fatima Farouk").await;
+    let before = app.scalar("select count(*) from access_request").await;
+    let response = app
+        .call::<SubmitRequest>(
+            &fatima,
+            &[
+                ("package_id", sandbox.to_string()),
+                ("justification", "experiments".into()),
+                ("start_date", String::new()),
+                ("end_date", String::new()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 404, "{}", response.text().await.unwrap());
+    assert_eq!(
+        app.scalar("select count(*) from access_request").await,
+        before
+    );
+    app.stop().await;
+}
+
+// 6. Separation of duties.
+
+async fn removing_an_incompatibility_needs_both_packages(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let github = app.package_id("GitHub organisation").await; // Ben's
+    let salesforce = app.package_id("Salesforce").await; // Sam's
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    store::catalog::add_incompatibility(&mut tx, app.clock_now(), github, salesforce)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let ben = app.person("Ben Brooks").await;
+    let refused = manage::remove_incompatibility(&app.state, &ben, github, salesforce)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    assert_eq!(
+        app.scalar("select count(*) from incompatibility").await,
+        4,
+        "the demo's pair and this one, each stored both ways"
+    );
+    let ada = app.person("Ada Admin").await;
+    manage::remove_incompatibility(&app.state, &ada, github, salesforce)
+        .await
+        .unwrap();
+    assert_eq!(app.scalar("select count(*) from incompatibility").await, 2);
+    app.stop().await;
+}
+
+async fn two_waiting_requests_for_incompatible_packages_are_not_both_granted(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let github = app.package_id("GitHub organisation").await;
+    let proddb = app.package_id("Production database (read-only)").await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    store::catalog::add_incompatibility(&mut tx, app.clock_now(), github, proddb)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let dev = app.person("Dev Patel").await;
+    let alice = app.person("Alice Anders").await;
+    let ada = app.person("Ada Admin").await;
+    // Dev's GitHub request waits already; he asks for the database too, which he does not
+    // hold yet, so the request is accepted.
+    let github_request = request_of(&app, "Dev Patel", "GitHub organisation").await;
+    let proddb_request = requests::submit(&app.state, &dev, asking(proddb, "Incident INC-9"))
+        .await
+        .unwrap()
+        .request_id;
+    requests::decide(
+        &app.state,
+        &alice,
+        github_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap();
+    requests::decide(
+        &app.state,
+        &alice,
+        proddb_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap();
+    let refused = requests::decide(
+        &app.state,
+        &ada,
+        proddb_request,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict);
+    assert!(
+        refused.message.contains("separation of duties"),
+        "{}",
+        refused.message
+    );
+    assert_eq!(
+        assignments_of(&app, "Dev Patel", "Production database (read-only)").await,
+        0
+    );
+    assert_eq!(
+        request_status(&app, proddb_request).await,
+        "pending_approval"
+    );
+    app.stop().await;
+}
+
+// 2. Owners granting themselves, or granting past an approval.
+
+async fn an_owner_cannot_assign_to_themselves_or_past_an_approval(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let github = app.package_id("GitHub organisation").await; // manager approval
+    let ben = app.person("Ben Brooks").await; // owns it
+    let ian = app.person_id("Ian Irwin").await;
+    let ada = app.person("Ada Admin").await;
+    let expense = app.package_id("Expense approver").await;
+    let fiona = app.person("Fiona Fischer").await;
+
+    let own = assignments::assign_directly(&app.state, &ada, github, ada.id, None, "mine")
+        .await
+        .unwrap_err();
+    assert!(own.field_message("person_id").is_some(), "{own:?}");
+    let own = assignments::assign_directly(&app.state, &fiona, expense, fiona.id, None, "mine")
+        .await
+        .unwrap_err();
+    assert!(own.field_message("person_id").is_some(), "{own:?}");
+
+    let past_approval = assignments::assign_directly(&app.state, &ben, github, ian, None, "team")
+        .await
+        .unwrap_err();
+    assert_eq!(past_approval.code, ErrorCode::Forbidden);
+    assert!(
+        past_approval.message.contains("needs approval"),
+        "{}",
+        past_approval.message
+    );
+    assert_eq!(
+        assignments_of(&app, "Ian Irwin", "GitHub organisation").await,
+        0
+    );
+    // An administrator may, and it is audited as a direct assignment.
+    assignments::assign_directly(&app.state, &ada, github, ian, None, "new starter")
+        .await
+        .unwrap();
+    assert_eq!(
+        assignments_of(&app, "Ian Irwin", "GitHub organisation").await,
+        1
+    );
+    app.stop().await;
+}
+
+// 8. Connector secrets go only where they are bound.
+
+async fn connector_secrets_go_only_where_they_are_bound(backend: TestBackend) {
+    use app::api::connectors::CreateConnector;
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("GATEHOUSE_SECRET_HR_SCIM", "hr-token"),
+            ("GATEHOUSE_SECRET_PINNED", "pinned-token"),
+            ("GATEHOUSE_SECRET_PINNED_URL", "https://scim.example.com/v2"),
+        ],
+    )
+    .await;
+    app.seed_demo().await;
+    let admin = new_client();
+    app.sign_in_as(&admin, "Ada Admin").await;
+    let create = |fields: Vec<(&'static str, &'static str)>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let fields: Vec<(&str, String)> = fields
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect();
+            let response = app.call::<CreateConnector>(&admin, &fields).await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let before = app.scalar("select count(*) from connector").await;
+    // Plain http and plain ldap:// to another machine would send the secret in the clear.
+    let (status, body) = create(vec![
+        ("connector[name]", "HR"),
+        ("connector[url]", "http://scim.example.com/v2"),
+        ("connector[secret_name]", "HR_SCIM"),
+    ])
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"url\"") && body.contains("https"), "{body}");
+    let ldap = |starttls: &'static str| {
+        vec![
+            ("connector[kind]", "ldap"),
+            ("connector[name]", "Directory"),
+            ("connector[url]", "ldap://ldap.example.com"),
+            ("connector[bind_dn]", "cn=gatehouse,dc=example,dc=com"),
+            ("connector[users_base]", "ou=people,dc=example,dc=com"),
+            ("connector[secret_name]", "DIRECTORY"),
+            ("connector[starttls]", starttls),
+        ]
+    };
+    let (status, body) = create(ldap("")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("StartTLS"), "{body}");
+    // A pinned secret goes to its URL only.
+    let (status, body) = create(vec![
+        ("connector[name]", "Elsewhere"),
+        ("connector[url]", "https://collector.example.net/v2"),
+        ("connector[secret_name]", "PINNED"),
+    ])
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("may be sent only to https://scim.example.com/v2"),
+        "{body}"
+    );
+    assert_eq!(app.scalar("select count(*) from connector").await, before);
+
+    let (status, body) = create(ldap("on")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = create(vec![
+        ("connector[name]", "HR"),
+        ("connector[url]", "https://scim.example.com/v2"),
+        ("connector[secret_name]", "HR_SCIM"),
+    ])
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Another connector cannot borrow that secret to send it somewhere else.
+    let (status, body) = create(vec![
+        ("connector[name]", "Collector"),
+        ("connector[url]", "https://collector.example.net/v2"),
+        ("connector[secret_name]", "HR_SCIM"),
+    ])
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("belongs to the connector"), "{body}");
+    assert_eq!(
+        app.scalar("select count(*) from connector").await,
+        before + 2
+    );
+
+    // A connector written to point elsewhere behind the form's back gets no pinned secret.
+    let secrets = &app.state.settings.connector_secrets;
+    let elsewhere =
+        serde_json::json!({ "base_url": "https://collector.example.net/v2" }).to_string();
+    let refused = app::backend::connectors::secret_for(secrets, Some("PINNED"), "scim", &elsewhere)
+        .unwrap_err();
+    assert!(refused.contains("may be sent only to"), "{refused}");
+    let pinned = serde_json::json!({ "base_url": "https://scim.example.com/v2/" }).to_string();
+    assert_eq!(
+        app::backend::connectors::secret_for(secrets, Some("PINNED"), "scim", &pinned).unwrap(),
+        Some("pinned-token")
+    );
+    app.stop().await;
+}
+
+crate::on_both_backends!(
+    connector_secrets_go_only_where_they_are_bound,
+    a_person_who_leaves_has_their_requests_cancelled_and_their_approvals_handed_on,
+    nothing_is_granted_to_or_requested_for_a_person_who_is_not_active,
+    an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing,
+    a_package_of_a_disabled_catalog_cannot_be_requested,
+    removing_an_incompatibility_needs_both_packages,
+    two_waiting_requests_for_incompatible_packages_are_not_both_granted,
+    an_owner_cannot_assign_to_themselves_or_past_an_approval,
+);
