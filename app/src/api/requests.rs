@@ -298,11 +298,19 @@ pub async fn decide_requests(
     }
     let mut decided = 0;
     let mut refusals = Vec::new();
+    let mut all_unknown = true;
     for request_id in &request_ids {
         match requests::decide(&state, &person, *request_id, outcome, &justification).await {
             Ok(_) => decided += 1,
-            Err(error) => refusals.push(format!("request {request_id}: {}", error.message)),
+            Err(error) => {
+                all_unknown &= error.code == ErrorCode::NotFound;
+                refusals.push(format!("request {request_id}: {}", error.message));
+            }
         }
+    }
+    // None of them is the person's to decide: as if none existed.
+    if decided == 0 && all_unknown {
+        return Err(AppError::not_found("request"));
     }
     if !refusals.is_empty() {
         return Err(AppError::new(

@@ -2,8 +2,8 @@
 //! its settings, resources and packages, and the separation-of-duties report.
 
 use crate::api::catalogs::{
-    get_catalog, list_catalogs, list_conflicts, AddResource, CatalogDetail, CreatePackage,
-    SaveCatalog,
+    get_catalog, list_catalogs, list_conflicts, AddResource, AllowCatalogConnector, AllowanceView,
+    CatalogDetail, CreatePackage, DisallowCatalogConnector, SaveCatalog,
 };
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::{ticked, Checkbox, ErrorSummary, Field};
@@ -114,21 +114,27 @@ pub fn CatalogPage() -> impl IntoView {
     let save = ServerAction::<SaveCatalog>::new();
     let add_resource = ServerAction::<AddResource>::new();
     let create_package = ServerAction::<CreatePackage>::new();
+    let allow = ServerAction::<AllowCatalogConnector>::new();
+    let disallow = ServerAction::<DisallowCatalogConnector>::new();
     let catalog = Resource::new(
         move || {
             (
                 catalog_id(),
                 save.version().get(),
                 add_resource.version().get(),
+                allow.version().get() + disallow.version().get(),
             )
         },
-        |(id, _, _)| get_catalog(id),
+        |(id, _, _, _)| get_catalog(id),
     );
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match catalog.await {
-                    Ok(detail) => catalog_view(detail, save, add_resource, create_package).into_any(),
+                    Ok(detail) => view! {
+                        {catalog_view(detail.clone(), save, add_resource, create_package)}
+                        {detail.can_edit.then(|| allowances_view(&detail, allow, disallow))}
+                    }.into_any(),
                     Err(error) => view! { <Title text="Catalog" /> <ErrorAlert error /> }.into_any(),
                 }
             })}
@@ -245,6 +251,86 @@ fn catalog_view(
                 </ActionForm>
             </section>
         })}
+    }
+}
+
+/// What administrators allowed this catalog of each downstream connector, and the form to
+/// allow more. Owners see only the connectors they may use in the resource form.
+fn allowances_view(
+    detail: &CatalogDetail,
+    allow: ServerAction<AllowCatalogConnector>,
+    disallow: ServerAction<DisallowCatalogConnector>,
+) -> impl IntoView {
+    let failure = Signal::derive(move || allow.value().get().and_then(Result::err));
+    let id = detail.id;
+    let allowances = detail.allowances.clone();
+    let all_connectors = detail.all_connectors.clone();
+    let describe = |allowance: &AllowanceView| -> String {
+        let mut parts = Vec::new();
+        if allowance.groups.iter().any(|group| group == "*") {
+            parts.push("every group".to_string());
+        } else if !allowance.groups.is_empty() {
+            parts.push(allowance.groups.join("; "));
+        }
+        if let Some(within) = &allowance.within {
+            parts.push(if allowance.kind == "ldap" {
+                format!("any group below {within}")
+            } else {
+                format!("any group whose id starts with {within}")
+            });
+        }
+        parts.join(", and ")
+    };
+    view! {
+        <section class="card stack" aria-labelledby="allowances-heading">
+            <h2 id="allowances-heading">"Connectors this catalog may use"</h2>
+            <p class="muted">"The catalog's owners can add as resources only the downstream groups allowed here. Administrators add any."</p>
+            {if allowances.is_empty() {
+                view! { <Empty>"No connector yet: the owners can add Gatehouse's own groups only."</Empty> }.into_any()
+            } else {
+                view! {
+                    <DataTable label="Connectors this catalog may use" columns=&["Connector", "Groups allowed", ""]>
+                        {allowances.into_iter().map(|allowance| {
+                            let allowed = describe(&allowance);
+                            view! {
+                                <tr>
+                                    <td>{format!("{} ({})", allowance.connector_name, allowance.kind)}</td>
+                                    <td><code>{allowed}</code></td>
+                                    <td>
+                                        <ActionForm action=disallow>
+                                            <crate::components::form::FormTokenField />
+                                            <input type="hidden" name="catalog_id" value=id.to_string() />
+                                            <input type="hidden" name="connector_id" value=allowance.connector_id.to_string() />
+                                            <button type="submit" class="button button-link">{format!("Stop allowing {}", allowance.connector_name)}</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </DataTable>
+                }.into_any()
+            }}
+            <h3>"Allow a connector"</h3>
+            {move || failure.get().map(|error| view! { <ErrorSummary error prefix="allowance-" /> })}
+            <ActionForm action=allow attr:class="form" attr:novalidate=true>
+                <crate::components::form::FormTokenField />
+                <input type="hidden" name="catalog_id" value=id.to_string() />
+                <Field failure field="connector_id" prefix="allowance-" label="Connector">
+                    <select id="allowance-connector_id" name="allowance[connector_id]">
+                        {all_connectors.into_iter().map(|(id, name, kind)| view! {
+                            <option value=id.to_string()>{format!("{name} ({kind})")}</option>
+                        }).collect_view()}
+                    </select>
+                </Field>
+                <Field failure field="groups" prefix="allowance-" label="Groups (optional)" hint="Group ids, one a line: SCIM group ids or LDAP DNs. * alone allows every group.">
+                    <textarea id="allowance-groups" name="allowance[groups]" rows="3"></textarea>
+                </Field>
+                <Field failure field="within" prefix="allowance-" label="Or every group within (optional)" hint="LDAP: a base DN, such as ou=engineering,ou=groups,dc=example,dc=com. SCIM and webhook: the start of the group id, such as eng-.">
+                    <input id="allowance-within" name="allowance[within]" type="text" maxlength="1000" />
+                </Field>
+                <button type="submit" class="button">"Allow"</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -494,6 +494,155 @@ async fn an_owner_cannot_assign_to_themselves_or_past_an_approval(backend: TestB
     app.stop().await;
 }
 
+async fn an_owner_adds_only_the_downstream_groups_an_administrator_allowed(backend: TestBackend) {
+    use app::domain::allowance::AllowanceForm;
+    use app::domain::drafts::ResourceForm;
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let alice = app.person("Alice Anders").await; // owns the Engineering catalog
+    let ada = app.person("Ada Admin").await;
+    let ben = app.person("Ben Brooks").await; // owns a package only
+    let engineering = app
+        .scalar("select id from catalog where name = 'Engineering'")
+        .await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let directory =
+        store::catalog::insert_connector(&mut tx, app.clock_now(), "Corporate directory", "ldap")
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    let group = |name: &str, dn: &str| ResourceForm {
+        name: name.into(),
+        kind: "group".into(),
+        connector_id: directory.to_string(),
+        external_id: dn.into(),
+        description: String::new(),
+    };
+    let admins_dn = "cn=admins,ou=groups,dc=example,dc=com";
+    let resources = || app.scalar("select count(*) from resource");
+    let before = resources().await;
+
+    // Nothing allowed yet: the directory's administrators group is out of reach.
+    let refused =
+        manage::add_resource(&app.state, &alice, engineering, &group("Admins", admins_dn))
+            .await
+            .unwrap_err();
+    assert!(
+        refused.field_message("connector_id").is_some(),
+        "{refused:?}"
+    );
+
+    let allowance = AllowanceForm {
+        connector_id: directory.to_string(),
+        groups: String::new(),
+        within: "ou=engineering,ou=groups,dc=example,dc=com".into(),
+    };
+    let not_admin = manage::allow_connector(&app.state, &alice, engineering, &allowance)
+        .await
+        .unwrap_err();
+    assert_eq!(not_admin.code, ErrorCode::Forbidden);
+    let not_owner = manage::allow_connector(&app.state, &ben, engineering, &allowance)
+        .await
+        .unwrap_err();
+    assert_eq!(not_owner.code, ErrorCode::NotFound);
+    manage::allow_connector(&app.state, &ada, engineering, &allowance)
+        .await
+        .unwrap();
+
+    let refused =
+        manage::add_resource(&app.state, &alice, engineering, &group("Admins", admins_dn))
+            .await
+            .unwrap_err();
+    assert!(
+        refused.field_message("external_id").is_some(),
+        "{refused:?}"
+    );
+    manage::add_resource(
+        &app.state,
+        &alice,
+        engineering,
+        &group(
+            "Developers",
+            "cn=devs,ou=engineering,ou=groups,dc=example,dc=com",
+        ),
+    )
+    .await
+    .unwrap();
+    // Administrators, who decide the allowances, add what they choose.
+    manage::add_resource(&app.state, &ada, engineering, &group("Admins", admins_dn))
+        .await
+        .unwrap();
+    assert_eq!(resources().await, before + 2);
+
+    manage::disallow_connector(&app.state, &ada, engineering, directory)
+        .await
+        .unwrap();
+    let refused = manage::add_resource(
+        &app.state,
+        &alice,
+        engineering,
+        &group(
+            "Testers",
+            "cn=testers,ou=engineering,ou=groups,dc=example,dc=com",
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.field_message("connector_id").is_some(),
+        "{refused:?}"
+    );
+    for action in ["catalog.connector_allowed", "catalog.connector_disallowed"] {
+        let events = store::audit::count_for(
+            app.state.db.reader(),
+            action,
+            "catalog",
+            &engineering.to_string(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(events, 1, "{action}");
+    }
+    app.stop().await;
+}
+
+// 12. One valid link per message.
+
+async fn a_message_sent_again_carries_the_only_valid_link(backend: TestBackend) {
+    use app::backend::mail::deliver::Mailer;
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    // Development mode without SMTP: the development mailbox delivers.
+    let mailbox = Mailer::from_settings(app.state.clone()).unwrap().unwrap();
+    app.drain(&mailbox).await;
+    let message: i64 = app
+        .scalar(
+            "select min(m.id) from outbound_message m join person p on p.id = m.to_person_id \
+             where m.template = 'approval_needed' and p.display_name = 'Alice Anders'",
+        )
+        .await;
+    let sql = format!(
+        "select count(*) from action_token t join person p on p.id = t.person_id \
+         where p.display_name = 'Alice Anders' and t.used_at is null and t.purpose = 'decide' \
+         and t.subject_id = (select subject_id from action_token where outbound_message_id = {message} limit 1)"
+    );
+    let valid_links = || app.scalar(&sql);
+    assert_eq!(valid_links().await, 1);
+    // The message goes out again (a retry after a failed attempt, or a resend).
+    sqlx::query("update outbound_message set status = 'queued', next_attempt_at = 0 where id = $1")
+        .bind(message)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    assert_eq!(app.drain(&mailbox).await, 1);
+    assert_eq!(
+        valid_links().await,
+        1,
+        "the earlier attempt's link was replaced"
+    );
+    app.stop().await;
+}
+
 // 8. Connector secrets go only where they are bound.
 
 async fn connector_secrets_go_only_where_they_are_bound(backend: TestBackend) {
@@ -599,6 +748,8 @@ async fn connector_secrets_go_only_where_they_are_bound(backend: TestBackend) {
 }
 
 crate::on_both_backends!(
+    a_message_sent_again_carries_the_only_valid_link,
+    an_owner_adds_only_the_downstream_groups_an_administrator_allowed,
     connector_secrets_go_only_where_they_are_bound,
     a_person_who_leaves_has_their_requests_cancelled_and_their_approvals_handed_on,
     nothing_is_granted_to_or_requested_for_a_person_who_is_not_active,

@@ -165,8 +165,15 @@ pub async fn act(
         check(&mut tx, now, raw, Some(person)).await?
     };
     let refused = |problem: LinkProblem| {
+        // Someone else's link, or no link at all, is refused as such; a link that is
+        // used, expired or overtaken conflicts with what happened since.
+        let code = match problem {
+            LinkProblem::SomeoneElse => ErrorCode::Forbidden,
+            LinkProblem::Invalid => ErrorCode::NotFound,
+            _ => ErrorCode::Conflict,
+        };
         AppError::new(
-            ErrorCode::Conflict,
+            code,
             format!("{}. {}", problem.title(), problem.explanation()),
         )
     };

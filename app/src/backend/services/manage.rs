@@ -604,13 +604,12 @@ pub async fn add_incompatibility(
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     managed_package(&mut tx, actor, package_id).await?;
-    if managed_package(&mut tx, actor, other_package_id)
-        .await
-        .is_err()
+    if !permissions::may_change_incompatibility(&mut tx, actor, package_id, other_package_id)
+        .await?
     {
-        return Err(AppError::invalid_field(
-            "other_package_id",
-            "Choose a package you manage.",
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "You can declare incompatible only packages you manage, both of them.",
         ));
     }
     if manage::incompatible_with(&mut tx, package_id)

@@ -129,8 +129,8 @@ pub async fn submit(
                 Err(error) => return Err(error.into()),
             };
             if manager != Some(actor.id) {
-                return Err(AppError::invalid_field(
-                    "for_person_id",
+                return Err(AppError::new(
+                    ErrorCode::Forbidden,
                     "You can request on behalf of your direct reports only.",
                 ));
             }
