@@ -32,6 +32,7 @@ pub struct AccessDetail {
 #[server]
 pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
     use crate::api::context::signed_in;
+    use crate::backend::auth::permissions;
     use crate::backend::store;
     use crate::domain::assignment::RemovalReason;
     let (state, person) = signed_in().await?;
@@ -39,10 +40,7 @@ pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
     let row = store::assignment::find(&mut tx, assignment_id).await?;
     let visible = match &row {
         Some(row) => {
-            person.is_admin
-                || person.is_auditor
-                || row.person_id == person.id
-                || store::assignment::manages_package(&mut tx, person.id, row.package_id).await?
+            permissions::may_see_assignment(&mut tx, &person, row.person_id, row.package_id).await?
         }
         None => false,
     };
@@ -75,12 +73,12 @@ pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
         _ => None,
     };
     let mut provisioning = store::provisioning::steps_of_assignment(&mut tx, row.id).await?;
-    if !person.is_admin {
+    if !permissions::sees_downstream_errors(&person) {
         for step in &mut provisioning {
             step.error = None;
         }
     }
-    let holder = row.person_id == person.id;
+    let holder = permissions::holds(&person, row.person_id);
     Ok(AccessDetail {
         assignment_id: row.id,
         package_name,
@@ -92,7 +90,7 @@ pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
         removed_at: removed_at.map(Timestamp),
         // The request page has its own rule (the requester and approvers too); its
         // holder, administrators and auditors may always open it.
-        request_id: request_id.filter(|_| holder || person.is_admin || person.is_auditor),
+        request_id: request_id.filter(|_| holder || permissions::reads_everything(&person)),
         provisioning,
         can_extend: holder
             && row.end_at.is_some()

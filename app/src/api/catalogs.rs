@@ -112,21 +112,25 @@ pub async fn list_catalogs() -> Result<CatalogList, AppError> {
     use crate::backend::store::manage;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
-    let catalogs = manage::catalogs_for(&mut tx, person.id, person.is_admin)
-        .await?
-        .into_iter()
-        .map(|c| CatalogSummary {
-            id: c.id,
-            name: c.name,
-            description: c.description,
-            enabled: c.enabled,
-            package_count: c.package_count,
-            resource_count: c.resource_count,
-        })
-        .collect();
+    let catalogs = manage::catalogs_for(
+        &mut tx,
+        person.id,
+        crate::backend::auth::permissions::administers(&person),
+    )
+    .await?
+    .into_iter()
+    .map(|c| CatalogSummary {
+        id: c.id,
+        name: c.name,
+        description: c.description,
+        enabled: c.enabled,
+        package_count: c.package_count,
+        resource_count: c.resource_count,
+    })
+    .collect();
     Ok(CatalogList {
         catalogs,
-        can_create: person.is_admin,
+        can_create: crate::backend::auth::permissions::administers(&person),
     })
 }
 
@@ -301,14 +305,15 @@ pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError
     let incompatible = manage::incompatible_with(&mut tx, package_id).await?;
     let mut candidates = Vec::new();
     for (id, name, catalog) in manage::all_packages(&mut tx).await? {
-        let managed = person.is_admin
-            || crate::backend::store::assignment::manages_package(&mut tx, person.id, id).await?;
+        let managed =
+            crate::backend::auth::permissions::manages_package(&mut tx, &person, id).await?;
         if id != package_id && managed && !incompatible.iter().any(|(other, _, _)| *other == id) {
             candidates.push((id, format!("{catalog}: {name}")));
         }
     }
     let may_set_owners =
-        person.is_admin || manage::owns_catalog(&mut tx, person.id, package.catalog_id).await?;
+        crate::backend::auth::permissions::manages_catalog(&mut tx, &person, package.catalog_id)
+            .await?;
     Ok(PackageSetup {
         id: package.id,
         catalog_id: package.catalog_id,
@@ -416,15 +421,25 @@ pub async fn remove_incompatibility(
 #[server]
 pub async fn list_conflicts() -> Result<Vec<Conflict>, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::store::{assignment, manage};
+    use crate::backend::store::manage;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
-    let everything = person.is_admin || person.is_auditor;
+    let everything = crate::backend::auth::permissions::reads_everything(&person);
     let mut conflicts = Vec::new();
     for row in manage::conflicts(&mut tx).await? {
         let visible = everything
-            || assignment::manages_package(&mut tx, person.id, row.first_package_id).await?
-            || assignment::manages_package(&mut tx, person.id, row.second_package_id).await?;
+            || crate::backend::auth::permissions::manages_package(
+                &mut tx,
+                &person,
+                row.first_package_id,
+            )
+            .await?
+            || crate::backend::auth::permissions::manages_package(
+                &mut tx,
+                &person,
+                row.second_package_id,
+            )
+            .await?;
         if visible {
             conflicts.push(Conflict {
                 person_name: row.person_name,

@@ -71,14 +71,7 @@ pub struct ProvisioningView {
 
 #[cfg(feature = "ssr")]
 fn admins_only(person: &crate::backend::store::person::PersonRow) -> Result<(), AppError> {
-    if person.is_admin {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            crate::domain::ErrorCode::Forbidden,
-            "Only administrators can see and change connectors.",
-        ))
-    }
+    crate::backend::auth::permissions::require_administrator(person)
 }
 
 #[server]

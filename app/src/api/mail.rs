@@ -34,12 +34,7 @@ pub async fn get_mail_queue() -> Result<MailQueue, AppError> {
     use crate::api::context::signed_in;
     use crate::backend::store;
     let (state, person) = signed_in().await?;
-    if !person.is_admin {
-        return Err(AppError::new(
-            crate::domain::ErrorCode::Forbidden,
-            "Only administrators can see the mail queue.",
-        ));
-    }
+    crate::backend::auth::permissions::require_administrator(&person)?;
     let pool = state.db.reader();
     let counts = store::message::counts(pool).await?;
     let troubled = store::message::list_troubled(pool, 200)

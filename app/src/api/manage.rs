@@ -37,17 +37,19 @@ pub async fn list_managed_packages() -> Result<Vec<ManagedPackage>, AppError> {
     use crate::backend::store;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
-    Ok(
-        store::assignment::managed_packages(&mut tx, person.id, person.is_admin)
-            .await?
-            .into_iter()
-            .map(|(package_id, name, catalog_name)| ManagedPackage {
-                package_id,
-                name,
-                catalog_name,
-            })
-            .collect(),
+    Ok(store::assignment::managed_packages(
+        &mut tx,
+        person.id,
+        crate::backend::auth::permissions::administers(&person),
     )
+    .await?
+    .into_iter()
+    .map(|(package_id, name, catalog_name)| ManagedPackage {
+        package_id,
+        name,
+        catalog_name,
+    })
+    .collect())
 }
 
 #[server]
@@ -59,8 +61,7 @@ pub async fn get_package_management(package_id: i64) -> Result<PackageManagement
     let package = store::policy::find_package(&mut tx, package_id).await?;
     let allowed = match &package {
         Some(package) => {
-            person.is_admin
-                || store::assignment::manages_package(&mut tx, person.id, package.id).await?
+            crate::backend::auth::permissions::manages_package(&mut tx, &person, package.id).await?
         }
         None => false,
     };

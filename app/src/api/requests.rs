@@ -345,7 +345,7 @@ pub async fn get_extension_form(assignment_id: i64) -> Result<ExtensionFormView,
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let row = match store::assignment::find(&mut tx, assignment_id).await? {
-        Some(row) if row.person_id == person.id => row,
+        Some(row) if crate::backend::auth::permissions::holds(&person, row.person_id) => row,
         _ => return Err(AppError::not_found("assignment")),
     };
     let package = store::policy::package_details(&mut tx, row.package_id)
@@ -421,19 +421,14 @@ pub struct RequestDetail {
 #[server]
 pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
     use crate::api::context::signed_in;
+    use crate::backend::auth::permissions;
     use crate::backend::store;
     use crate::domain::approvers::ApproverRule;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let request = store::request::find(&mut tx, request_id).await?;
     let visible = match &request {
-        Some(request) => {
-            person.is_admin
-                || person.is_auditor
-                || request.person_id == person.id
-                || request.requested_by_id == person.id
-                || store::request::is_approver_of(&mut tx, request.id, person.id).await?
-        }
+        Some(request) => permissions::may_see_request(&mut tx, &person, request).await?,
         None => false,
     };
     let Some(request) = request.filter(|_| visible) else {
@@ -516,7 +511,7 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
         })
         .collect();
     let mut provisioning = store::provisioning::steps_of_request(&mut tx, request.id).await?;
-    if !person.is_admin {
+    if !permissions::sees_downstream_errors(&person) {
         for step in &mut provisioning {
             step.error = None;
         }

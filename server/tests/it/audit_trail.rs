@@ -4,6 +4,14 @@ use app::backend::Clock;
 use crate::harness::{test_config, TestApp, TestBackend};
 use app::backend::store::audit::{self, Actor, Change, VerifyOutcome};
 
+/// Someone who can write to the database edits event 10.
+async fn forge_event_10(app: &TestApp) {
+    sqlx::query("update audit_event set after_json = '{\"status\":\"forged\"}' where id = 10")
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+}
+
 async fn concurrent_writers_each_extend_one_intact_chain(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let writers: Vec<_> = (0..40)
@@ -44,10 +52,7 @@ async fn audit_verify_names_the_first_altered_or_missing_event(backend: TestBack
     assert!(intact.starts_with("The audit chain is intact"), "{intact}");
 
     // Someone edits event 10 in the database directly.
-    sqlx::query("update audit_event set after_json = '{\"status\":\"forged\"}' where id = 10")
-        .execute(app.state.db.writer())
-        .await
-        .unwrap();
+    forge_event_10(&app).await;
     let refusal = gatehouse_server::audit_verify(&config).await.unwrap_err();
     assert!(refusal.contains("audit event 10 was altered"), "{refusal}");
 
@@ -117,10 +122,7 @@ async fn a_chain_computed_again_without_the_key_is_caught(backend: TestBackend) 
     let config = test_config(&app.database, &[]);
     // Someone who can write to the database edits event 10 and computes every hash from
     // there on again, as the chain was computed before it was keyed, then moves the head.
-    sqlx::query("update audit_event set after_json = '{\"status\":\"forged\"}' where id = 10")
-        .execute(app.state.db.writer())
-        .await
-        .unwrap();
+    forge_event_10(&app).await;
     let rows: Vec<(
         i64,
         i64,

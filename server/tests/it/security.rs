@@ -30,6 +30,22 @@ async fn request_of(app: &TestApp, name: &str, package: &str) -> i64 {
     .unwrap()
 }
 
+/// An approval with no comment, as the approver's page sends it.
+async fn approve(
+    app: &TestApp,
+    approver: &app::backend::store::person::PersonRow,
+    request_id: i64,
+) -> Result<requests::Submitted, app::domain::AppError> {
+    requests::decide(
+        &app.state,
+        approver,
+        request_id,
+        requests::Outcome::Approve,
+        "",
+    )
+    .await
+}
+
 async fn request_status(app: &TestApp, request_id: i64) -> String {
     sqlx::query_scalar("select status from access_request where id = $1")
         .bind(request_id)
@@ -132,15 +148,7 @@ async fn a_person_who_leaves_has_their_requests_cancelled_and_their_approvals_ha
         link_used(&app, alice_link).await,
         "the approver's link is used up"
     );
-    let late = requests::decide(
-        &app.state,
-        &alice,
-        eli_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap_err();
+    let late = approve(&app, &alice, eli_request).await.unwrap_err();
     assert_eq!(late.code, ErrorCode::Conflict);
     assert_eq!(
         assignments_of(&app, "Eli Evans", "Production database (read-only)").await,
@@ -165,15 +173,7 @@ async fn a_person_who_leaves_has_their_requests_cancelled_and_their_approvals_ha
         Some("open")
     );
     let ada = app.person("Ada Admin").await;
-    let granted = requests::decide(
-        &app.state,
-        &ada,
-        dev_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap();
+    let granted = approve(&app, &ada, dev_request).await.unwrap();
     assert!(granted.assignment_id.is_some());
     app.stop().await;
 }
@@ -185,15 +185,7 @@ async fn nothing_is_granted_to_or_requested_for_a_person_who_is_not_active(backe
     let alice = app.person("Alice Anders").await;
     // Disabled without going through `leave`: the grant itself refuses.
     set_status(&app, "Dev Patel", "disabled").await;
-    let refused = requests::decide(
-        &app.state,
-        &alice,
-        dev_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap_err();
+    let refused = approve(&app, &alice, dev_request).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::Conflict, "{}", refused.message);
     assert_eq!(
         assignments_of(&app, "Dev Patel", "GitHub organisation").await,
@@ -248,15 +240,7 @@ async fn an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing(
         .execute(app.state.db.writer())
         .await
         .unwrap();
-    let refused = requests::decide(
-        &app.state,
-        &ada,
-        hana_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap_err();
+    let refused = approve(&app, &ada, hana_request).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::Forbidden, "{}", refused.message);
     assert_eq!(request_status(&app, hana_request).await, "pending_approval");
     assert_eq!(
@@ -273,15 +257,7 @@ async fn an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing(
         Some("open"),
         "the new owner is asked"
     );
-    let granted = requests::decide(
-        &app.state,
-        &ben,
-        hana_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap();
+    let granted = approve(&app, &ben, hana_request).await.unwrap();
     assert!(granted.assignment_id.is_some());
 
     // Dev's request waits for his manager, Alice; Dev moves to Ben's team.
@@ -291,15 +267,7 @@ async fn an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing(
         .execute(app.state.db.writer())
         .await
         .unwrap();
-    let refused = requests::decide(
-        &app.state,
-        &alice,
-        dev_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap_err();
+    let refused = approve(&app, &alice, dev_request).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::Forbidden);
     assert_eq!(
         task_status(&app, dev_request, "Ben Brooks")
@@ -405,33 +373,9 @@ async fn two_waiting_requests_for_incompatible_packages_are_not_both_granted(bac
         .await
         .unwrap()
         .request_id;
-    requests::decide(
-        &app.state,
-        &alice,
-        github_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap();
-    requests::decide(
-        &app.state,
-        &alice,
-        proddb_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap();
-    let refused = requests::decide(
-        &app.state,
-        &ada,
-        proddb_request,
-        requests::Outcome::Approve,
-        "",
-    )
-    .await
-    .unwrap_err();
+    approve(&app, &alice, github_request).await.unwrap();
+    approve(&app, &alice, proddb_request).await.unwrap();
+    let refused = approve(&app, &ada, proddb_request).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::Conflict);
     assert!(
         refused.message.contains("separation of duties"),

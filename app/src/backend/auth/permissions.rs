@@ -85,6 +85,46 @@ pub async fn may_see_assignment(
         || manages_package(tx, person, package_id).await?)
 }
 
+/// Reading a request: the person it is for, whoever asked, its approvers (who hold or held
+/// a task on it), administrators and auditors.
+pub async fn may_see_request(
+    tx: &mut Tx,
+    person: &PersonRow,
+    request: &store::request::RequestRow,
+) -> Result<bool, sqlx::Error> {
+    Ok(reads_everything(person)
+        || request.person_id == person.id
+        || request.requested_by_id == person.id
+        || store::request::is_approver_of(tx, request.id, person.id).await?)
+}
+
+/// The holder of an assignment: who may release it, ask for more time, or use its links.
+pub fn holds(person: &PersonRow, holder_id: i64) -> bool {
+    person.id == holder_id
+}
+
+/// Cancelling a waiting request: the person it is for, or whoever asked for them.
+pub fn may_cancel_request(person: &PersonRow, request: &store::request::RequestRow) -> bool {
+    request.person_id == person.id || request.requested_by_id == person.id
+}
+
+/// Deciding, or reading as an approver: someone who holds or held a task on the request.
+/// Whether they may still decide it is resolved again at the decision
+/// (services/approval_tasks.rs).
+pub async fn is_approver(
+    tx: &mut Tx,
+    person: &PersonRow,
+    request_id: i64,
+) -> Result<bool, sqlx::Error> {
+    store::request::is_approver_of(tx, request_id, person.id).await
+}
+
+/// Downstream systems' error messages (which may name hosts and accounts) are shown to
+/// administrators only.
+pub fn sees_downstream_errors(person: &PersonRow) -> bool {
+    administers(person)
+}
+
 /// Nobody gives a package to themselves directly: their own access goes through a request
 /// that someone else approves.
 pub fn may_assign_directly_to(actor: &PersonRow, person_id: i64) -> Result<(), AppError> {

@@ -223,7 +223,7 @@ pub async fn release(
         store::assignment::find(&mut tx, assignment_id).await?
     };
     match owned {
-        Some(row) if row.person_id == holder.id => {}
+        Some(row) if permissions::holds(holder, row.person_id) => {}
         _ => return Err(AppError::not_found("assignment")),
     }
     end(
@@ -262,10 +262,7 @@ pub async fn revoke(
     let allowed = {
         let mut tx = state.db.reader().begin().await?;
         match store::assignment::find(&mut tx, assignment_id).await? {
-            Some(row) => {
-                actor.is_admin
-                    || store::assignment::manages_package(&mut tx, actor.id, row.package_id).await?
-            }
+            Some(row) => permissions::manages_package(&mut tx, actor, row.package_id).await?,
             None => false,
         }
     };
@@ -321,10 +318,7 @@ pub async fn assign_directly(
     let mut tx = state.db.begin_write().await?;
     let package = store::policy::find_package(&mut tx, package_id).await?;
     let allowed = match &package {
-        Some(package) => {
-            actor.is_admin
-                || store::assignment::manages_package(&mut tx, actor.id, package.id).await?
-        }
+        Some(package) => permissions::manages_package(&mut tx, actor, package.id).await?,
         None => false,
     };
     let Some(package) = package.filter(|_| allowed) else {

@@ -53,12 +53,7 @@ pub async fn digest_of(state: &AppState, person_id: i64) -> Result<bool, AppErro
 
 /// An administrator sends a dead (or failing) message again, from a fresh retry budget.
 pub async fn resend(state: &AppState, admin: &PersonRow, message_id: i64) -> Result<(), AppError> {
-    if !admin.is_admin {
-        return Err(AppError::new(
-            ErrorCode::Forbidden,
-            "Only administrators can do this.",
-        ));
-    }
+    crate::backend::auth::permissions::require_administrator(admin)?;
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     if !store::lease::MESSAGES

@@ -26,10 +26,6 @@ fn actor_of(person: &PersonRow) -> audit::Actor {
     audit::Actor::person(person.id, &person.display_name)
 }
 
-fn forbidden() -> AppError {
-    AppError::new(ErrorCode::Forbidden, "Only administrators can do this.")
-}
-
 /// The catalog, if the person may manage it (administrator or catalog owner).
 pub async fn managed_catalog(
     tx: &mut Tx,
@@ -38,11 +34,7 @@ pub async fn managed_catalog(
 ) -> Result<manage::CatalogRow, AppError> {
     let catalog = manage::find_catalog(tx, catalog_id).await?;
     match catalog {
-        Some(catalog)
-            if person.is_admin || manage::owns_catalog(tx, person.id, catalog_id).await? =>
-        {
-            Ok(catalog)
-        }
+        Some(catalog) if permissions::manages_catalog(tx, person, catalog_id).await? => Ok(catalog),
         _ => Err(AppError::not_found("catalog")),
     }
 }
@@ -56,12 +48,7 @@ pub async fn managed_package(
 ) -> Result<manage::PackageSettings, AppError> {
     let package = manage::package_settings(tx, package_id).await?;
     match package {
-        Some(package)
-            if person.is_admin
-                || store::assignment::manages_package(tx, person.id, package_id).await? =>
-        {
-            Ok(package)
-        }
+        Some(package) if permissions::manages_package(tx, person, package_id).await? => Ok(package),
         _ => Err(AppError::not_found("access package")),
     }
 }
@@ -108,9 +95,7 @@ pub async fn save_catalog(
     if let Some(id) = catalog_id {
         managed_catalog(&mut tx, actor, id).await?;
     }
-    if !actor.is_admin {
-        return Err(forbidden());
-    }
+    permissions::require_administrator(actor)?;
     let mut v = Validation::new();
     if manage::catalog_name_taken(&mut tx, &draft.name, catalog_id.unwrap_or(0)).await? {
         v.check::<()>(
@@ -339,8 +324,7 @@ pub async fn save_package(
             (package.catalog_id, Some(package))
         }
     };
-    let may_set_owners =
-        actor.is_admin || manage::owns_catalog(&mut tx, actor.id, catalog_id).await?;
+    let may_set_owners = permissions::manages_catalog(&mut tx, actor, catalog_id).await?;
     let mut v = Validation::new();
     let except = existing.as_ref().map_or(0, |p| p.id);
     if manage::package_name_taken(&mut tx, catalog_id, &draft.name, except).await? {

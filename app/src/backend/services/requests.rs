@@ -415,9 +415,7 @@ pub async fn decide_with(
     let request = store::request::find(&mut tx, request_id).await?;
     // A request the person may not decide answers as if it did not exist.
     let request = match request {
-        Some(request) if store::request::is_approver_of(&mut tx, request.id, actor.id).await? => {
-            request
-        }
+        Some(request) if permissions::is_approver(&mut tx, actor, request.id).await? => request,
         _ => return Err(AppError::not_found("request")),
     };
     if request.status != RequestStatus::PendingApproval {
@@ -628,9 +626,7 @@ pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Res
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let request = match store::request::find(&mut tx, request_id).await? {
-        Some(request) if request.requested_by_id == actor.id || request.person_id == actor.id => {
-            request
-        }
+        Some(request) if permissions::may_cancel_request(actor, &request) => request,
         _ => return Err(AppError::not_found("request")),
     };
     if !cancel_in(
@@ -923,7 +919,7 @@ pub async fn request_extension_with(
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let row = match store::assignment::find(&mut tx, assignment_id).await? {
-        Some(row) if row.person_id == holder.id => row,
+        Some(row) if permissions::holds(holder, row.person_id) => row,
         _ => return Err(AppError::not_found("assignment")),
     };
     let catalog_enabled = store::policy::find_package(&mut tx, row.package_id)
