@@ -123,19 +123,10 @@ async fn a_chain_computed_again_without_the_key_is_caught(backend: TestBackend) 
     // Someone who can write to the database edits event 10 and computes every hash from
     // there on again, as the chain was computed before it was keyed, then moves the head.
     forge_event_10(&app).await;
-    let rows: Vec<(
-        i64,
-        i64,
-        Option<i64>,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
+    use sqlx::Row;
+    let rows = sqlx::query(
         "select id, occurred_at, actor_id, actor_label, action, object_kind, object_id, \
-             before_json, after_json from audit_event where id >= 10 order by id",
+         before_json, after_json from audit_event where id >= 10 order by id",
     )
     .fetch_all(app.state.db.reader())
     .await
@@ -144,27 +135,17 @@ async fn a_chain_computed_again_without_the_key_is_caught(backend: TestBackend) 
         .fetch_one(app.state.db.reader())
         .await
         .unwrap();
-    for (
-        id,
-        occurred_at,
-        actor_id,
-        actor_label,
-        action,
-        object_kind,
-        object_id,
-        before_json,
-        after_json,
-    ) in rows
-    {
+    for row in rows {
+        let id: i64 = row.get("id");
         let record = app::domain::audit::AuditRecord {
-            occurred_at,
-            actor_id,
-            actor_label,
-            action,
-            object_kind,
-            object_id,
-            before_json,
-            after_json,
+            occurred_at: row.get("occurred_at"),
+            actor_id: row.get("actor_id"),
+            actor_label: row.get("actor_label"),
+            action: row.get("action"),
+            object_kind: row.get("object_kind"),
+            object_id: row.get("object_id"),
+            before_json: row.get("before_json"),
+            after_json: row.get("after_json"),
         };
         let hash = app::domain::audit::unkeyed_chain_hash(&previous, &record);
         sqlx::query("update audit_event set prev_hash = $1, hash = $2 where id = $3")

@@ -95,7 +95,7 @@ async fn check_against_checkpoint(
     };
     let held = trail::hash_of(db.reader(), checkpoint.event_id).await?;
     let intact = held.is_some_and(|(hash, _)| hash == checkpoint.hash);
-    let chain_break = (!intact).then(|| ChainBreak::CheckpointMismatch {
+    let chain_break = (!intact).then_some(ChainBreak::CheckpointMismatch {
         event_id: checkpoint.event_id,
         at: checkpoint.at,
     });
