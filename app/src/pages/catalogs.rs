@@ -265,6 +265,7 @@ fn allowances_view(
     let id = detail.id;
     let allowances = detail.allowances.clone();
     let all_connectors = detail.all_connectors.clone();
+    let no_connector = all_connectors.is_empty();
     let describe = |allowance: &AllowanceView| -> String {
         let mut parts = Vec::new();
         if allowance.groups.iter().any(|group| group == "*") {
@@ -289,7 +290,7 @@ fn allowances_view(
                 view! { <Empty>"No connector yet: the owners can add Gatehouse's own groups only."</Empty> }.into_any()
             } else {
                 view! {
-                    <DataTable label="Connectors this catalog may use" columns=&["Connector", "Groups allowed", ""]>
+                    <DataTable label="Connectors this catalog may use" columns=&["Connector", "Groups allowed", "Change"]>
                         {allowances.into_iter().map(|allowance| {
                             let allowed = describe(&allowance);
                             view! {
@@ -311,8 +312,11 @@ fn allowances_view(
                 }.into_any()
             }}
             <h3>"Allow a connector"</h3>
+            {no_connector.then(|| view! {
+                <p class="muted">"There is no downstream connector yet: add one under " <a href="/manage/connectors">"Connectors"</a> "."</p>
+            })}
             {move || failure.get().map(|error| view! { <ErrorSummary error prefix="allowance-" /> })}
-            <ActionForm action=allow attr:class="form" attr:novalidate=true>
+            <ActionForm action=allow attr:class="form" attr:novalidate=true attr:hidden=no_connector>
                 <crate::components::form::FormTokenField />
                 <input type="hidden" name="catalog_id" value=id.to_string() />
                 <Field failure field="connector_id" prefix="allowance-" label="Connector">

@@ -218,6 +218,38 @@ async fn nothing_is_granted_to_or_requested_for_a_person_who_is_not_active(backe
     app.stop().await;
 }
 
+async fn no_account_is_created_downstream_for_a_person_who_is_not_active(backend: TestBackend) {
+    use app::backend::services::provisioning::Provisioner;
+    let app = TestApp::spawn_with(backend, &[("GATEHOUSE_SECRET_SCIM_TEST", "token")]).await;
+    app.seed_demo().await;
+    // A SCIM system nobody answers at: a grant that reached it would be retried later,
+    // not given up.
+    crate::provisioning::connect(&app, "http://127.0.0.1:9/v2", "sandbox").await;
+    let fatima = app.person("Fatima Farouk").await;
+    let sandbox = app.package_id("AWS sandbox account").await;
+    requests::submit(&app.state, &fatima, asking(sandbox, "experiments"))
+        .await
+        .unwrap();
+    // Disabled after the grant, before the provisioner ran.
+    set_status(&app, "Fatima Farouk", "disabled").await;
+    app.drain(&Provisioner::new(app.state.clone())).await;
+    let (status, error): (String, Option<String>) = sqlx::query_as(
+        "select status, last_error from provisioning_job where operation = 'add_member' and person_id = $1",
+    )
+    .bind(fatima.id)
+    .fetch_one(app.state.db.reader())
+    .await
+    .unwrap();
+    assert_eq!(status, "dead", "{error:?}");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|error| error.contains("no account is created")),
+        "{error:?}"
+    );
+    app.stop().await;
+}
+
 // 4. Approvers who lost their role decide nothing.
 
 async fn an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing(
@@ -284,6 +316,65 @@ async fn an_approver_who_is_no_longer_an_owner_or_the_manager_decides_nothing(
     .await
     .unwrap();
     assert_eq!(changes, 1);
+    app.stop().await;
+}
+
+async fn changing_a_package_s_owners_hands_its_waiting_approvals_on(backend: TestBackend) {
+    use app::backend::services::manage::PackageTarget;
+    use app::domain::drafts::PackageForm;
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let ada = app.person("Ada Admin").await;
+    let proddb = app.package_id("Production database (read-only)").await;
+    // Hana's request waits at stage 2 for the package's owner, Ada.
+    let hana_request = request_of(&app, "Hana Hill", "Production database (read-only)").await;
+    let ada_link = mint_decide_link(&app, hana_request, ada.id).await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let settings = store::manage::package_settings(&mut tx, proddb)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(tx);
+    let form = PackageForm {
+        name: settings.name,
+        description: settings.description,
+        owners: "ben.brooks@example.com".into(),
+        hidden: None,
+        resources: settings
+            .resources
+            .into_iter()
+            .map(|(id, role)| (id.to_string(), role))
+            .collect(),
+    };
+    manage::save_package(
+        &app.state,
+        &ada,
+        PackageTarget::Existing { package_id: proddb },
+        &form,
+    )
+    .await
+    .unwrap();
+    // Without anyone deciding: Ada's task and link are withdrawn, Ben is asked.
+    assert_eq!(
+        task_status(&app, hana_request, "Ada Admin")
+            .await
+            .as_deref(),
+        Some("cancelled")
+    );
+    assert!(link_used(&app, ada_link).await);
+    assert_eq!(
+        task_status(&app, hana_request, "Ben Brooks")
+            .await
+            .as_deref(),
+        Some("open")
+    );
+    let asked = app
+        .scalar(
+            "select count(*) from outbound_message m join person p on p.id = m.to_person_id \
+             where m.template = 'approval_needed' and p.display_name = 'Ben Brooks'",
+        )
+        .await;
+    assert_eq!(asked, 1, "Ben is told");
     app.stop().await;
 }
 
@@ -692,6 +783,8 @@ async fn connector_secrets_go_only_where_they_are_bound(backend: TestBackend) {
 }
 
 crate::on_both_backends!(
+    no_account_is_created_downstream_for_a_person_who_is_not_active,
+    changing_a_package_s_owners_hands_its_waiting_approvals_on,
     a_message_sent_again_carries_the_only_valid_link,
     an_owner_adds_only_the_downstream_groups_an_administrator_allowed,
     connector_secrets_go_only_where_they_are_bound,

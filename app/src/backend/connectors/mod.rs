@@ -124,7 +124,15 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 /// (plain `http://`, or `ldap://` without StartTLS), as with SMTP.
 pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        // Hosts of URLs whose scheme the url crate does not know (ldap://) come as names.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|address| address.is_loopback())
+        }
         Some(url::Host::Ipv4(address)) => address.is_loopback(),
         Some(url::Host::Ipv6(address)) => address.is_loopback(),
         None => false,
@@ -209,5 +217,34 @@ pub fn build(
         other => Err(format!(
             "connectors of kind {other:?} are not available yet"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_this_machine_is_loopback() {
+        for local in [
+            "http://127.0.0.1:8090/v2",
+            "http://localhost/v2",
+            "http://[::1]:80/",
+            "ldap://127.0.0.1:389",
+            "ldap://127.5.5.5",
+            "ldap://[::1]:389",
+            "ldap://LOCALHOST",
+        ] {
+            assert!(is_loopback(&url::Url::parse(local).unwrap()), "{local}");
+        }
+        for remote in [
+            "http://scim.example.com/v2",
+            "http://10.0.0.1/",
+            "ldap://ldap.example.com",
+            "ldap://127.0.0.1.example.com",
+            "ldap://192.168.1.1:389",
+        ] {
+            assert!(!is_loopback(&url::Url::parse(remote).unwrap()), "{remote}");
+        }
     }
 }
