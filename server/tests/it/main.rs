@@ -20,6 +20,7 @@ mod faults;
 mod http_basics;
 mod mail;
 mod manage;
+mod migrations;
 mod oidc;
 mod provisioning;
 mod request_api;
