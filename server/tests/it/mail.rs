@@ -841,7 +841,45 @@ async fn smtp_authentication_is_used_and_a_refusal_is_retried(backend: TestBacke
     app.stop().await;
 }
 
+async fn a_message_whose_stored_links_are_unreadable_is_not_sent_without_them(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let message: i64 = app
+        .scalar("select min(id) from outbound_message where template = 'approval_needed'")
+        .await;
+    sqlx::query("update outbound_message set actions_json = '[{\"purpose\":' where id = $1")
+        .bind(message)
+        .execute(app.state.db.writer())
+        .await
+        .unwrap();
+    let mailbox = Mailer::from_settings(app.state.clone()).unwrap().unwrap();
+    app.drain(&mailbox).await;
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("select status, last_error from outbound_message where id = $1")
+            .bind(message)
+            .fetch_one(app.state.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(status, "dead");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|error| error.contains("action links cannot be read")),
+        "{error:?}"
+    );
+    // The others went out as usual.
+    assert_eq!(
+        app.scalar("select count(*) from outbound_message where status = 'queued'")
+            .await,
+        0
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    a_message_whose_stored_links_are_unreadable_is_not_sent_without_them,
     smtp_authentication_is_used_and_a_refusal_is_retried,
     a_manager_approves_from_the_email_link_and_the_requester_hears,
     links_expire_and_say_when_the_request_was_decided_elsewhere,

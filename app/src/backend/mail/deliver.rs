@@ -105,9 +105,8 @@ impl Mailer {
         &self,
         now: Timestamp,
         message: &Claimed,
+        specs: Vec<ActionSpec>,
     ) -> Result<(String, String), AppError> {
-        let specs: Vec<ActionSpec> =
-            serde_json::from_str(&message.actions_json).unwrap_or_default();
         let mut urls = Vec::with_capacity(specs.len());
         if !specs.is_empty() {
             let max_hours = self.state.settings.mail.action_link_max_hours;
@@ -154,8 +153,21 @@ impl Mailer {
 
     async fn deliver(&self, message: &Claimed) -> Result<(), AppError> {
         let now = self.state.clock.now();
-        let (text, html) = self.bodies(now, message).await?;
         let db = &self.state.db;
+        // Unreadable stored links would make a message without its buttons: it is not
+        // sent, and the administrators see why in the mail queue (retrying cannot help).
+        let specs: Vec<ActionSpec> = match serde_json::from_str(&message.actions_json) {
+            Ok(specs) => specs,
+            Err(error) => {
+                let reason = format!("its action links cannot be read ({error})");
+                tracing::error!(message_id = message.id, %reason, "message dead-lettered");
+                store::lease::MESSAGES
+                    .fail(db, now, message.id, &self.owner, &reason, None)
+                    .await?;
+                return Ok(());
+            }
+        };
+        let (text, html) = self.bodies(now, message, specs).await?;
         let transport = match &self.outlet {
             Outlet::DevMailbox => {
                 store::message::mark_sent(db, now, message.id, &self.owner, Some((&text, &html)))
