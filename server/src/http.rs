@@ -267,14 +267,17 @@ async fn form_token(
     let mut set_cookie = None;
     let token = match stored {
         Some(token) => token,
-        // A signed-in session is written anyway; its token goes with it.
-        None if signed_in => {
+        // A signed-in session is written anyway; its token goes with it. Only a page
+        // makes one: the page's own requests (styles, scripts, icons) arrive at the same
+        // time and must not replace the token the page's forms carry.
+        None if signed_in && wants_html => {
             let token = new_form_token();
             if let Err(error) = session.insert(FORM_TOKEN_KEY, token.clone()).await {
                 tracing::error!(%error, "could not store the form token");
             }
             token
         }
+        None if signed_in => String::new(),
         None => match form_cookie(&request, cookie_name) {
             Some(token) => token,
             // Only pages need one; health checks and API calls get none.

@@ -270,6 +270,50 @@ async fn an_anonymous_page_view_writes_no_session(backend: TestBackend) {
     app.stop().await;
 }
 
+async fn a_page_s_own_requests_do_not_replace_its_form_token(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let browser = crate::harness::new_client();
+    app.sign_in_as(&browser, "Alice Anders").await;
+    let page = app.page(&browser, "/settings").await;
+    let token = page
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's forms carry the token")
+        .to_string();
+    // What the browser fetches alongside the page, and the hydrated page's own calls.
+    for (path, accept) in [
+        ("/pkg/gatehouse.css", "text/css,*/*;q=0.1"),
+        ("/favicon.svg", "image/avif,image/webp,*/*"),
+    ] {
+        browser
+            .get(app.url(path))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+    }
+    app.call::<GetSiteInfo>(&browser, &[]).await;
+    // The page's form still posts without JavaScript.
+    let response = browser
+        .post(app.url(app::api::session::SignOut::PATH))
+        .header("accept", "text/html")
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.status(), 403, "the form token was replaced");
+    let info: serde_json::Value = app
+        .call::<GetSiteInfo>(&browser, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(info["viewer"].is_null(), "signed out: {info}");
+    app.stop().await;
+}
+
 async fn text_and_multipart_posts_without_the_form_token_are_refused(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
@@ -309,6 +353,7 @@ async fn text_and_multipart_posts_without_the_form_token_are_refused(backend: Te
 }
 
 crate::on_both_backends!(
+    a_page_s_own_requests_do_not_replace_its_form_token,
     an_anonymous_page_view_writes_no_session,
     text_and_multipart_posts_without_the_form_token_are_refused,
     health_and_readiness_answer,

@@ -753,6 +753,14 @@ async fn roles_from_the_provider_lapse_until_it_confirms_them_again(backend: Tes
     assert_eq!(info["viewer"]["display_name"], "Ada Admin", "{info}");
     assert_eq!(info["viewer"]["is_admin"], false, "{info}");
     assert_eq!(info["viewer"]["roles_to_confirm"], true, "{info}");
+    // The page offers to confirm them: one form post back through the provider.
+    let page = app.page(&browser, "/approvals").await;
+    assert!(page.contains("Confirm your roles"), "{page}");
+    assert!(page.contains("action=\"/auth/login\""), "{page}");
+    assert!(
+        !page.contains("href=\"/audit\""),
+        "no audit link without the role"
+    );
     // Signing in again through the provider confirms them.
     sign_in(browser.clone()).await;
     assert_eq!(app.call::<GetAuditTrail>(&browser, &[]).await.status(), 200);
