@@ -39,11 +39,14 @@ pub(crate) async fn resolve_stage(
     stage: &StageRow,
 ) -> Result<approvers::Resolved, AppError> {
     let active_one = |ids: Vec<i64>| ids.into_iter().next();
-    let manager_id = match store::policy::manager_of(tx, parties.subject_id).await? {
+    // The manager chain as stored (a manager who left still links to theirs), then only
+    // active people among it may decide.
+    let stored_manager = store::policy::manager_of(tx, parties.subject_id).await?;
+    let manager_id = match stored_manager {
         Some(manager) => active_one(store::person::active_among(tx, &[manager]).await?),
         None => None,
     };
-    let second_level_manager_id = match store::policy::manager_of(tx, parties.subject_id).await? {
+    let second_level_manager_id = match stored_manager {
         Some(manager) => match store::policy::manager_of(tx, manager).await? {
             Some(second) => active_one(store::person::active_among(tx, &[second]).await?),
             None => None,
