@@ -2,24 +2,10 @@
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    access_detail::AccessDetailPage,
-    action_link::ActionLinkPage,
-    approvals::ApprovalsPage,
-    audit::AuditPage,
-    catalog::CatalogPage,
-    catalogs::{CatalogPage as ManageCatalogPage, CatalogsPage, ConflictsPage},
-    connectors::ConnectorsPage,
-    dev_mail::DevMailPage,
-    extend_access::ExtendAccessPage,
-    home::HomePage,
-    mail_queue::MailQueuePage,
-    manage::{ManagePackagePage, ManagePage},
-    not_found::NotFound,
-    policy::PolicyPage,
-    request_detail::RequestDetailPage,
-    request_package::RequestPackagePage,
-    settings::SettingsPage,
-    sign_in::SignInPage,
+    AccessDetailPage, ActionLinkPage, ApprovalsPage, AuditPage, CatalogPage, ConflictsPage,
+    ConnectorsPage, DevMailPage, ExtendAccessPage, HomePage, MailQueuePage, ManageCatalogPage,
+    ManageCatalogsPage, ManagePackagePage, ManagePage, NotFound, PolicyPage, RequestDetailPage,
+    RequestPackagePage, SettingsPage, SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -100,7 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("manage/packages/:id") view=ManagePackagePage ssr=SsrMode::Async />
                     <Route path=path!("manage/packages/:id/policies/new") view=PolicyPage ssr=SsrMode::Async />
                     <Route path=path!("manage/packages/:id/policies/:policy_id") view=PolicyPage ssr=SsrMode::Async />
-                    <Route path=path!("manage/catalogs") view=CatalogsPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/catalogs") view=ManageCatalogsPage ssr=SsrMode::Async />
                     <Route path=path!("manage/catalogs/:id") view=ManageCatalogPage ssr=SsrMode::Async />
                     <Route path=path!("manage/conflicts") view=ConflictsPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />

@@ -1,5 +1,5 @@
-//! The approvals inbox: requests waiting for the signed-in person, each with Approve and
-//! Deny (a plain form post, so it works without JavaScript).
+//! `/approvals`: the approvals inbox, requests waiting for the signed-in person, each with
+//! Approve and Deny (a plain form post, so it works without JavaScript).
 
 use crate::api::requests::{list_approvals, ApprovalItem, DecideRequest, DecideRequests};
 use crate::components::feedback::{Empty, ErrorAlert, Loading};

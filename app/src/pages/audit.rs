@@ -1,4 +1,4 @@
-//! The audit trail, for administrators and auditors.
+//! `/audit`: the audit trail, for administrators and auditors.
 
 use crate::api::audit::get_audit_trail;
 use crate::components::feedback::{ErrorAlert, Loading};

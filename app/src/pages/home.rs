@@ -1,5 +1,5 @@
-//! Home: for a signed-in person, their access (with how much of each grant has run out),
-//! their requests (with the approval stage reached), and approvals waiting for them.
+//! `/`: home. For a signed-in person, their access (with how much of each grant has run
+//! out), their requests (with the approval stage reached), and approvals waiting for them.
 
 use crate::api::home::{get_home, HeldAccess, HomeView, OwnRequest, WaitingApproval};
 use crate::api::requests::{CancelRequest, ReleaseAccess};

@@ -1,3 +1,5 @@
+//! Any URL no route matches: the page that says so (with status 404 on the server).
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

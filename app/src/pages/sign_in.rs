@@ -1,4 +1,4 @@
-//! Sign-in: through the organisation's identity provider (OpenID Connect) when it is
+//! `/sign-in`: through the organisation's identity provider (OpenID Connect) when it is
 //! configured, and in development mode by choosing a demo person.
 
 use crate::api::session::{get_site_info, list_sign_in_choices, DevSignIn};

@@ -1,4 +1,4 @@
-//! Development mail: what Gatehouse would have sent, newest first.
+//! `/dev/mail`: development mail, what Gatehouse would have sent, newest first.
 
 use crate::api::dev::list_dev_mail;
 use crate::components::feedback::{Empty, ErrorAlert, Loading};

@@ -5,7 +5,7 @@ use crate::api::mail::{get_mail_queue, MailQueue, ResendMessage};
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::{ErrorSummary, FormTokenField};
 use crate::domain::AppError;
-use crate::pages::catalogs::ManageNav;
+use crate::pages::manage::ManageNav;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -1,5 +1,7 @@
-//! The request catalog: packages the person may request, with a search that works as a
-//! plain GET form.
+//! `/catalog`: the request catalog, packages the person may request, with a search that
+//! works as a plain GET form.
+
+pub mod package;
 
 use crate::api::requests::list_requestable;
 use crate::components::feedback::{Empty, ErrorAlert, Loading};

@@ -1,5 +1,5 @@
-//! One package and the form to request it: the policy (when several admit the person),
-//! on whose behalf, justification, and the period within the policy.
+//! `/catalog/:id`: one package and the form to request it: the policy (when several admit
+//! the person), on whose behalf, justification, and the period within the policy.
 
 use crate::api::requests::{get_request_form, RequestFormView, SubmitRequest};
 use crate::components::feedback::{ErrorAlert, Loading};

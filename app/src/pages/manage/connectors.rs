@@ -9,7 +9,7 @@ use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::{ErrorSummary, Field, FormTokenField};
 use crate::components::table::DataTable;
 use crate::domain::AppError;
-use crate::pages::catalogs::ManageNav;
+use crate::pages::manage::ManageNav;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

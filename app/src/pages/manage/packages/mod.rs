@@ -1,12 +1,12 @@
-//! Managing packages: the list of packages the person owns (all, for administrators),
-//! and per package its holders with Remove, and a form to assign it directly.
+//! `/manage/packages/:id`: one package's holders with Remove, a form to assign it
+//! directly, its assignment policies, incompatible packages and settings.
+
+pub mod policy;
 
 use crate::api::catalogs::{
     get_package_setup, AddIncompatibility, PackageSetup, RemoveIncompatibility, UpdatePackage,
 };
-use crate::api::manage::{
-    get_package_management, list_managed_packages, AssignPackage, PackageManagement,
-};
+use crate::api::manage::{get_package_management, AssignPackage, PackageManagement};
 use crate::api::requests::RevokeAccess;
 use crate::components::feedback::{Badge, Empty, ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary};
@@ -15,40 +15,8 @@ use crate::components::route::id_param;
 use crate::components::table::DataTable;
 use crate::domain::drafts::RESOURCE_ROLES;
 use crate::domain::AppError;
-use crate::pages::catalogs::ManageNav;
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-#[component]
-pub fn ManagePage() -> impl IntoView {
-    let packages = Resource::new(|| (), |_| list_managed_packages());
-    view! {
-        <Title text="Manage packages" />
-        <div class="page-header">
-            <h1>"Manage packages"</h1>
-            <p class="lead">"Packages you own, or whose catalog you own."</p>
-        </div>
-        <ManageNav current="/manage" />
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match packages.await {
-                    Ok(list) if list.is_empty() => view! { <Empty>"You manage no packages."</Empty> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="grid">
-                            {list.into_iter().map(|package| view! {
-                                <li class="card">
-                                    <h2><a href=format!("/manage/packages/{}", package.package_id)>{package.name}</a></h2>
-                                    <p class="muted">{package.catalog_name}</p>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
 
 #[component]
 pub fn ManagePackagePage() -> impl IntoView {

@@ -1,115 +1,22 @@
-//! Setting up catalogs: the list (administrators create catalogs here), one catalog with
-//! its settings, resources and packages, and the separation-of-duties report.
+//! `/manage/catalogs/:id`: one catalog with its packages, resources and settings, and the
+//! downstream connectors it may use.
 
+use super::catalog_fields;
 use crate::api::catalogs::{
-    get_catalog, list_catalogs, list_conflicts, AddResource, AllowCatalogConnector, AllowanceView,
-    CatalogDetail, CreatePackage, DisallowCatalogConnector, SaveCatalog,
+    get_catalog, AddResource, AllowCatalogConnector, AllowanceView, CatalogDetail, CreatePackage,
+    DisallowCatalogConnector, SaveCatalog,
 };
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
-use crate::components::form::{ticked, Checkbox, ErrorSummary, Field};
+use crate::components::form::{Checkbox, ErrorSummary, Field};
 use crate::components::route::id_param;
 use crate::components::table::DataTable;
-use crate::domain::drafts::{CatalogForm, RESOURCE_KINDS};
-use crate::domain::AppError;
+use crate::domain::drafts::RESOURCE_KINDS;
+use crate::pages::manage::ManageNav;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Links between the Manage pages.
 #[component]
-pub fn ManageNav(current: &'static str) -> impl IntoView {
-    let links = [
-        ("/manage", "Packages"),
-        ("/manage/catalogs", "Catalogs"),
-        ("/manage/conflicts", "Separation of duties"),
-        ("/manage/connectors", "Connectors"),
-        ("/manage/mail", "Mail queue"),
-    ];
-    view! {
-        <nav class="subnav cluster" aria-label="Manage">
-            {links.into_iter().map(|(href, label)| view! {
-                <a href=href aria-current=(href == current).then_some("page")>{label}</a>
-            }).collect_view()}
-        </nav>
-    }
-}
-
-/// The catalog form's fields (name, description, owners, enabled), for creating and editing.
-fn catalog_fields(
-    failure: Signal<Option<AppError>>,
-    form: CatalogForm,
-    prefix: &'static str,
-) -> impl IntoView {
-    view! {
-        <Field failure field="name" prefix label="Name">
-            <input id=format!("{prefix}name") name="catalog[name]" type="text" maxlength="200" value=form.name />
-        </Field>
-        <Field failure field="description" prefix label="Description (optional)">
-            <textarea id=format!("{prefix}description") name="catalog[description]" rows="2" maxlength="2000">{form.description}</textarea>
-        </Field>
-        <Field failure field="owners" prefix label="Owners (optional)" hint="Email addresses, separated by commas. Owners manage the catalog's resources and packages.">
-            <input id=format!("{prefix}owners") name="catalog[owners]" type="text" value=form.owners />
-        </Field>
-        <Checkbox id=format!("{prefix}enabled") name="catalog[enabled]" label="Enabled: its packages appear in the request catalog" checked=ticked(&form.enabled) />
-    }
-}
-
-#[component]
-pub fn CatalogsPage() -> impl IntoView {
-    let create = ServerAction::<SaveCatalog>::new();
-    let catalogs = Resource::new(move || create.version().get(), |_| list_catalogs());
-    let failure = Signal::derive(move || create.value().get().and_then(Result::err));
-    view! {
-        <Title text="Catalogs" />
-        <div class="page-header">
-            <h1>"Catalogs"</h1>
-            <p class="lead">"Catalogs group resources and the access packages that grant them."</p>
-        </div>
-        <ManageNav current="/manage/catalogs" />
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match catalogs.await {
-                    Ok(list) => view! {
-                        {if list.catalogs.is_empty() {
-                            view! { <Empty>"You own no catalog."</Empty> }.into_any()
-                        } else {
-                            view! {
-                                <DataTable label="Catalogs" columns=&["Catalog", "Packages", "Resources", "State"]>
-                                    {list.catalogs.into_iter().map(|catalog| view! {
-                                        <tr>
-                                            <td>
-                                                <a href=format!("/manage/catalogs/{}", catalog.id)>{catalog.name}</a>
-                                                <p class="muted">{catalog.description}</p>
-                                            </td>
-                                            <td>{catalog.package_count}</td>
-                                            <td>{catalog.resource_count}</td>
-                                            <td>{if catalog.enabled { "Enabled" } else { "Disabled" }}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </DataTable>
-                            }.into_any()
-                        }}
-                        {list.can_create.then(|| view! {
-                            <section class="card stack" aria-labelledby="new-catalog-heading">
-                                <h2 id="new-catalog-heading">"New catalog"</h2>
-                                {move || failure.get().map(|error| view! { <ErrorSummary error prefix="new-" /> })}
-                                <ActionForm action=create attr:class="form" attr:novalidate=true>
-                                    <crate::components::form::FormTokenField />
-                                    <input type="hidden" name="catalog_id" value="0" />
-                                    {catalog_fields(failure, CatalogForm { enabled: Some("on".into()), ..CatalogForm::default() }, "new-")}
-                                    <button type="submit" class="button button-primary">"Create catalog"</button>
-                                </ActionForm>
-                            </section>
-                        })}
-                    }.into_any(),
-                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-pub fn CatalogPage() -> impl IntoView {
+pub fn ManageCatalogPage() -> impl IntoView {
     let catalog_id = id_param();
     let save = ServerAction::<SaveCatalog>::new();
     let add_resource = ServerAction::<AddResource>::new();
@@ -335,39 +242,5 @@ fn allowances_view(
                 <button type="submit" class="button">"Allow"</button>
             </ActionForm>
         </section>
-    }
-}
-
-#[component]
-pub fn ConflictsPage() -> impl IntoView {
-    let conflicts = Resource::new(|| (), |_| list_conflicts());
-    view! {
-        <Title text="Separation of duties" />
-        <div class="page-header">
-            <h1>"Separation of duties"</h1>
-            <p class="lead">"People who hold two packages that may not be held together. New requests that would create such a pair are refused; these pairs existed before the rule, or were assigned directly."</p>
-        </div>
-        <ManageNav current="/manage/conflicts" />
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match conflicts.await {
-                    Ok(list) if list.is_empty() => view! { <Empty>"Nobody holds a conflicting pair."</Empty> }.into_any(),
-                    Ok(list) => view! {
-                        <p class="alert alert-warning">{format!("{} conflicting pair(s). Remove one package of each pair, or record why it is accepted.", list.len())}</p>
-                        <DataTable label="Conflicting pairs" columns=&["Person", "Holds", "And also", "Both since"]>
-                            {list.into_iter().map(|conflict| view! {
-                                <tr>
-                                    <td>{conflict.person_name}</td>
-                                    <td><a href=format!("/manage/packages/{}", conflict.first_package_id)>{conflict.first_package}</a></td>
-                                    <td><a href=format!("/manage/packages/{}", conflict.second_package_id)>{conflict.second_package}</a></td>
-                                    <td><time>{conflict.since.date_utc()}</time></td>
-                                </tr>
-                            }).collect_view()}
-                        </DataTable>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorAlert error /> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }

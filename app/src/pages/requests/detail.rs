@@ -1,6 +1,6 @@
-//! One request: where it stands, drawn as a timeline of its approval stages (who decides
-//! each, by when, and what they decided), and of its access in each connected system
-//! (granted, removed and verified, or retrying).
+//! `/requests/:id`: one request, where it stands, drawn as a timeline of its approval
+//! stages (who decides each, by when, and what they decided), and of its access in each
+//! connected system (granted, removed and verified, or retrying).
 
 use crate::api::requests::{get_request, RequestDetail};
 use crate::components::feedback::{Badge, ErrorAlert, Loading};

@@ -1,6 +1,7 @@
-//! The assignment policy editor: who may request, what they answer, how long access
-//! lasts, extensions, and up to three approval stages. One form, posted whole, so it
-//! works without JavaScript; every refused field is marked next to itself.
+//! `/manage/packages/:id/policies/new` and `/manage/packages/:id/policies/:policy_id`: the
+//! assignment policy editor. Who may request, what they answer, how long access lasts,
+//! extensions, and up to three approval stages. One form, posted whole, so it works without
+//! JavaScript; every refused field is marked next to itself.
 
 use crate::api::catalogs::{get_policy_editor, PolicyEditor, SavePolicy};
 use crate::components::feedback::{ErrorAlert, Loading};

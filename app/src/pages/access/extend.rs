@@ -1,5 +1,5 @@
-//! Asking to keep access longer, before it ends. Granted access keeps running while the
-//! extension waits, so there is no gap when it is approved.
+//! `/access/:id/extend`: asking to keep access longer, before it ends. Granted access keeps
+//! running while the extension waits, so there is no gap when it is approved.
 
 use crate::api::requests::{get_extension_form, ExtensionFormView, RequestExtension};
 use crate::components::feedback::{ErrorAlert, Loading};

@@ -1,5 +1,5 @@
-//! One person's access to a package: its life drawn as a timeline (granted, ends or ended
-//! and why, removal verified) and its state in each connected system.
+//! `/access/:id`: one person's access to a package, its life drawn as a timeline (granted,
+//! ends or ended and why, removal verified) and its state in each connected system.
 
 use crate::api::access::{get_access, AccessDetail};
 use crate::components::feedback::{Badge, ErrorAlert, Loading};

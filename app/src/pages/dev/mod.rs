@@ -1,0 +1,3 @@
+//! `/dev/...`: pages that exist only in development mode.
+
+pub mod mail;

@@ -1,0 +1,3 @@
+//! `/requests/...`: the pages of one request.
+
+pub mod detail;
