@@ -264,12 +264,14 @@ fn sqlite_url_with_mode(url: &str, create: bool) -> String {
     format!("{url}{separator}mode={mode}")
 }
 
-/// Database failures become the generic internal error for the person; the cause goes to
-/// the log. Named constraints that mean bad input are mapped where they can occur.
+/// A write refused by a named constraint becomes what that constraint means to the person
+/// (a field error, or a 409: `store::constraint`); any other database failure becomes the
+/// generic internal error for the person, with its cause in the log.
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if let Some(constraint) = error.as_database_error().and_then(|e| e.constraint()) {
-            tracing::warn!(%constraint, "database constraint refused a write");
+        if let Some(explained) = super::store::constraint::explain(&error) {
+            tracing::info!(%error, "a database constraint refused a write");
+            return explained;
         }
         tracing::error!(error = %error, "database error");
         AppError::new(ErrorCode::Internal, AppError::internal().message)

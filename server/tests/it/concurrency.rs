@@ -212,4 +212,133 @@ async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
     app.stop().await;
 }
 
-crate::on_both_backends!(fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision);
+
+/// Two administrators creating a catalog, then two owners creating a package, with one
+/// name at the same instant, twenty times over: each time exactly one is created and the
+/// other is told, next to the name field, that the name is taken (case aside). Nothing
+/// answers 500, and only the created one has an audit event.
+async fn a_name_taken_by_a_concurrent_request_is_a_field_error(backend: TestBackend) {
+    use crate::harness::new_client;
+    use app::api::catalogs::{CreatePackage, SaveCatalog};
+
+    const ROUNDS: usize = 20;
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let first = new_client();
+    let second = new_client();
+    app.sign_in_as(&first, "Ada Admin").await;
+    app.sign_in_as(&second, "Ada Admin").await;
+
+    // Which of the two answers won, and what the other said.
+    async fn race(
+        one: reqwest::Response,
+        other: reqwest::Response,
+    ) -> (i64, serde_json::Value) {
+        let mut answers = Vec::new();
+        for response in [one, other] {
+            let status = response.status().as_u16();
+            let body: serde_json::Value =
+                serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            answers.push((status, body));
+        }
+        answers.sort_by_key(|(status, _)| *status);
+        let [(won, id), (lost, refusal)] = <[_; 2]>::try_from(answers).unwrap();
+        assert_eq!((won, lost), (200, 400), "{id} / {refusal}");
+        assert_eq!(refusal["code"], "invalid", "{refusal}");
+        assert_eq!(refusal["fields"][0]["field"], "name", "{refusal}");
+        (id.as_i64().unwrap(), refusal)
+    }
+
+    let catalogs_before = app.scalar("select count(*) from catalog").await;
+    let mut catalog_ids = Vec::new();
+    for round in 0..ROUNDS {
+        let call = |client, name: String| {
+            let app = &app;
+            async move {
+                app.call::<SaveCatalog>(
+                    client,
+                    &[("catalog_id", "0".to_string()), ("catalog[name]", name)],
+                )
+                .await
+            }
+        };
+        let (one, other) = tokio::join!(
+            call(&first, format!("Race {round}")),
+            call(&second, format!("RACE {round}"))
+        );
+        let (id, refusal) = race(one, other).await;
+        assert!(
+            refusal["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Another catalog already has this name"),
+            "{refusal}"
+        );
+        catalog_ids.push(id);
+    }
+    assert_eq!(
+        app.scalar("select count(*) from catalog").await,
+        catalogs_before + ROUNDS as i64
+    );
+    let created_events = app
+        .scalar(&format!(
+            "select count(*) from audit_event where action = 'catalog.created' \
+             and object_id in ({})",
+            catalog_ids
+                .iter()
+                .map(|id| format!("'{id}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .await;
+    assert_eq!(created_events, ROUNDS as i64);
+    assert_eq!(
+        app.scalar("select count(*) from audit_event where action = 'catalog.created'")
+            .await,
+        catalogs_before + ROUNDS as i64,
+        "only the created catalogs have an audit event"
+    );
+
+    let catalog_id = catalog_ids[0];
+    for round in 0..ROUNDS {
+        let call = |client, name: String| {
+            let app = &app;
+            async move {
+                app.call::<CreatePackage>(
+                    client,
+                    &[
+                        ("catalog_id", catalog_id.to_string()),
+                        ("package[name]", name),
+                        ("package[description]", "Raced".to_string()),
+                    ],
+                )
+                .await
+            }
+        };
+        let (one, other) = tokio::join!(
+            call(&first, format!("Package {round}")),
+            call(&second, format!("package {round}"))
+        );
+        let (_, refusal) = race(one, other).await;
+        assert!(
+            refusal["fields"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already has a package with this name"),
+            "{refusal}"
+        );
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from access_package where catalog_id = {catalog_id}"
+        ))
+        .await,
+        ROUNDS as i64
+    );
+    app.stop().await;
+}
+
+crate::on_both_backends!(
+    fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision,
+    a_name_taken_by_a_concurrent_request_is_a_field_error
+);

@@ -96,16 +96,8 @@ pub async fn save_catalog(
         managed_catalog(&mut tx, actor, id).await?;
     }
     permissions::require_administrator(actor)?;
+    // A name another catalog has is refused by `catalog_name_uq`.
     let mut v = Validation::new();
-    if manage::catalog_name_taken(&mut tx, &draft.name, catalog_id.unwrap_or(0)).await? {
-        v.check::<()>(
-            "name",
-            Err(format!(
-                "A catalog named \"{}\" already exists.",
-                draft.name
-            )),
-        );
-    }
     let owner_ids = people(&mut tx, &mut v, "owners", &draft.owners).await?;
     v.finish()?;
     let before = match catalog_id {
@@ -326,16 +318,8 @@ pub async fn save_package(
     };
     let may_set_owners = permissions::manages_catalog(&mut tx, actor, catalog_id).await?;
     let mut v = Validation::new();
-    let except = existing.as_ref().map_or(0, |p| p.id);
-    if manage::package_name_taken(&mut tx, catalog_id, &draft.name, except).await? {
-        v.check::<()>(
-            "name",
-            Err(format!(
-                "This catalog already has a package named \"{}\".",
-                draft.name
-            )),
-        );
-    }
+    // A name another package of the catalog has is refused by
+    // `access_package_catalog_name_uq`.
     let owners_changed = existing
         .as_ref()
         .is_none_or(|p| p.owner_emails != emails(&draft.owners));

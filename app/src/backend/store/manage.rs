@@ -168,20 +168,6 @@ pub async fn catalog_owner_emails(
     .await
 }
 
-pub async fn catalog_name_taken(
-    tx: &mut Tx,
-    name: &str,
-    except_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let count: i64 =
-        sqlx::query_scalar("select count(*) from catalog where lower(name) = $1 and id <> $2")
-            .bind(name.to_lowercase())
-            .bind(except_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(count > 0)
-}
-
 pub async fn update_catalog(
     tx: &mut Tx,
     now: Timestamp,
@@ -381,23 +367,6 @@ pub async fn packages_of_catalog(
             ))
         })
         .collect()
-}
-
-pub async fn package_name_taken(
-    tx: &mut Tx,
-    catalog_id: i64,
-    name: &str,
-    except_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar(
-        "select count(*) from access_package where catalog_id = $1 and lower(name) = $2 and id <> $3",
-    )
-    .bind(catalog_id)
-    .bind(name.to_lowercase())
-    .bind(except_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(count > 0)
 }
 
 pub async fn update_package(

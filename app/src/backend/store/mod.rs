@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod audit;
 pub mod catalog;
 pub mod catalog_connector;
+pub mod constraint;
 pub mod lease;
 pub mod manage;
 pub mod message;
