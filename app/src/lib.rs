@@ -6,6 +6,7 @@ pub mod api;
 mod app;
 pub mod components;
 pub mod domain;
+pub mod model;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

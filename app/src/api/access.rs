@@ -1,31 +1,14 @@
 //! One assignment (a person's access to a package): its life so far and its state in
 //! every connected system.
 
-use crate::domain::provisioning::StepRecord;
-use crate::domain::status::AssignmentStatus;
-use crate::domain::{AppError, Timestamp};
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+pub use crate::model::access::*;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccessDetail {
-    pub assignment_id: i64,
-    pub package_name: String,
-    pub holder_name: String,
-    pub status: AssignmentStatus,
-    pub start_at: Timestamp,
-    pub end_at: Option<Timestamp>,
-    /// When and why it ended, once it has.
-    pub ended: Option<(Timestamp, String)>,
-    /// When its removal was verified everywhere.
-    pub removed_at: Option<Timestamp>,
-    /// The request that granted it, when the viewer may see it.
-    pub request_id: Option<i64>,
-    /// Its access in the connected systems, per resource (errors for administrators only).
-    pub provisioning: Vec<StepRecord>,
-    /// The viewer holds it and may ask for more time.
-    pub can_extend: bool,
-}
+#[cfg(feature = "ssr")]
+use crate::domain::status::AssignmentStatus;
+use crate::domain::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::Timestamp;
+use leptos::prelude::*;
 
 /// An assignment, for its holder, the package's owners (and its catalog's), administrators
 /// and auditors. To anyone else it does not exist.

@@ -1,44 +1,11 @@
 //! The request catalog, the request form, cancelling, and the approvals inbox.
 
-use crate::domain::{AppError, Timestamp};
+pub use crate::model::requests::*;
+
+use crate::domain::AppError;
+#[cfg(feature = "ssr")]
+use crate::domain::Timestamp;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CatalogEntry {
-    pub package_id: i64,
-    pub name: String,
-    pub description: String,
-    pub catalog_name: String,
-    /// "30 days", "no end date"... of the first policy that admits the person.
-    pub duration: String,
-    pub needs_approval: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PolicyChoice {
-    pub policy_id: i64,
-    pub name: String,
-    pub duration: String,
-    pub stage_count: usize,
-    pub justification_required: bool,
-    pub questions: Vec<crate::domain::drafts::Question>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RequestFormView {
-    pub package_id: i64,
-    pub name: String,
-    pub description: String,
-    pub catalog_name: String,
-    /// Policies that admit the person; empty when none does.
-    pub policies: Vec<PolicyChoice>,
-    /// Direct reports the person may request for.
-    pub reports: Vec<(i64, String)>,
-    /// The signed-in person, the "myself" choice of the on-behalf field.
-    pub self_id: i64,
-    pub today: String,
-}
 
 /// An approval waiting for the signed-in person (the home page shows the same).
 pub use crate::api::home::WaitingApproval as ApprovalItem;
@@ -122,16 +89,6 @@ pub async fn get_request_form(package_id: i64) -> Result<RequestFormView, AppErr
     })
 }
 
-#[cfg(feature = "ssr")]
-pub(crate) fn optional_date(field: &str, text: &str) -> Result<Option<Timestamp>, AppError> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    Timestamp::parse_date(text)
-        .map(Some)
-        .map_err(|message| AppError::invalid_field(field, message))
-}
-
 /// Answers as posted (`answers[p{policy}q{index}]`), by policy and question index.
 #[cfg(feature = "ssr")]
 fn answers_by_policy(
@@ -177,8 +134,8 @@ pub async fn submit_request(
         for_person_id: for_person_id.filter(|id| *id != person.id),
         justification,
         answers: answers_by_policy(answers),
-        start_at: optional_date("start_date", &start_date)?,
-        end_at: optional_date("end_date", &end_date)?,
+        start_at: crate::domain::time::optional_date("start_date", &start_date)?,
+        end_at: crate::domain::time::optional_date("end_date", &end_date)?,
     };
     let submitted = requests::submit(&state, &person, input)
         .await
@@ -326,18 +283,6 @@ pub async fn decide_requests(
     Ok(decided)
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ExtensionFormView {
-    pub assignment_id: i64,
-    pub package_name: String,
-    pub current_end: Option<Timestamp>,
-    /// The longest one extension may add, in words ("30 days").
-    pub step: String,
-    /// None when the policy allows no extension; otherwise whether it needs approval.
-    pub needs_approval: Option<bool>,
-    pub justification_required: bool,
-}
-
 #[server]
 pub async fn get_extension_form(assignment_id: i64) -> Result<ExtensionFormView, AppError> {
     use crate::api::context::signed_in;
@@ -380,40 +325,10 @@ pub async fn request_extension(
     use crate::api::context::signed_in;
     use crate::backend::services::requests;
     let (state, person) = signed_in().await?;
-    let new_end = optional_date("end_date", &end_date)?;
+    let new_end = crate::domain::time::optional_date("end_date", &end_date)?;
     requests::request_extension(&state, &person, assignment_id, new_end, &justification).await?;
     leptos_axum::redirect("/");
     Ok(())
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageView {
-    pub position: i64,
-    /// Who the stage asks, in words ("Manager", "Package owners"...).
-    pub asks: String,
-    /// `done`, `current` or `pending`, for the timeline.
-    pub progress: String,
-    pub approvers: Vec<String>,
-    pub due_at: Option<Timestamp>,
-    pub decisions: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RequestDetail {
-    pub request_id: i64,
-    pub kind: String,
-    pub package_name: String,
-    pub for_name: String,
-    pub status: crate::domain::status::RequestStatus,
-    pub justification: String,
-    /// Answers to the policy's questions.
-    pub answers: Vec<crate::domain::drafts::Answer>,
-    pub submitted_at: Timestamp,
-    pub start_at: Timestamp,
-    pub end_at: Option<Timestamp>,
-    pub stages: Vec<StageView>,
-    /// Its access in the connected systems, per resource (errors for administrators only).
-    pub provisioning: Vec<crate::domain::provisioning::StepRecord>,
 }
 
 /// A request with its stages, approvers and decisions: for the person it is for, the one

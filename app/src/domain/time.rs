@@ -139,6 +139,20 @@ fn civil_from_days(days_since_epoch: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// A date typed into the form field `field`: none when left empty, a field error when it
+/// is not a date.
+pub fn optional_date(
+    field: &str,
+    text: &str,
+) -> Result<Option<Timestamp>, crate::domain::AppError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Timestamp::parse_date(text)
+        .map(Some)
+        .map_err(|message| crate::domain::AppError::invalid_field(field, message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

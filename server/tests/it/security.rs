@@ -35,7 +35,7 @@ async fn approve(
     app: &TestApp,
     approver: &app::backend::store::person::PersonRow,
     request_id: i64,
-) -> Result<requests::Submitted, app::domain::AppError> {
+) -> Result<requests::RequestProgress, app::domain::AppError> {
     requests::decide(
         &app.state,
         approver,

@@ -1,10 +1,12 @@
-//! Ending access. Every path that ends an assignment (the holder giving it back, an owner
-//! or administrator revoking it, and later expiry, review denial and leavers) goes through
-//! [`end`], so removal, its audit event and its provisioning jobs are written one way.
+//! Granting and ending access. Every grant (an approved request, an extension's new
+//! assignment, a direct assignment by an owner) goes through [`create_assignment`]; every
+//! ending (the holder giving it back, an owner or administrator revoking it, expiry at its
+//! end, a person leaving) goes through [`end_in`], so an assignment, its audit event and
+//! its provisioning jobs are written one way.
 
 use crate::backend::auth::permissions;
 use crate::backend::mail::{self, render::Notice};
-use crate::backend::store::{self, audit, person::PersonRow};
+use crate::backend::store::{self, assignment::NewAssignment, audit, person::PersonRow, Tx};
 use crate::backend::AppState;
 use crate::domain::assignment::{AssignmentEvent, AssignmentRefusal, RemovalReason};
 use crate::domain::status::AssignmentStatus;
@@ -291,7 +293,7 @@ pub async fn assign_directly(
     end_at: Option<crate::domain::Timestamp>,
     reason: &str,
 ) -> Result<i64, AppError> {
-    use crate::backend::services::requests::{create_assignment, MAX_JUSTIFICATION_CHARS};
+    use crate::backend::services::requests::MAX_JUSTIFICATION_CHARS;
     use crate::domain::assignment::AssignmentState;
     use crate::domain::status::PersonStatus;
     permissions::may_assign_directly_to(actor, person_id)?;
@@ -399,4 +401,61 @@ pub async fn assign_directly(
     .await?;
     tx.commit().await?;
     Ok(assignment_id)
+}
+
+/// Creates an assignment with a provisioning job per downstream resource and its audit
+/// event, in the caller's transaction. Returns its id and whether delivery downstream is
+/// still pending (Gatehouse's own groups are granted by the assignment itself).
+pub(crate) async fn create_assignment(
+    tx: &mut Tx,
+    now: Timestamp,
+    assignment: &NewAssignment,
+    actor: &audit::Actor,
+    details: serde_json::Value,
+) -> Result<(i64, bool), AppError> {
+    // Checked again here, where every grant passes (request, approval, extension of a
+    // request made earlier, direct assignment): the person may have left, or an
+    // incompatible package may have been granted, since the request was made.
+    let person = store::person::find_in(tx, assignment.person_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("person"))?;
+    permissions::require_active(person.status)?;
+    if let Some(conflict) =
+        store::policy::conflicting_package_held(tx, assignment.person_id, assignment.package_id)
+            .await?
+    {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} holds {conflict}, which cannot be held together with this package (separation of duties).",
+                person.display_name
+            ),
+        ));
+    }
+    let assignment_id = store::assignment::insert(tx, now, assignment).await?;
+    let downstream = store::policy::downstream_resources(tx, assignment.package_id).await?;
+    for (resource_id, connector_id) in &downstream {
+        store::provisioning::queue_membership(
+            tx,
+            now,
+            store::provisioning::MemberOperation::Add,
+            assignment_id,
+            assignment.person_id,
+            *resource_id,
+            *connector_id,
+        )
+        .await?;
+    }
+    audit::append(
+        tx,
+        now,
+        actor,
+        audit::Change::new("assignment.created", "assignment", assignment_id).after(serde_json::json!({
+            "person_id": assignment.person_id, "access_package_id": assignment.package_id,
+            "status": assignment.status.as_str(), "start_at": assignment.start_at, "end_at": assignment.end_at,
+            "details": details,
+        })),
+    )
+    .await?;
+    Ok((assignment_id, !downstream.is_empty()))
 }

@@ -1,13 +1,15 @@
 //! Administering connectors and the provisioning queue (administrators only; the API
 //! checks the role before calling).
 
-use crate::api::connectors::{ConnectorForm, ConnectorView, DriftView, JobView, ProvisioningView};
 use crate::backend::connectors::scim::ScimConfig;
 use crate::backend::store::{self, audit, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::drafts::parse_name;
 use crate::domain::error::Validation;
 use crate::domain::{AppError, ErrorCode, Timestamp};
+use crate::model::connectors::{
+    ConnectorForm, ConnectorView, DriftView, JobView, ProvisioningView,
+};
 use sqlx::Row;
 
 pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
@@ -246,16 +248,7 @@ pub async fn create(
             format!("GATEHOUSE_SECRET_{secret_name} belongs to the connector \"{holder}\"; give this connector a secret of its own."),
         ));
     }
-    let taken: i64 = sqlx::query_scalar("select count(*) from connector where name = $1")
-        .bind(&name)
-        .fetch_one(&mut *tx)
-        .await?;
-    if taken > 0 {
-        return Err(AppError::invalid_field(
-            "name",
-            format!("A connector named \"{name}\" already exists."),
-        ));
-    }
+    // A name another connector has is refused by `connector_name_uq`.
     let id = store::catalog::insert_connector(&mut tx, now, &name, kind).await?;
     sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
         .bind(config.to_string())

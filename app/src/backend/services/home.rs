@@ -1,10 +1,10 @@
 //! Assembles the home page of one person from the store.
 
-use crate::api::home::{HeldAccess, HomeView, OwnRequest, PastDecision, WaitingApproval};
 use crate::backend::store::{self, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::time::elapsed_percent;
 use crate::domain::{AppError, Timestamp};
+use crate::model::home::{HeldAccess, HomeView, OwnRequest, PastDecision, WaitingApproval};
 
 pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppError> {
     let now = state.clock.now();

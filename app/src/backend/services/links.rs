@@ -2,12 +2,12 @@
 //! the page says the most useful thing: unknown, used, expired, not signed in, someone
 //! else's, then whether its request or access still waits for it.
 
-use crate::api::links::{DecideView, ExtendView, LinkProblem, LinkView};
 use crate::backend::services::requests::{self, Outcome};
 use crate::backend::store::{self, action_token::TokenRow, person::PersonRow, Tx};
 use crate::backend::AppState;
 use crate::domain::status::{AssignmentStatus, RequestStatus};
 use crate::domain::{AppError, ErrorCode, Timestamp};
+use crate::model::links::{DecideView, ExtendView, LinkProblem, LinkView};
 
 /// A link that passed every check, with what it is about.
 enum Usable {
@@ -196,7 +196,7 @@ pub async fn act(
             Ok(done.request_id)
         }
         (Usable::Extend { token, assignment }, "extend") => {
-            let new_end = crate::api::requests::optional_date("end_date", end_date)?;
+            let new_end = crate::domain::time::optional_date("end_date", end_date)?;
             let done = requests::request_extension_with(
                 state,
                 person,
