@@ -40,10 +40,24 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
+/// The application's page routes, found once per process.
+///
+/// Finding them renders the whole application with resource loading suppressed, and
+/// Leptos keeps that suppression in one process-wide flag: a page rendering at the same
+/// moment, anywhere in the process, whose data first starts loading while the flag is up
+/// waits forever (leptos-rs/leptos#4773). That was the rare page that never finished in
+/// the test suite, where many applications start in one process. Found once, before the
+/// first router exists, no render can overlap it.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application as one router, ready to serve.
 pub fn router(config: &Config, state: AppState) -> Router {
     let options = leptos_options(config);
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let page_context = {
         let state = state.clone();
         move || provide_context(state.clone())

@@ -30,28 +30,15 @@ pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
     let Some(row) = row.filter(|_| visible) else {
         return Err(AppError::not_found("access"));
     };
-    let (package_name, holder_name, request_id, reason, removed_at): (
-        String,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-    ) = sqlx::query_as(
-        "select p.name, h.display_name, a.access_request_id, a.removal_reason, a.removed_at \
-         from assignment a join access_package p on p.id = a.access_package_id \
-         join person h on h.id = a.person_id where a.id = $1",
-    )
-    .bind(row.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let ended_at: Option<i64> = sqlx::query_scalar(
-        "select max(occurred_at) from audit_event where action = 'assignment.ended' \
-         and object_kind = 'assignment' and object_id = $1",
-    )
-    .bind(row.id.to_string())
-    .fetch_one(&mut *tx)
-    .await?;
-    let ended = match (ended_at, reason.as_deref().and_then(RemovalReason::parse)) {
+    let facts = store::assignment::access_facts(&mut tx, row.id).await?;
+    let ended_at = store::audit::assignment_ended_at(&mut tx, row.id).await?;
+    let ended = match (
+        ended_at,
+        facts
+            .removal_reason
+            .as_deref()
+            .and_then(RemovalReason::parse),
+    ) {
         (Some(at), Some(reason)) => Some((Timestamp(at), reason.describe().to_string())),
         _ => None,
     };
@@ -64,16 +51,18 @@ pub async fn get_access(assignment_id: i64) -> Result<AccessDetail, AppError> {
     let holder = permissions::holds(&person, row.person_id);
     Ok(AccessDetail {
         assignment_id: row.id,
-        package_name,
-        holder_name,
+        package_name: facts.package_name,
+        holder_name: facts.holder_name,
         status: row.status,
         start_at: Timestamp(row.start_at),
         end_at: row.end_at.map(Timestamp),
         ended,
-        removed_at: removed_at.map(Timestamp),
+        removed_at: facts.removed_at.map(Timestamp),
         // The request page has its own rule (the requester and approvers too); its
         // holder, administrators and auditors may always open it.
-        request_id: request_id.filter(|_| holder || permissions::reads_everything(&person)),
+        request_id: facts
+            .request_id
+            .filter(|_| holder || permissions::reads_everything(&person)),
         provisioning,
         can_extend: holder
             && row.end_at.is_some()

@@ -14,10 +14,10 @@ use leptos::prelude::*;
 #[server]
 pub async fn list_catalogs() -> Result<CatalogList, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::store::manage;
+    use crate::backend::store::catalog;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
-    let catalogs = manage::catalogs_for(
+    let catalogs = catalog::catalogs_for(
         &mut tx,
         person.id,
         crate::backend::auth::permissions::administers(&person),
@@ -42,11 +42,11 @@ pub async fn list_catalogs() -> Result<CatalogList, AppError> {
 #[server]
 pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::{services, store::manage};
+    use crate::backend::{services, store};
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let catalog = services::manage::managed_catalog(&mut tx, &person, catalog_id).await?;
-    let owners = manage::catalog_owner_emails(&mut tx, catalog_id).await?;
+    let owners = store::catalog::catalog_owner_emails(&mut tx, catalog_id).await?;
     let administers = crate::backend::auth::permissions::administers(&person);
     let allowances: Vec<AllowanceView> =
         crate::backend::store::catalog_connector::of_catalog(&mut tx, catalog_id)
@@ -60,7 +60,7 @@ pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
                 within: allowed.allowance.within,
             })
             .collect();
-    let usable = manage::connectors(&mut tx).await?;
+    let usable = store::connector::list(&mut tx).await?;
     let all_connectors: Vec<(i64, String, String)> = usable
         .iter()
         .filter(|(_, _, kind)| kind != "builtin")
@@ -74,7 +74,7 @@ pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
             owners: owners.join(", "),
             enabled: catalog.enabled.then(|| "on".to_string()),
         },
-        resources: manage::resources_of_catalog(&mut tx, catalog_id)
+        resources: store::resource::of_catalog(&mut tx, catalog_id)
             .await?
             .into_iter()
             .map(|r| ResourceSummary {
@@ -85,7 +85,7 @@ pub async fn get_catalog(catalog_id: i64) -> Result<CatalogDetail, AppError> {
                 external_id: r.external_id,
             })
             .collect(),
-        packages: manage::packages_of_catalog(&mut tx, catalog_id).await?,
+        packages: store::package::of_catalog(&mut tx, catalog_id).await?,
         connectors: usable
             .into_iter()
             .filter(|(id, _, kind)| {
@@ -180,7 +180,7 @@ pub async fn update_package(package_id: i64, package: PackageForm) -> Result<i64
 #[server]
 pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::{services, store::manage};
+    use crate::backend::{services, store};
     use crate::domain::drafts::{DURATION_KINDS, SCOPES};
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
@@ -191,7 +191,7 @@ pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError
             .find(|(k, _)| *k == key)
             .map_or(key.to_string(), |(_, l)| l.to_string())
     };
-    let policies = manage::policy_summaries(&mut tx, package_id)
+    let policies = store::policy::policy_summaries(&mut tx, package_id)
         .await?
         .into_iter()
         .map(|p| PolicyLine {
@@ -207,9 +207,9 @@ pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError
             stage_count: p.stage_count,
         })
         .collect();
-    let incompatible = manage::incompatible_with(&mut tx, package_id).await?;
+    let incompatible = store::package::incompatible_with(&mut tx, package_id).await?;
     let mut candidates = Vec::new();
-    for (id, name, catalog) in manage::all_packages(&mut tx).await? {
+    for (id, name, catalog) in store::package::all(&mut tx).await? {
         let managed =
             crate::backend::auth::permissions::manages_package(&mut tx, &person, id).await?;
         if id != package_id && managed && !incompatible.iter().any(|(other, _, _)| *other == id) {
@@ -234,7 +234,7 @@ pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError
                 .map(|(id, role)| (id.to_string(), role.clone()))
                 .collect(),
         },
-        resources: manage::resources_of_catalog(&mut tx, package.catalog_id)
+        resources: store::resource::of_catalog(&mut tx, package.catalog_id)
             .await?
             .into_iter()
             .map(|r| {
@@ -260,12 +260,12 @@ pub async fn get_package_setup(package_id: i64) -> Result<PackageSetup, AppError
 #[server]
 pub async fn get_policy_editor(package_id: i64, policy_id: i64) -> Result<PolicyEditor, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::{services, store::manage};
+    use crate::backend::services;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let package = services::manage::managed_package(&mut tx, &person, package_id).await?;
     let form = if policy_id > 0 {
-        match manage::policy_form(&mut tx, policy_id).await? {
+        match services::manage::policy_form(&mut tx, policy_id).await? {
             Some((owner, form)) if owner == package_id => form,
             _ => return Err(AppError::not_found("assignment policy")),
         }
@@ -326,12 +326,12 @@ pub async fn remove_incompatibility(
 #[server]
 pub async fn list_conflicts() -> Result<Vec<Conflict>, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::store::manage;
+    use crate::backend::store::package;
     let (state, person) = signed_in().await?;
     let mut tx = state.db.reader().begin().await?;
     let everything = crate::backend::auth::permissions::reads_everything(&person);
     let mut conflicts = Vec::new();
-    for row in manage::conflicts(&mut tx).await? {
+    for row in package::conflicts(&mut tx).await? {
         let visible = everything
             || crate::backend::auth::permissions::manages_package(
                 &mut tx,

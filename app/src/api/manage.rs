@@ -56,7 +56,9 @@ pub async fn get_package_management(package_id: i64) -> Result<PackageManagement
             end_at: row.end_at.map(Timestamp),
         })
         .collect();
-    let people = store::person::list_active(state.db.reader())
+    // In the transaction: a second connection taken while this one is held is how
+    // concurrent renders used to wait on each other until the pool ran dry.
+    let people = store::person::list_active(&mut *tx)
         .await?
         .into_iter()
         .map(|person| (person.id, person.display_name))

@@ -352,16 +352,9 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
     let package = store::policy::package_details(&mut tx, request.package_id)
         .await?
         .ok_or_else(|| AppError::not_found("request"))?;
-    let for_name: String = sqlx::query_scalar("select display_name from person where id = $1")
-        .bind(request.person_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let (justification, answers_json, submitted_at): (String, String, i64) = sqlx::query_as(
-        "select justification, answers_json, created_at from access_request where id = $1",
-    )
-    .bind(request.id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let for_name = store::person::display_name(&mut tx, request.person_id).await?;
+    // Stored answers that cannot be read fail the page (the cause is logged), not show none.
+    let submission = store::request::submission(&mut tx, request.id).await?;
     let stages = match request.policy_id {
         Some(policy_id) => store::policy::stages_of(&mut tx, policy_id).await?,
         None => Vec::new(),
@@ -437,9 +430,9 @@ pub async fn get_request(request_id: i64) -> Result<RequestDetail, AppError> {
         package_name: package.name,
         for_name,
         status: request.status,
-        justification,
-        answers: serde_json::from_str(&answers_json).unwrap_or_default(),
-        submitted_at: Timestamp(submitted_at),
+        justification: submission.justification,
+        answers: submission.answers,
+        submitted_at: Timestamp(submission.submitted_at),
         start_at: Timestamp(request.start_at),
         end_at: request.end_at.map(Timestamp),
         stages: stage_views,

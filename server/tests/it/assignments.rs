@@ -2,7 +2,7 @@
 
 use crate::harness::{TestApp, TestBackend};
 use app::backend::services::{assignments, requests};
-use app::backend::store::{self, catalog};
+use app::backend::store;
 use app::backend::Clock;
 use app::domain::ErrorCode;
 
@@ -106,13 +106,13 @@ async fn a_downstream_resource_granted_twice_is_removed_only_with_the_last_assig
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-    let scim = catalog::insert_connector(&mut tx, now, "Okta SCIM", "scim")
+    let scim = store::connector::insert(&mut tx, now, "Okta SCIM", "scim")
         .await
         .unwrap();
-    let group = catalog::insert_resource(
+    let group = store::resource::insert(
         &mut tx,
         now,
-        &catalog::NewResource {
+        &store::resource::NewResource {
             catalog_id,
             connector_id: scim,
             name: "engineering-all",
@@ -129,7 +129,7 @@ async fn a_downstream_resource_granted_twice_is_removed_only_with_the_last_assig
             .fetch_one(&mut *tx)
             .await
             .unwrap();
-        catalog::add_package_resource(&mut tx, now, package, group)
+        store::package::add_resource(&mut tx, now, package, group)
             .await
             .unwrap();
     }

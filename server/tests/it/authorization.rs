@@ -115,14 +115,10 @@ async fn foreign_objects(app: &TestApp) -> Foreign {
 
 async fn partner_connector(app: &TestApp) -> i64 {
     let mut tx = app.state.db.begin_write().await.unwrap();
-    let id = app::backend::store::catalog::insert_connector(
-        &mut tx,
-        app.clock_now(),
-        "Partner SCIM",
-        "scim",
-    )
-    .await
-    .unwrap();
+    let id =
+        app::backend::store::connector::insert(&mut tx, app.clock_now(), "Partner SCIM", "scim")
+            .await
+            .unwrap();
     sqlx::query("update connector set config_json = $1, secret_ref = 'PARTNER' where id = $2")
         .bind(r#"{"base_url":"https://scim.partner.example/v2"}"#)
         .bind(id)

@@ -57,10 +57,10 @@ async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
     let catalog_id = catalog::insert_catalog(&mut tx, now, "Load", "")
         .await
         .unwrap();
-    let package_id = catalog::insert_package(
+    let package_id = store::package::insert(
         &mut tx,
         now,
-        &catalog::NewPackage {
+        &store::package::NewPackage {
             catalog_id,
             name: "Contested",
             description: "",
@@ -69,10 +69,10 @@ async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
     )
     .await
     .unwrap();
-    let policy_id = catalog::insert_policy(
+    let policy_id = store::policy::insert_policy(
         &mut tx,
         now,
-        &catalog::NewPolicy {
+        &store::policy::NewPolicy {
             package_id,
             name: "Group decides",
             requestor_scope: "everyone",
@@ -86,10 +86,10 @@ async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
     )
     .await
     .unwrap();
-    catalog::insert_stage(
+    store::policy::insert_stage(
         &mut tx,
         now,
-        &catalog::NewStage {
+        &store::policy::NewStage {
             policy_id,
             position: 1,
             approver_kind: "group_members",
@@ -212,7 +212,6 @@ async fn fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision(
     app.stop().await;
 }
 
-
 /// Two administrators creating a catalog, then two owners creating a package, with one
 /// name at the same instant, twenty times over: each time exactly one is created and the
 /// other is told, next to the name field, that the name is taken (case aside). Nothing
@@ -230,10 +229,7 @@ async fn a_name_taken_by_a_concurrent_request_is_a_field_error(backend: TestBack
     app.sign_in_as(&second, "Ada Admin").await;
 
     // Which of the two answers won, and what the other said.
-    async fn race(
-        one: reqwest::Response,
-        other: reqwest::Response,
-    ) -> (i64, serde_json::Value) {
+    async fn race(one: reqwest::Response, other: reqwest::Response) -> (i64, serde_json::Value) {
         let mut answers = Vec::new();
         for response in [one, other] {
             let status = response.status().as_u16();

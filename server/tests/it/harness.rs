@@ -256,34 +256,17 @@ impl TestApp {
             .expect("package exists")
     }
 
-    /// The response to a GET of a page, retried once after the known rare render
-    /// timeout (see [`TestApp::page`]).
+    /// The response to a GET of a page, as a browser asks for it.
     pub async fn get_page(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
-        // As a browser asks for a page.
-        let get = || {
-            client
-                .get(self.url(path))
-                .header("accept", "text/html")
-                .send()
-        };
-        let response = get().await.expect("page answers");
-        if response.status() != reqwest::StatusCode::REQUEST_TIMEOUT {
-            return response;
-        }
-        eprintln!("WARNING: rendering {path} timed out on the server; retrying once");
-        let retry = get().await.expect("page answers");
-        assert_ne!(
-            retry.status(),
-            reqwest::StatusCode::REQUEST_TIMEOUT,
-            "{path} timed out twice"
-        );
-        retry
+        client
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("page answers")
     }
 
-    /// The HTML of a page, as a browser without JavaScript gets it. (Known rare issue: a
-    /// server render that never finished, seen about once in fifteen full runs, cause not
-    /// found yet; the server bounds it with its request timeout and `get_page` says so
-    /// loudly and tries once more rather than fail the whole suite.)
+    /// The HTML of a page, as a browser without JavaScript gets it.
     pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
         self.get_page(client, path)
             .await

@@ -23,6 +23,7 @@ mod manage;
 mod migrations;
 mod oidc;
 mod provisioning;
+mod rendering;
 mod request_api;
 mod requests;
 mod security;

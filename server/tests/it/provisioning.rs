@@ -7,7 +7,7 @@ use crate::mail::free_port;
 use crate::slapd::{Slapd, LDAP_ADMIN, LDAP_PASSWORD};
 use app::backend::services::provisioning::Provisioner;
 use app::backend::services::requests::{self, SubmitRequest};
-use app::backend::store::catalog;
+use app::backend::store;
 use app::backend::workers::{ExpirySweeper, Worker};
 use app::domain::Timestamp;
 use serde_json::{json, Value};
@@ -185,7 +185,7 @@ impl Tenant {
 pub(crate) async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
     let now = app.clock_now();
     let mut tx = app.state.db.begin_write().await.unwrap();
-    let connector = catalog::insert_connector(&mut tx, now, "Cloud SCIM", "scim")
+    let connector = store::connector::insert(&mut tx, now, "Cloud SCIM", "scim")
         .await
         .unwrap();
     sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
@@ -199,10 +199,10 @@ pub(crate) async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-    let resource = catalog::insert_resource(
+    let resource = store::resource::insert(
         &mut tx,
         now,
-        &catalog::NewResource {
+        &store::resource::NewResource {
             catalog_id,
             connector_id: connector,
             name: "cloud-sandbox",
@@ -218,7 +218,7 @@ pub(crate) async fn connect(app: &TestApp, base_url: &str, group: &str) -> i64 {
             .fetch_one(&mut *tx)
             .await
             .unwrap();
-    catalog::add_package_resource(&mut tx, now, package, resource)
+    store::package::add_resource(&mut tx, now, package, resource)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -330,7 +330,7 @@ async fn changing_a_package_s_owners_hands_its_waiting_approvals_on(backend: Tes
     let hana_request = request_of(&app, "Hana Hill", "Production database (read-only)").await;
     let ada_link = mint_decide_link(&app, hana_request, ada.id).await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    let settings = store::manage::package_settings(&mut tx, proddb)
+    let settings = store::package::settings(&mut tx, proddb)
         .await
         .unwrap()
         .unwrap();
@@ -422,7 +422,7 @@ async fn removing_an_incompatibility_needs_both_packages(backend: TestBackend) {
     let github = app.package_id("GitHub organisation").await; // Ben's
     let salesforce = app.package_id("Salesforce").await; // Sam's
     let mut tx = app.state.db.begin_write().await.unwrap();
-    store::catalog::add_incompatibility(&mut tx, app.clock_now(), github, salesforce)
+    store::package::add_incompatibility(&mut tx, app.clock_now(), github, salesforce)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -450,7 +450,7 @@ async fn two_waiting_requests_for_incompatible_packages_are_not_both_granted(bac
     let github = app.package_id("GitHub organisation").await;
     let proddb = app.package_id("Production database (read-only)").await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    store::catalog::add_incompatibility(&mut tx, app.clock_now(), github, proddb)
+    store::package::add_incompatibility(&mut tx, app.clock_now(), github, proddb)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -542,7 +542,7 @@ async fn an_owner_adds_only_the_downstream_groups_an_administrator_allowed(backe
         .await;
     let mut tx = app.state.db.begin_write().await.unwrap();
     let directory =
-        store::catalog::insert_connector(&mut tx, app.clock_now(), "Corporate directory", "ldap")
+        store::connector::insert(&mut tx, app.clock_now(), "Corporate directory", "ldap")
             .await
             .unwrap();
     tx.commit().await.unwrap();

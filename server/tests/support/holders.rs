@@ -3,7 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use app::backend::store::{self, catalog};
+use app::backend::store;
 use app::domain::Timestamp;
 use serde_json::Value;
 
@@ -17,9 +17,7 @@ pub async fn connector(
     config: Value,
     secret: &str,
 ) -> i64 {
-    let connector = catalog::insert_connector(tx, now, name, kind)
-        .await
-        .unwrap();
+    let connector = store::connector::insert(tx, now, name, kind).await.unwrap();
     sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
         .bind(config.to_string())
         .bind(secret)
@@ -36,10 +34,10 @@ pub async fn package(tx: &mut Tx, now: Timestamp, name: &str, resources: &[(i64,
         .fetch_one(&mut **tx)
         .await
         .unwrap();
-    let package = catalog::insert_package(
+    let package = store::package::insert(
         tx,
         now,
-        &catalog::NewPackage {
+        &store::package::NewPackage {
             catalog_id,
             name,
             description: "",
@@ -49,10 +47,10 @@ pub async fn package(tx: &mut Tx, now: Timestamp, name: &str, resources: &[(i64,
     .await
     .unwrap();
     for (i, (connector_id, group)) in resources.iter().enumerate() {
-        let resource = catalog::insert_resource(
+        let resource = store::resource::insert(
             tx,
             now,
-            &catalog::NewResource {
+            &store::resource::NewResource {
                 catalog_id,
                 connector_id: *connector_id,
                 name: &format!("{name}-{i}"),
@@ -63,7 +61,7 @@ pub async fn package(tx: &mut Tx, now: Timestamp, name: &str, resources: &[(i64,
         )
         .await
         .unwrap();
-        catalog::add_package_resource(tx, now, package, resource)
+        store::package::add_resource(tx, now, package, resource)
             .await
             .unwrap();
     }

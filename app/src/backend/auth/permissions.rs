@@ -44,7 +44,7 @@ pub async fn manages_catalog(
     person: &PersonRow,
     catalog_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    Ok(administers(person) || store::manage::owns_catalog(tx, person.id, catalog_id).await?)
+    Ok(administers(person) || store::catalog::owns_catalog(tx, person.id, catalog_id).await?)
 }
 
 /// Administrators, the package's owners and the owners of its catalog.

@@ -8,7 +8,6 @@ pub mod render;
 use crate::backend::store::{self, action_token::ActionSpec, Tx};
 use crate::domain::Timestamp;
 use render::{render_item, render_message, Notice};
-use sqlx::Row;
 
 /// Stored bodies say `%BASE_URL%` where the portal's address goes; the mailer fills it
 /// in at delivery from the configured public URL.
@@ -99,13 +98,11 @@ pub async fn notify(
     notice: &Notice,
     actions: &[ActionSpec],
 ) -> Result<(), sqlx::Error> {
-    let row = sqlx::query("select display_name, email, mail_digest from person where id = $1")
-        .bind(person_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let name: String = row.try_get("display_name")?;
-    let address: String = row.try_get("email")?;
-    let digest = store::get_bool(&row, "mail_digest")?;
+    let store::person::Recipient {
+        display_name: name,
+        email: address,
+        mail_digest: digest,
+    } = store::person::recipient(tx, person_id).await?;
     if address.trim().is_empty() {
         return Ok(());
     }

@@ -39,14 +39,8 @@ impl Notices {
             if !store::request::mark_reminded(&mut tx, now, due.task_id).await? {
                 continue;
             }
-            let (requester, package): (String, String) = sqlx::query_as(
-                "select p.display_name, pk.name from person p, access_package pk \
-                 where p.id = $1 and pk.id = $2",
-            )
-            .bind(due.person_id)
-            .bind(due.package_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let requester = store::person::display_name(&mut tx, due.person_id).await?;
+            let package = store::policy::package_name(&mut tx, due.package_id).await?;
             let due_at = Timestamp(due.due_at);
             notify(
                 &mut tx,
@@ -132,16 +126,24 @@ impl Notices {
             if held.is_empty() {
                 continue;
             }
-            let (name, address): (String, String) =
-                sqlx::query_as("select display_name, email from person where id = $1")
-                    .bind(person_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let (name, address) = store::person::name_and_email(&mut tx, person_id).await?;
             let mut actions: Vec<ActionSpec> = Vec::new();
             let mut items = Vec::with_capacity(held.len());
+            let mut folded = Vec::with_capacity(held.len());
             for item in &held {
-                let item_actions: Vec<ActionSpec> =
-                    serde_json::from_str(&item.actions_json).unwrap_or_default();
+                // Unreadable stored links would put an item in the digest without its
+                // buttons: the item is given up instead, and the administrators see why
+                // among the dead messages (as the mailer does with a single message).
+                let item_actions: Vec<ActionSpec> = match serde_json::from_str(&item.actions_json) {
+                    Ok(item_actions) => item_actions,
+                    Err(error) => {
+                        let reason = format!("its action links cannot be read ({error})");
+                        tracing::error!(message_id = item.id, %reason, "digest item dead-lettered");
+                        store::message::dead_letter_held(&mut tx, now, item.id, &reason).await?;
+                        continue;
+                    }
+                };
+                folded.push(item.id);
                 items.push((
                     Rendered {
                         subject: item.subject.clone(),
@@ -151,6 +153,10 @@ impl Notices {
                     item_actions.len(),
                 ));
                 actions.extend(item_actions);
+            }
+            if items.is_empty() {
+                tx.commit().await?;
+                continue;
             }
             let digest = render_digest(&items, &name, day_start, BASE_URL_PLACEHOLDER);
             let actions_json = serde_json::to_string(&actions).unwrap_or_else(|_| "[]".into());
@@ -169,8 +175,7 @@ impl Notices {
                 },
             )
             .await?;
-            let ids: Vec<i64> = held.iter().map(|item| item.id).collect();
-            store::message::fold_into_digest(&mut tx, now, &ids, digest_id).await?;
+            store::message::fold_into_digest(&mut tx, now, &folded, digest_id).await?;
             tx.commit().await?;
             sent += 1;
         }

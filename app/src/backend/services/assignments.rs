@@ -178,10 +178,7 @@ pub(crate) async fn end_in(
             })),
     )
     .await?;
-    let package_name: String = sqlx::query_scalar("select name from access_package where id = $1")
-        .bind(row.package_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let package_name = store::policy::package_name(tx, row.package_id).await?;
     let why = match (&ending.actor, ending.reason) {
         (audit::Actor::Person { label, .. }, reason) => {
             format!("{} ({label})", removal_words(reason))
@@ -343,7 +340,7 @@ pub async fn assign_directly(
             ),
         ));
     }
-    let person = store::person::find(state.db.reader(), person_id).await?;
+    let person = store::person::find_in(&mut tx, person_id).await?;
     validation.check(
         "person_id",
         match person {

@@ -10,104 +10,72 @@ use crate::domain::{AppError, ErrorCode, Timestamp};
 use crate::model::connectors::{
     ConnectorForm, ConnectorView, DriftView, JobView, ProvisioningView,
 };
-use sqlx::Row;
 
 pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
     let pool = state.db.reader();
-    let rows = sqlx::query(
-        "select id, name, kind, is_enabled, is_authoritative, health, health_message, \
-         last_reconciled_at, config_json, secret_ref from connector order by name",
-    )
-    .fetch_all(pool)
-    .await?;
+    let rows = store::connector::summaries(pool).await?;
     let mut connectors = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: i64 = row.try_get("id")?;
-        let config: String = row.try_get("config_json")?;
-        let secret_ref: Option<String> = row.try_get("secret_ref")?;
-        let jobs: Vec<(String, i64)> = sqlx::query_as(
-            "select status, count(*) from provisioning_job where connector_id = $1 \
-             group by status order by status",
-        )
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
+    for row in rows {
+        let jobs = store::provisioning::counts_of_connector(pool, row.id).await?;
+        // Settings that cannot be read are an error, not a connector shown without them.
+        let config: serde_json::Value =
+            serde_json::from_str(&row.config_json).map_err(|error| {
+                tracing::error!(connector = row.id, %error, "connector.config_json cannot be read");
+                AppError::internal()
+            })?;
         connectors.push(ConnectorView {
-            id,
-            name: row.try_get("name")?,
-            kind: row.try_get("kind")?,
-            enabled: store::get_bool(row, "is_enabled")?,
-            target: serde_json::from_str::<serde_json::Value>(&config)
-                .ok()
-                .and_then(|value| {
-                    value
-                        .get("base_url")
-                        .and_then(|url| url.as_str())
-                        .map(str::to_string)
-                })
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            enabled: row.is_enabled,
+            target: config
+                .get("base_url")
+                .and_then(|url| url.as_str())
+                .map(str::to_string)
                 .unwrap_or_default(),
-            secret_present: secret_ref
+            secret_present: row
+                .secret_ref
                 .as_deref()
                 .is_some_and(|name| state.settings.connector_secrets.get(name).is_some()),
-            secret_variable: secret_ref.map(|name| format!("GATEHOUSE_SECRET_{name}")),
+            secret_variable: row
+                .secret_ref
+                .map(|name| format!("GATEHOUSE_SECRET_{name}")),
             jobs,
-            authoritative: store::get_bool(row, "is_authoritative")?,
-            health: row.try_get("health")?,
-            health_message: row
-                .try_get::<Option<String>, _>("health_message")?
-                .unwrap_or_default(),
-            last_reconciled_at: row
-                .try_get::<Option<i64>, _>("last_reconciled_at")?
-                .map(Timestamp),
+            authoritative: row.is_authoritative,
+            health: row.health,
+            health_message: row.health_message.unwrap_or_default(),
+            last_reconciled_at: row.last_reconciled_at.map(Timestamp),
         });
     }
-    let troubled = sqlx::query(
-        "select j.id, c.name as connector, j.operation, coalesce(p.display_name, '') as person, \
-         coalesce(r.name, '') as resource, j.status, j.attempts, coalesce(j.last_error, '') as last_error, \
-         j.next_attempt_at from provisioning_job j join connector c on c.id = j.connector_id \
-         left join person p on p.id = j.person_id left join resource r on r.id = j.resource_id \
-         where j.status in ('failed', 'dead') order by j.status, j.id limit 200",
-    )
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(JobView {
-            id: row.try_get("id")?,
-            connector: row.try_get("connector")?,
-            operation: row.try_get("operation")?,
-            person: row.try_get("person")?,
-            resource: row.try_get("resource")?,
-            status: row.try_get("status")?,
-            attempts: row.try_get("attempts")?,
-            last_error: row.try_get("last_error")?,
-            next_attempt_at: Timestamp(row.try_get("next_attempt_at")?),
+    let troubled = store::provisioning::troubled(pool)
+        .await?
+        .into_iter()
+        .map(|job| JobView {
+            id: job.id,
+            connector: job.connector,
+            operation: job.operation,
+            person: job.person,
+            resource: job.resource,
+            status: job.status,
+            attempts: job.attempts,
+            last_error: job.last_error,
+            next_attempt_at: Timestamp(job.next_attempt_at),
         })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect();
     let late_removals = store::provisioning::late_removals(pool, alarm_cutoff(state)).await?;
-    let drift = sqlx::query(
-        "select c.name as connector, r.name as resource, coalesce(p.display_name, '') as person, \
-         coalesce(d.account_label, d.account_id) as account_id, d.kind, d.found_at, d.seen_at \
-         from drift d join connector c on c.id = d.connector_id \
-         join resource r on r.id = d.resource_id left join person p on p.id = d.person_id \
-         where d.resolved_at is null order by d.found_at desc, d.id desc limit 200",
-    )
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(DriftView {
-            connector: row.try_get("connector")?,
-            resource: row.try_get("resource")?,
-            person: row.try_get("person")?,
-            account: row.try_get("account_id")?,
-            kind: row.try_get("kind")?,
-            found_at: Timestamp(row.try_get("found_at")?),
-            seen_at: Timestamp(row.try_get("seen_at")?),
+    let drift = store::drift::open(pool)
+        .await?
+        .into_iter()
+        .map(|drift| DriftView {
+            connector: drift.connector,
+            resource: drift.resource,
+            person: drift.person,
+            account: drift.account,
+            kind: drift.kind,
+            found_at: Timestamp(drift.found_at),
+            seen_at: Timestamp(drift.seen_at),
         })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect();
     Ok(ProvisioningView {
         connectors,
         troubled,
@@ -242,20 +210,15 @@ pub async fn create(
     let mut tx = state.db.begin_write().await?;
     // A secret goes to one connector only: a new connector cannot borrow another's
     // secret and send it elsewhere.
-    if let Some(holder) = store::catalog::connector_with_secret(&mut tx, &secret_name).await? {
+    if let Some(holder) = store::connector::with_secret(&mut tx, &secret_name).await? {
         return Err(AppError::invalid_field(
             "secret_name",
             format!("GATEHOUSE_SECRET_{secret_name} belongs to the connector \"{holder}\"; give this connector a secret of its own."),
         ));
     }
     // A name another connector has is refused by `connector_name_uq`.
-    let id = store::catalog::insert_connector(&mut tx, now, &name, kind).await?;
-    sqlx::query("update connector set config_json = $1, secret_ref = $2 where id = $3")
-        .bind(config.to_string())
-        .bind(&secret_name)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    let id = store::connector::insert(&mut tx, now, &name, kind).await?;
+    store::connector::set_config(&mut tx, id, &config.to_string(), &secret_name).await?;
     audit::append(
         &mut tx,
         now,
@@ -313,13 +276,7 @@ pub struct Health {
 
 pub async fn health(state: &AppState) -> Result<Health, AppError> {
     let pool = state.db.reader();
-    let overdue_assignments: i64 = sqlx::query_scalar(
-        "select count(*) from assignment where status = 'active' and end_at is not null \
-         and end_at < $1",
-    )
-    .bind(alarm_cutoff(state).millis())
-    .fetch_one(pool)
-    .await?;
+    let overdue_assignments = store::assignment::count_overdue(pool, alarm_cutoff(state)).await?;
     Ok(Health {
         jobs: store::provisioning::counts(pool).await?,
         late_removals: store::provisioning::late_removals(pool, alarm_cutoff(state)).await?,

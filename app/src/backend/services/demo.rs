@@ -213,9 +213,7 @@ const SEEDER: audit::Actor = audit::Actor::System("seed-demo");
 pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let existing: i64 = sqlx::query_scalar("select count(*) from person")
-        .fetch_one(&mut *tx)
-        .await?;
+    let existing = store::person::count(&mut *tx).await?;
     if existing > 0 {
         return Err(AppError::new(
             ErrorCode::Conflict,
@@ -257,7 +255,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             .ok_or_else(|| AppError::new(ErrorCode::Internal, format!("demo person {key} missing")))
     };
 
-    let connector = catalog::insert_connector(&mut tx, now, "Gatehouse groups", "builtin").await?;
+    let connector = store::connector::insert(&mut tx, now, "Gatehouse groups", "builtin").await?;
     audit::append(
         &mut tx,
         now,
@@ -300,10 +298,10 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
     let mut policies = HashMap::new();
     for seed in PACKAGES {
         let catalog_id = catalogs.get(seed.catalog).copied().unwrap_or_default();
-        let package_id = catalog::insert_package(
+        let package_id = store::package::insert(
             &mut tx,
             now,
-            &catalog::NewPackage {
+            &store::package::NewPackage {
                 catalog_id,
                 name: seed.name,
                 description: seed.description,
@@ -311,10 +309,10 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             },
         )
         .await?;
-        let resource_id = catalog::insert_resource(
+        let resource_id = store::resource::insert(
             &mut tx,
             now,
-            &catalog::NewResource {
+            &store::resource::NewResource {
                 catalog_id,
                 connector_id: connector,
                 name: seed.name,
@@ -324,18 +322,18 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
             },
         )
         .await?;
-        catalog::add_package_resource(&mut tx, now, package_id, resource_id).await?;
+        store::package::add_resource(&mut tx, now, package_id, resource_id).await?;
         for owner in seed.owners {
-            catalog::add_package_owner(&mut tx, now, package_id, person(owner)?).await?;
+            store::package::add_owner(&mut tx, now, package_id, person(owner)?).await?;
         }
         let rule = match seed.department {
             Some(department) => serde_json::json!({ "equals": { "department": department } }),
             None => serde_json::json!({}),
         };
-        let policy_id = catalog::insert_policy(
+        let policy_id = store::policy::insert_policy(
             &mut tx,
             now,
-            &catalog::NewPolicy {
+            &store::policy::NewPolicy {
                 package_id,
                 name: if seed.stages.is_empty() {
                     "Granted at once"
@@ -357,10 +355,10 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
         )
         .await?;
         for (index, approver_kind) in seed.stages.iter().enumerate() {
-            catalog::insert_stage(
+            store::policy::insert_stage(
                 &mut tx,
                 now,
-                &catalog::NewStage {
+                &store::policy::NewStage {
                     policy_id,
                     position: index as i64 + 1,
                     approver_kind,
@@ -398,7 +396,7 @@ pub async fn seed(state: &AppState) -> Result<DemoSummary, AppError> {
 
     let (finance_reports, _) = package("finance_reports")?;
     let (expense_approver, _) = package("expense_approver")?;
-    catalog::add_incompatibility(&mut tx, now, finance_reports, expense_approver).await?;
+    store::package::add_incompatibility(&mut tx, now, finance_reports, expense_approver).await?;
     audit::append(
         &mut tx,
         now,

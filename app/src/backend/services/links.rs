@@ -101,44 +101,23 @@ pub async fn open(
     };
     Ok(match usable {
         Usable::Decide { request, .. } => {
-            let (requester_name, package_name, justification, answers_json): (
-                String,
-                String,
-                String,
-                String,
-            ) = sqlx::query_as(
-                "select p.display_name, pk.name, r.justification, r.answers_json \
-                 from access_request r join person p on p.id = r.person_id \
-                 join access_package pk on pk.id = r.access_package_id where r.id = $1",
-            )
-            .bind(request.id)
-            .fetch_one(&mut *tx)
-            .await?;
+            // Stored answers that cannot be read fail the page, their cause logged, rather
+            // than showing the approver none.
+            let facts = store::request::to_decide(&mut tx, request.id).await?;
             let stage_position = request.current_stage.unwrap_or(1);
-            let due_at: Option<i64> = sqlx::query_scalar(
-                "select min(due_at) from approval_task where access_request_id = $1 \
-                 and stage_position = $2 and status = 'open'",
-            )
-            .bind(request.id)
-            .bind(stage_position)
-            .fetch_one(&mut *tx)
-            .await?;
+            let due_at = store::request::stage_due_at(&mut tx, request.id, stage_position).await?;
             LinkView::Decide(DecideView {
                 request_id: request.id,
-                requester_name,
-                package_name,
-                justification,
-                answers: serde_json::from_str(&answers_json).unwrap_or_default(),
+                requester_name: facts.requester_name,
+                package_name: facts.package_name,
+                justification: facts.justification,
+                answers: facts.answers,
                 stage_position,
                 due_at: due_at.map(Timestamp),
             })
         }
         Usable::Extend { assignment, .. } => {
-            let package_name: String =
-                sqlx::query_scalar("select name from access_package where id = $1")
-                    .bind(assignment.package_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let package_name = store::policy::package_name(&mut tx, assignment.package_id).await?;
             LinkView::Extend(ExtendView {
                 assignment_id: assignment.id,
                 package_name,

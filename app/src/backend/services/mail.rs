@@ -13,22 +13,11 @@ pub async fn set_digest(
 ) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let before: bool = {
-        let row = sqlx::query("select mail_digest from person where id = $1")
-            .bind(person.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        store::get_bool(&row, "mail_digest")?
-    };
+    let before = store::person::mail_digest(&mut *tx, person.id).await?;
     if before == digest {
         return Ok(());
     }
-    sqlx::query("update person set mail_digest = $1, updated_at = $2 where id = $3")
-        .bind(digest)
-        .bind(now.millis())
-        .bind(person.id)
-        .execute(&mut *tx)
-        .await?;
+    store::person::set_mail_digest(&mut tx, now, person.id, digest).await?;
     audit::append(
         &mut tx,
         now,
@@ -44,11 +33,7 @@ pub async fn set_digest(
 
 /// The person's current choice.
 pub async fn digest_of(state: &AppState, person_id: i64) -> Result<bool, AppError> {
-    let row = sqlx::query("select mail_digest from person where id = $1")
-        .bind(person_id)
-        .fetch_one(state.db.reader())
-        .await?;
-    Ok(store::get_bool(&row, "mail_digest")?)
+    Ok(store::person::mail_digest(state.db.reader(), person_id).await?)
 }
 
 /// An administrator sends a dead (or failing) message again, from a fresh retry budget.

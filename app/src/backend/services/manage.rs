@@ -9,13 +9,14 @@
 
 use crate::backend::auth::permissions;
 use crate::backend::services::approval_tasks;
+use crate::backend::store::policy::{StoredPolicy, StoredStage};
 use crate::backend::store::request::Waiting;
-use crate::backend::store::{self, audit, manage, person::PersonRow, Tx};
+use crate::backend::store::{self, audit, person::PersonRow, Tx};
 use crate::backend::AppState;
 use crate::domain::allowance::AllowanceForm;
 use crate::domain::drafts::{
-    check_incompatibility, ApproverDraft, CatalogForm, PackageForm, PolicyForm, ResourceForm,
-    ScopeDraft,
+    check_incompatibility, ApproverDraft, CatalogForm, PackageForm, PolicyForm, QuestionForm,
+    ResourceForm, ScopeDraft, StageForm, MAX_QUESTIONS, MAX_STAGES,
 };
 use crate::domain::error::Validation;
 use crate::domain::person::Email;
@@ -31,8 +32,8 @@ pub async fn managed_catalog(
     tx: &mut Tx,
     person: &PersonRow,
     catalog_id: i64,
-) -> Result<manage::CatalogRow, AppError> {
-    let catalog = manage::find_catalog(tx, catalog_id).await?;
+) -> Result<store::catalog::CatalogRow, AppError> {
+    let catalog = store::catalog::find_catalog(tx, catalog_id).await?;
     match catalog {
         Some(catalog) if permissions::manages_catalog(tx, person, catalog_id).await? => Ok(catalog),
         _ => Err(AppError::not_found("catalog")),
@@ -45,8 +46,8 @@ pub async fn managed_package(
     tx: &mut Tx,
     person: &PersonRow,
     package_id: i64,
-) -> Result<manage::PackageSettings, AppError> {
-    let package = manage::package_settings(tx, package_id).await?;
+) -> Result<store::package::PackageSettings, AppError> {
+    let package = store::package::settings(tx, package_id).await?;
     match package {
         Some(package) if permissions::manages_package(tx, person, package_id).await? => Ok(package),
         _ => Err(AppError::not_found("access package")),
@@ -66,10 +67,11 @@ async fn people(
     field: &str,
     list: &[Email],
 ) -> Result<Vec<i64>, AppError> {
-    Ok(
-        v.check(field, manage::people_by_email(tx, &emails(list)).await?)
-            .unwrap_or_default(),
+    Ok(v.check(
+        field,
+        store::person::people_by_email(tx, &emails(list)).await?,
     )
+    .unwrap_or_default())
 }
 
 async fn groups(
@@ -78,8 +80,10 @@ async fn groups(
     field: &str,
     names: &[String],
 ) -> Result<Vec<i64>, AppError> {
-    Ok(v.check(field, manage::groups_by_name(tx, names).await?)
-        .unwrap_or_default())
+    Ok(
+        v.check(field, store::person::groups_by_name(tx, names).await?)
+            .unwrap_or_default(),
+    )
 }
 
 /// Creates a catalog (`catalog_id` none; administrators only) or changes one.
@@ -101,7 +105,7 @@ pub async fn save_catalog(
     let owner_ids = people(&mut tx, &mut v, "owners", &draft.owners).await?;
     v.finish()?;
     let before = match catalog_id {
-        Some(id) => Some(manage::find_catalog(&mut tx, id).await?.map(|c| {
+        Some(id) => Some(store::catalog::find_catalog(&mut tx, id).await?.map(|c| {
             serde_json::json!({ "name": c.name, "description": c.description, "enabled": c.enabled })
         })),
         None => None,
@@ -112,7 +116,7 @@ pub async fn save_catalog(
             store::catalog::insert_catalog(&mut tx, now, &draft.name, &draft.description).await?
         }
     };
-    manage::update_catalog(
+    store::catalog::update_catalog(
         &mut tx,
         now,
         id,
@@ -121,7 +125,7 @@ pub async fn save_catalog(
         draft.enabled,
     )
     .await?;
-    manage::set_catalog_owners(&mut tx, now, id, &owner_ids).await?;
+    store::catalog::set_catalog_owners(&mut tx, now, id, &owner_ids).await?;
     let mut change = audit::Change::new(
         if catalog_id.is_some() { "catalog.updated" } else { "catalog.created" },
         "catalog",
@@ -149,7 +153,7 @@ pub async fn add_resource(
     let mut tx = state.db.begin_write().await?;
     managed_catalog(&mut tx, actor, catalog_id).await?;
     let kind = match form.connector_id.trim().parse::<i64>() {
-        Ok(id) => manage::connector_kind(&mut tx, id).await?,
+        Ok(id) => store::connector::kind_of(&mut tx, id).await?,
         Err(_) => None,
     };
     let draft = form.validate(kind.as_deref().map(|kind| kind != "builtin"))?;
@@ -175,17 +179,17 @@ pub async fn add_resource(
         }
     }
     if let Some(external_id) = &draft.external_id {
-        if manage::resource_external_id_taken(&mut tx, draft.connector_id, external_id).await? {
+        if store::resource::external_id_taken(&mut tx, draft.connector_id, external_id).await? {
             return Err(AppError::invalid_field(
                 "external_id",
                 "Another resource already uses this id in this connector.",
             ));
         }
     }
-    let id = store::catalog::insert_resource(
+    let id = store::resource::insert(
         &mut tx,
         now,
-        &store::catalog::NewResource {
+        &store::resource::NewResource {
             catalog_id,
             connector_id: draft.connector_id,
             name: &draft.name,
@@ -222,7 +226,7 @@ pub async fn allow_connector(
     let mut tx = state.db.begin_write().await?;
     managed_catalog(&mut tx, actor, catalog_id).await?;
     permissions::require_administrator(actor)?;
-    match manage::connector_kind(&mut tx, connector_id)
+    match store::connector::kind_of(&mut tx, connector_id)
         .await?
         .as_deref()
     {
@@ -334,7 +338,7 @@ pub async fn save_package(
     }
     let owner_ids = people(&mut tx, &mut v, "owners", &draft.owners).await?;
     let resource_ids: Vec<i64> = draft.resources.iter().map(|(id, _)| *id).collect();
-    if manage::count_catalog_resources(&mut tx, catalog_id, &resource_ids).await?
+    if store::resource::count_in_catalog(&mut tx, catalog_id, &resource_ids).await?
         != resource_ids.len()
     {
         v.check::<()>(
@@ -345,7 +349,7 @@ pub async fn save_package(
     v.finish()?;
     let id = match &existing {
         Some(package) => {
-            manage::update_package(
+            store::package::update(
                 &mut tx,
                 now,
                 package.id,
@@ -357,10 +361,10 @@ pub async fn save_package(
             package.id
         }
         None => {
-            store::catalog::insert_package(
+            store::package::insert(
                 &mut tx,
                 now,
-                &store::catalog::NewPackage {
+                &store::package::NewPackage {
                     catalog_id,
                     name: &draft.name,
                     description: &draft.description,
@@ -371,9 +375,9 @@ pub async fn save_package(
         }
     };
     if owners_changed {
-        manage::set_package_owners(&mut tx, now, id, &owner_ids).await?;
+        store::package::set_owners(&mut tx, now, id, &owner_ids).await?;
     }
-    manage::set_package_resources(&mut tx, now, id, &draft.resources).await?;
+    store::package::set_resources(&mut tx, now, id, &draft.resources).await?;
     let mut change = audit::Change::new(
         if existing.is_some() {
             "access_package.updated"
@@ -409,7 +413,7 @@ async fn resolve_policy(
     tx: &mut Tx,
     form: &PolicyForm,
     now: crate::domain::Timestamp,
-) -> Result<manage::StoredPolicy, AppError> {
+) -> Result<StoredPolicy, AppError> {
     let draft = form.validate(now)?;
     let mut v = Validation::new();
     let (requestor_scope, requestor_rule) = match &draft.scope {
@@ -441,8 +445,8 @@ async fn resolve_policy(
             }
             _ => Vec::new(),
         };
-        stages.push(manage::StoredStage {
-            approver_kind: stage.approvers.kind(),
+        stages.push(StoredStage {
+            approver_kind: stage.approvers.kind().to_string(),
             approver_ids,
             required_approvals: stage.required_approvals,
             decision_timeout_days: stage.decision_timeout_days,
@@ -471,14 +475,14 @@ async fn resolve_policy(
         DurationRule::FixedEnd(end) => ("fixed_end", None, Some(end.millis())),
         DurationRule::NoEnd => ("no_end", None, None),
     };
-    Ok(manage::StoredPolicy {
+    Ok(StoredPolicy {
         name: draft.name,
         description: draft.description,
-        requestor_scope,
+        requestor_scope: requestor_scope.to_string(),
         requestor_rule,
         justification_required: draft.justification_required,
         questions: draft.questions,
-        duration_kind,
+        duration_kind: duration_kind.to_string(),
         duration_value,
         fixed_end_at,
         extension_allowed: draft.extension_allowed,
@@ -486,6 +490,115 @@ async fn resolve_policy(
         enabled: draft.enabled,
         stages,
     })
+}
+
+fn flag(on: bool) -> Option<String> {
+    on.then(|| "on".to_string())
+}
+
+/// The stored policy in the shape of the policy form (people as emails, groups by name),
+/// with its package id.
+pub async fn policy_form(
+    tx: &mut Tx,
+    policy_id: i64,
+) -> Result<Option<(i64, PolicyForm)>, AppError> {
+    let Some((package_id, policy)) = store::policy::stored_policy(tx, policy_id).await? else {
+        return Ok(None);
+    };
+    let rule = &policy.requestor_rule;
+    let departments: Vec<String> = rule["departments"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let group_ids: Vec<i64> = rule["group_ids"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(serde_json::Value::as_i64).collect())
+        .unwrap_or_default();
+    let requestor_rule = rule["equals"]
+        .as_object()
+        .map(|pairs| {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    let mut questions: Vec<QuestionForm> = policy
+        .questions
+        .into_iter()
+        .map(|q| QuestionForm {
+            text: q.text,
+            choices: q.choices.join("\n"),
+            required: flag(q.required),
+        })
+        .collect();
+    questions.resize(MAX_QUESTIONS.max(questions.len()), QuestionForm::default());
+    let mut stages = Vec::new();
+    for stage in policy.stages {
+        stages.push(StageForm {
+            approvers: if stage.approver_kind == "named_people" {
+                store::person::emails_of(tx, &stage.approver_ids)
+                    .await?
+                    .join(", ")
+            } else {
+                String::new()
+            },
+            groups: if stage.approver_kind == "group_members" {
+                store::person::group_names_of(tx, &stage.approver_ids)
+                    .await?
+                    .join(", ")
+            } else {
+                String::new()
+            },
+            approver_kind: stage.approver_kind,
+            required_approvals: stage.required_approvals.to_string(),
+            decision_timeout_days: stage.decision_timeout_days.to_string(),
+            escalation_after_days: stage
+                .escalation_after_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            escalation_approvers: store::person::emails_of(tx, &stage.escalation_ids)
+                .await?
+                .join(", "),
+            fallback_approvers: store::person::emails_of(tx, &stage.fallback_ids)
+                .await?
+                .join(", "),
+            justification_required: flag(stage.justification_required),
+        });
+    }
+    stages.resize(MAX_STAGES.max(stages.len()), StageForm::default());
+    let form = PolicyForm {
+        name: policy.name,
+        description: policy.description,
+        requestor_scope: policy.requestor_scope,
+        requestor_groups: store::person::group_names_of(tx, &group_ids)
+            .await?
+            .join(", "),
+        requestor_departments: departments.join(", "),
+        requestor_rule,
+        justification_required: flag(policy.justification_required),
+        questions,
+        duration_kind: policy.duration_kind,
+        duration_value: policy
+            .duration_value
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        fixed_end_date: policy
+            .fixed_end_at
+            .map(|at| crate::domain::Timestamp(at).date_utc())
+            .unwrap_or_default(),
+        extension_allowed: flag(policy.extension_allowed),
+        extension_needs_approval: flag(policy.extension_needs_approval),
+        stages,
+        enabled: flag(policy.enabled),
+    };
+    Ok(Some((package_id, form)))
 }
 
 /// Adds a policy to a package (`policy_id` none) or changes one of its policies.
@@ -500,7 +613,7 @@ pub async fn save_policy(
     let mut tx = state.db.begin_write().await?;
     managed_package(&mut tx, actor, package_id).await?;
     let before = match policy_id {
-        Some(id) => match manage::policy_form(&mut tx, id).await? {
+        Some(id) => match policy_form(&mut tx, id).await? {
             Some((owner, form)) if owner == package_id => Some(form),
             _ => return Err(AppError::not_found("assignment policy")),
         },
@@ -509,12 +622,7 @@ pub async fn save_policy(
     let policy = resolve_policy(&mut tx, form, now).await?;
     if let Some(id) = policy_id {
         // Requests waiting at a stage must still find it.
-        let waiting_at: Option<i64> = sqlx::query_scalar(
-            "select max(current_stage) from access_request where assignment_policy_id = $1 and status = 'pending_approval'",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let waiting_at = store::request::furthest_waiting_stage(&mut tx, id).await?;
         if let Some(stage) =
             waiting_at.filter(|stage| *stage > i64::try_from(policy.stages.len()).unwrap_or(0))
         {
@@ -524,7 +632,7 @@ pub async fn save_policy(
             ));
         }
     }
-    let id = manage::write_policy(&mut tx, now, package_id, policy_id, &policy).await?;
+    let id = store::policy::write_policy(&mut tx, now, package_id, policy_id, &policy).await?;
     let after = serde_json::json!({
         "package_id": package_id, "name": policy.name, "enabled": policy.enabled,
         "requestor_scope": policy.requestor_scope, "requestor_rule": policy.requestor_rule,
@@ -580,7 +688,7 @@ pub async fn add_incompatibility(
             "You can declare incompatible only packages you manage, both of them.",
         ));
     }
-    if manage::incompatible_with(&mut tx, package_id)
+    if store::package::incompatible_with(&mut tx, package_id)
         .await?
         .iter()
         .any(|(id, _, _)| *id == other_package_id)
@@ -590,7 +698,7 @@ pub async fn add_incompatibility(
             "These packages are already incompatible.",
         ));
     }
-    store::catalog::add_incompatibility(&mut tx, now, package_id, other_package_id).await?;
+    store::package::add_incompatibility(&mut tx, now, package_id, other_package_id).await?;
     audit::append(
         &mut tx,
         now,
@@ -622,7 +730,7 @@ pub async fn remove_incompatibility(
             "Only someone who manages both packages can remove this incompatibility.",
         ));
     }
-    if manage::remove_incompatibility(&mut tx, package_id, other_package_id).await? == 0 {
+    if store::package::remove_incompatibility(&mut tx, package_id, other_package_id).await? == 0 {
         return Err(AppError::not_found("incompatibility"));
     }
     audit::append(

@@ -32,12 +32,8 @@ pub struct Left {
 pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Result<Left, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    let found: Option<(i64, String)> =
-        sqlx::query_as("select id, status from person where lower(email) = lower($1)")
-            .bind(email.trim())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((person_id, status)) = found else {
+    let Some((person_id, status)) = store::person::find_by_email(&mut tx, email.trim()).await?
+    else {
         return Err(AppError::new(
             ErrorCode::NotFound,
             format!("No person has the email address {:?}.", email.trim()),
@@ -45,23 +41,9 @@ pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Resul
     };
     let already = status == PersonStatus::Left.as_str();
     if !already {
-        sqlx::query(
-            "update person set status = $1, leave_at = coalesce(leave_at, $2), updated_at = $2 \
-             where id = $3",
-        )
-        .bind(PersonStatus::Left.as_str())
-        .bind(now.millis())
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?;
+        store::person::mark_left(&mut tx, now, person_id).await?;
     }
-    let current: Vec<i64> = sqlx::query_scalar(
-        "select id from assignment where person_id = $1 and status in ('active', 'scheduled') \
-         order by id",
-    )
-    .bind(person_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let current = store::assignment::current_of_person(&mut tx, person_id).await?;
     let mut left = Left::default();
     for assignment_id in current {
         let ending = Ending {

@@ -61,7 +61,7 @@ impl Provisioner {
 
     fn connector(
         &self,
-        row: &store::provisioning::ConnectorRow,
+        row: &store::connector::ConnectorRow,
     ) -> Result<Box<dyn Connector>, Failure> {
         if !row.is_enabled {
             return Err(Failure::Retry {
@@ -83,16 +83,12 @@ impl Provisioner {
     }
 
     async fn account(&self, person_id: i64) -> Result<Account, AppError> {
-        let (email, display_name, employee_id): (String, String, Option<String>) =
-            sqlx::query_as("select email, display_name, employee_id from person where id = $1")
-                .bind(person_id)
-                .fetch_one(self.state.db.reader())
-                .await?;
+        let details = store::person::account_details(self.state.db.reader(), person_id).await?;
         Ok(Account {
             person_id,
-            email,
-            display_name,
-            employee_id,
+            email: details.email,
+            display_name: details.display_name,
+            employee_id: details.employee_id,
         })
     }
 
@@ -104,7 +100,7 @@ impl Provisioner {
                 message: "a deactivation without a person".to_string(),
             }));
         };
-        let Some(row) = store::provisioning::connector(pool, job.connector_id).await? else {
+        let Some(row) = store::connector::find(pool, job.connector_id).await? else {
             return Ok(Err(Failure::GiveUp {
                 message: "the connector was deleted".to_string(),
             }));
@@ -139,18 +135,12 @@ impl Provisioner {
                 ),
             }));
         };
-        let Some(connector_row) = store::provisioning::connector(pool, job.connector_id).await?
-        else {
+        let Some(connector_row) = store::connector::find(pool, job.connector_id).await? else {
             return Ok(Err(Failure::GiveUp {
                 message: "the connector was deleted".to_string(),
             }));
         };
-        let group: Option<String> =
-            sqlx::query_scalar("select external_id from resource where id = $1")
-                .bind(resource_id)
-                .fetch_one(pool)
-                .await?;
-        let Some(group) = group else {
+        let Some(group) = store::resource::external_id(pool, resource_id).await? else {
             return Ok(Err(Failure::GiveUp {
                 message: "the resource has no downstream id".to_string(),
             }));
@@ -160,10 +150,7 @@ impl Provisioner {
             Err(failure) => return Ok(Err(failure)),
         };
         let account = self.account(person_id).await?;
-        let status: String = sqlx::query_scalar("select status from assignment where id = $1")
-            .bind(assignment_id)
-            .fetch_one(pool)
-            .await?;
+        let status = store::assignment::status_of(pool, assignment_id).await?;
         match job.operation.as_str() {
             "add_member" => {
                 // Access that ended before its grant ran is not granted after all.
@@ -213,17 +200,18 @@ impl Provisioner {
         };
         let pool = self.state.db.reader();
         let target = async {
-            let Some(row) = store::provisioning::connector(pool, first.connector_id).await? else {
+            let Some(row) = store::connector::find(pool, first.connector_id).await? else {
                 return Ok::<_, AppError>(Err(Failure::GiveUp {
                     message: "the connector was deleted".to_string(),
                 }));
             };
-            let group: Option<String> =
-                sqlx::query_scalar("select external_id from resource where id = $1")
-                    .bind(first.resource_id)
-                    .fetch_one(pool)
-                    .await?;
-            let Some(group) = group else {
+            // Removals are grouped by their resource, so each has one.
+            let Some(resource_id) = first.resource_id else {
+                return Ok(Err(Failure::GiveUp {
+                    message: "a removal without a resource".to_string(),
+                }));
+            };
+            let Some(group) = store::resource::external_id(pool, resource_id).await? else {
                 return Ok(Err(Failure::GiveUp {
                     message: "the resource has no downstream id".to_string(),
                 }));
@@ -379,15 +367,9 @@ impl Provisioner {
             if verified_at.is_none()
                 && store::provisioning::unfinished_grants(tx, assignment_id).await? == 0
             {
-                let delivering: Option<(i64, i64)> = sqlx::query_as(
-                    "select r.id, r.person_id from access_request r join assignment a on a.access_request_id = r.id \
-                     where a.id = $1 and r.status = $2",
-                )
-                .bind(assignment_id)
-                .bind(RequestStatus::Delivering.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-                if let Some((request_id, person_id)) = delivering {
+                if let Some((request_id, person_id)) =
+                    store::request::delivering_through(tx, assignment_id).await?
+                {
                     store::request::mark_delivery(tx, now, request_id, RequestStatus::Delivered)
                         .await?;
                     audit::append(
@@ -401,11 +383,7 @@ impl Provisioner {
                         ),
                     )
                     .await?;
-                    let package: String =
-                        sqlx::query_scalar("select name from access_package where id = $1")
-                            .bind(row.package_id)
-                            .fetch_one(&mut **tx)
-                            .await?;
+                    let package = store::policy::package_name(tx, row.package_id).await?;
                     mail::notify(
                         tx,
                         now,

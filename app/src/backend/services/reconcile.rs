@@ -10,7 +10,6 @@ use crate::backend::workers::Worker;
 use crate::backend::AppState;
 use crate::domain::time::MILLIS_PER_MINUTE;
 use crate::domain::{AppError, ErrorCode, Timestamp};
-use sqlx::Row;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -26,18 +25,12 @@ pub struct Reconciled {
 async fn open_connector(
     state: &AppState,
     connector_id: i64,
-) -> Result<(store::provisioning::ConnectorRow, bool, Box<dyn Connector>), AppError> {
+) -> Result<(store::connector::ConnectorRow, bool, Box<dyn Connector>), AppError> {
     let pool = state.db.reader();
-    let row = store::provisioning::connector(pool, connector_id)
+    let row = store::connector::find(pool, connector_id)
         .await?
         .ok_or_else(|| AppError::not_found("connector"))?;
-    let authoritative: bool = {
-        let flags = sqlx::query("select is_authoritative from connector where id = $1")
-            .bind(connector_id)
-            .fetch_one(pool)
-            .await?;
-        store::get_bool(&flags, "is_authoritative")?
-    };
+    let authoritative = store::connector::is_authoritative(pool, connector_id).await?;
     if !matches!(row.kind.as_str(), "scim" | "ldap") {
         return Err(AppError::new(
             ErrorCode::Conflict,
@@ -63,7 +56,10 @@ async fn open_connector(
     Ok((row, authoritative, connector))
 }
 
-/// Reconciles every resource of one connector now.
+/// Reconciles every resource of one connector now. A group that cannot be read is not
+/// taken for an empty one: its drift stays as last found, nothing is repaired in it, the
+/// connector is recorded as failing with the cause, and the reconciliation answers with an
+/// error once the groups that could be read are recorded.
 pub async fn reconcile(
     state: &AppState,
     connector_id: i64,
@@ -71,49 +67,39 @@ pub async fn reconcile(
 ) -> Result<Reconciled, AppError> {
     let (row, authoritative, connector) = open_connector(state, connector_id).await?;
     let pool = state.db.reader();
-    let resources: Vec<(i64, String)> = sqlx::query_as(
-        "select id, external_id from resource where connector_id = $1 and external_id is not null order by id",
-    )
-    .bind(connector_id)
-    .fetch_all(pool)
-    .await?;
+    let resources = store::resource::of_connector(pool, connector_id).await?;
     let mut summary = Reconciled {
         resources: resources.len(),
         ..Reconciled::default()
     };
-    let mut failure = None;
+    let mut failures = Vec::new();
     for (resource_id, group) in &resources {
         let actual: BTreeSet<String> = match connector.members(group).await {
             Ok(members) => members.into_iter().collect(),
             Err(error) => {
-                failure = Some(error.message().to_string());
+                tracing::error!(
+                    connector = connector_id,
+                    resource = resource_id,
+                    %group,
+                    cause = error.message(),
+                    "reconciliation could not read the group's members; its drift is left as it was"
+                );
+                failures.push(format!("reading {group}: {}", error.message()));
                 continue;
             }
         };
         // Granted: people with current access through this resource whose grant is done.
-        let expected: BTreeSet<String> = sqlx::query_scalar(
-            "select distinct ca.external_id from assignment a \
-             join access_package_resource pr on pr.access_package_id = a.access_package_id \
-             join connector_account ca on ca.person_id = a.person_id and ca.connector_id = $1 \
-             where pr.resource_id = $2 and a.status = 'active'",
-        )
-        .bind(connector_id)
-        .bind(resource_id)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
+        let expected: BTreeSet<String> =
+            store::provisioning::granted_accounts(pool, connector_id, *resource_id)
+                .await?
+                .into_iter()
+                .collect();
         // Changes in flight are not drift: a removal or grant still to run.
-        let in_flight: BTreeSet<String> = sqlx::query_scalar(
-            "select ca.external_id from provisioning_job j join connector_account ca \
-             on ca.person_id = j.person_id and ca.connector_id = j.connector_id \
-             where j.resource_id = $1 and j.status in ('pending', 'running', 'failed')",
-        )
-        .bind(resource_id)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
+        let in_flight: BTreeSet<String> =
+            store::provisioning::accounts_in_flight(pool, *resource_id)
+                .await?
+                .into_iter()
+                .collect();
         let unexpected: Vec<&String> = actual
             .difference(&expected)
             .filter(|a| !in_flight.contains(*a))
@@ -125,12 +111,24 @@ pub async fn reconcile(
         summary.unexpected += unexpected.len();
         summary.missing += missing.len();
 
-        // Who the out-of-band members are, as the system names them (paged reads).
+        // Who the out-of-band members are, as the system names them (paged reads). Names
+        // only label the findings: without them the accounts are shown by id.
         let names = if unexpected.is_empty() {
             std::collections::HashMap::new()
         } else {
             let ids: Vec<String> = unexpected.iter().map(|a| (*a).clone()).collect();
-            connector.account_names(&ids).await.unwrap_or_default()
+            match connector.account_names(&ids).await {
+                Ok(names) => names,
+                Err(error) => {
+                    tracing::warn!(
+                        connector = connector_id,
+                        %group,
+                        cause = error.message(),
+                        "reconciliation could not read how the system names the accounts it found"
+                    );
+                    std::collections::HashMap::new()
+                }
+            }
         };
         let now = state.clock.now();
         let mut findings = Vec::new();
@@ -144,7 +142,21 @@ pub async fn reconcile(
                         "unexpected_member" => connector.remove_member(group, account).await,
                         _ => connector.add_member(group, account).await,
                     };
-                    outcome.is_ok()
+                    match outcome {
+                        Ok(()) => true,
+                        // The finding stays open, unrepaired, for the administrators.
+                        Err(error) => {
+                            tracing::warn!(
+                                connector = connector_id,
+                                %group,
+                                %account,
+                                kind,
+                                cause = error.message(),
+                                "reconciliation could not repair a finding"
+                            );
+                            false
+                        }
+                    }
                 } else {
                     false
                 };
@@ -160,18 +172,10 @@ pub async fn reconcile(
         record(state, now, connector_id, *resource_id, &findings).await?;
     }
 
+    let failure = (!failures.is_empty()).then(|| failures.join("; "));
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
-        "update connector set last_reconciled_at = $1, health = $2, health_message = $3, \
-         health_checked_at = $1, updated_at = $1 where id = $4",
-    )
-    .bind(now.millis())
-    .bind(if failure.is_some() { "failing" } else { "ok" })
-    .bind(failure.clone())
-    .bind(connector_id)
-    .execute(&mut *tx)
-    .await?;
+    store::connector::record_reconciliation(&mut tx, now, connector_id, failure.as_deref()).await?;
     audit::append(
         &mut tx,
         now,
@@ -183,6 +187,16 @@ pub async fn reconcile(
     )
     .await?;
     tx.commit().await?;
+    if let Some(failure) = failure {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            format!(
+                "Reconciliation could not read {} of {} groups, so their drift was not checked: {failure}.",
+                failures.len(),
+                summary.resources
+            ),
+        ));
+    }
     Ok(summary)
 }
 
@@ -205,26 +219,13 @@ async fn record(
     findings: &[Finding],
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await?;
-    let open = sqlx::query(
-        "select id, account_id, kind from drift where resource_id = $1 and resolved_at is null",
-    )
-    .bind(resource_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for row in &open {
-        let id: i64 = row.try_get("id")?;
-        let account: String = row.try_get("account_id")?;
-        let kind: String = row.try_get("kind")?;
+    for open in store::drift::open_of_resource(&mut tx, resource_id).await? {
         if !findings
             .iter()
-            .any(|finding| finding.account == account && finding.kind == kind)
+            .any(|finding| finding.account == open.account_id && finding.kind == open.kind)
         {
             // Not found any more: resolved (by someone, or by a change that finished).
-            sqlx::query("update drift set resolved_at = $1 where id = $2")
-                .bind(now.millis())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            store::drift::resolve(&mut tx, now, open.id).await?;
         }
     }
     for Finding {
@@ -234,52 +235,28 @@ async fn record(
         repaired,
     } in findings
     {
-        let existing: Option<i64> = sqlx::query_scalar(
-            "select id from drift where resource_id = $1 and account_id = $2 and kind = $3 and resolved_at is null",
-        )
-        .bind(resource_id)
-        .bind(account)
-        .bind(kind)
-        .fetch_optional(&mut *tx)
-        .await?;
-        match existing {
+        let repaired_at = repaired.then_some(now.millis());
+        match store::drift::find_open(&mut tx, resource_id, account, kind).await? {
+            // Seen again; repaired now, it is resolved too.
             Some(id) => {
-                // Seen again; repaired now, it is resolved too.
-                let repaired_at = repaired.then_some(now.millis());
-                sqlx::query(
-                    "update drift set seen_at = $1, repaired_at = $2, resolved_at = $2, \
-                     account_label = coalesce($3, account_label) where id = $4",
-                )
-                .bind(now.millis())
-                .bind(repaired_at)
-                .bind(label)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+                store::drift::seen_again(&mut tx, now, id, repaired_at, label.as_deref()).await?
             }
             None => {
-                let person_id: Option<i64> = sqlx::query_scalar(
-                    "select person_id from connector_account where connector_id = $1 and external_id = $2",
+                let person_id =
+                    store::provisioning::person_of_account(&mut tx, connector_id, account).await?;
+                store::drift::insert(
+                    &mut tx,
+                    now,
+                    &store::drift::NewDrift {
+                        connector_id,
+                        resource_id,
+                        account_id: account,
+                        person_id,
+                        kind,
+                        repaired_at,
+                        account_label: label.as_deref(),
+                    },
                 )
-                .bind(connector_id)
-                .bind(account)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let repaired_at = repaired.then_some(now.millis());
-                sqlx::query(
-                    "insert into drift (connector_id, resource_id, account_id, person_id, kind, found_at, \
-                     seen_at, repaired_at, resolved_at, account_label) \
-                     values ($1, $2, $3, $4, $5, $6, $6, $7, $7, $8)",
-                )
-                .bind(connector_id)
-                .bind(resource_id)
-                .bind(account)
-                .bind(person_id)
-                .bind(*kind)
-                .bind(now.millis())
-                .bind(repaired_at)
-                .bind(label)
-                .execute(&mut *tx)
                 .await?;
             }
         }
@@ -307,13 +284,10 @@ impl Worker for Reconciler {
 
     async fn step(&self, now: Timestamp) -> Result<usize, AppError> {
         let every = self.state.settings.reconcile_minutes.max(1) * MILLIS_PER_MINUTE;
-        let due: Vec<i64> = sqlx::query_scalar(
-            "select id from connector where kind in ('scim', 'ldap') and is_enabled = $1 \
-             and (last_reconciled_at is null or last_reconciled_at <= $2) order by id",
+        let due = store::connector::due_for_reconciliation(
+            self.state.db.reader(),
+            Timestamp(now.millis() - every),
         )
-        .bind(true)
-        .bind(now.millis() - every)
-        .fetch_all(self.state.db.reader())
         .await?;
         let mut done = 0;
         for id in due {

@@ -372,3 +372,61 @@ pub async fn earliest_end(pool: &AnyPool) -> Result<Option<Timestamp>, sqlx::Err
     .await?;
     Ok(at.map(Timestamp))
 }
+
+/// The person's current (active or scheduled) assignments, by id.
+pub async fn current_of_person(tx: &mut Tx, person_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from assignment where person_id = $1 and status in ('active', 'scheduled') \
+         order by id",
+    )
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The assignment's status as stored.
+pub async fn status_of(pool: &AnyPool, assignment_id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("select status from assignment where id = $1")
+        .bind(assignment_id)
+        .fetch_one(pool)
+        .await
+}
+
+/// Active assignments whose end passed before `before` (the scheduler is behind).
+pub async fn count_overdue(pool: &AnyPool, before: Timestamp) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from assignment where status = 'active' and end_at is not null \
+         and end_at < $1",
+    )
+    .bind(before.millis())
+    .fetch_one(pool)
+    .await
+}
+
+/// What the access page says about an assignment besides its state.
+#[derive(Clone, Debug)]
+pub struct AccessFacts {
+    pub package_name: String,
+    pub holder_name: String,
+    pub request_id: Option<i64>,
+    pub removal_reason: Option<String>,
+    pub removed_at: Option<i64>,
+}
+
+pub async fn access_facts(tx: &mut Tx, assignment_id: i64) -> Result<AccessFacts, sqlx::Error> {
+    let (package_name, holder_name, request_id, removal_reason, removed_at) = sqlx::query_as(
+        "select p.name, h.display_name, a.access_request_id, a.removal_reason, a.removed_at \
+         from assignment a join access_package p on p.id = a.access_package_id \
+         join person h on h.id = a.person_id where a.id = $1",
+    )
+    .bind(assignment_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(AccessFacts {
+        package_name,
+        holder_name,
+        request_id,
+        removal_reason,
+        removed_at,
+    })
+}

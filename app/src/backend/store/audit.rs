@@ -328,3 +328,17 @@ pub async fn count_for(
     .fetch_one(pool)
     .await
 }
+
+/// When the assignment ended, as its audit trail records it.
+pub async fn assignment_ended_at(
+    tx: &mut Tx,
+    assignment_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select max(occurred_at) from audit_event where action = 'assignment.ended' \
+         and object_kind = 'assignment' and object_id = $1",
+    )
+    .bind(assignment_id.to_string())
+    .fetch_one(&mut **tx)
+    .await
+}

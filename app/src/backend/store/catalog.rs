@@ -1,7 +1,9 @@
-//! Catalogs, connectors, resources, access packages and their assignment policies.
+//! Catalogs and their owners. What a catalog holds lives with its own table: packages in
+//! `package`, resources in `resource`, the connectors it may use in `catalog_connector`.
 
-use super::Tx;
+use super::{get_bool, Tx};
 use crate::domain::Timestamp;
+use sqlx::Row;
 
 pub async fn insert_catalog(
     tx: &mut Tx,
@@ -36,206 +38,117 @@ pub async fn add_catalog_owner(
         .map(|_| ())
 }
 
-pub async fn insert_connector(
+pub async fn owns_catalog(
     tx: &mut Tx,
-    now: Timestamp,
-    name: &str,
-    kind: &str,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into connector (name, kind, is_enabled, created_at, updated_at) \
-         values ($1, $2, $3, $4, $4) returning id",
-    )
-    .bind(name)
-    .bind(kind)
-    .bind(true)
-    .bind(now.millis())
-    .fetch_one(&mut **tx)
-    .await
-}
-
-pub struct NewResource<'a> {
-    pub catalog_id: i64,
-    pub connector_id: i64,
-    pub name: &'a str,
-    pub kind: &'a str,
-    pub external_id: Option<&'a str>,
-    pub description: &'a str,
-}
-
-pub async fn insert_resource(
-    tx: &mut Tx,
-    now: Timestamp,
-    resource: &NewResource<'_>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into resource (catalog_id, connector_id, name, kind, external_id, description, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
-    )
-    .bind(resource.catalog_id)
-    .bind(resource.connector_id)
-    .bind(resource.name)
-    .bind(resource.kind)
-    .bind(resource.external_id)
-    .bind(resource.description)
-    .bind(now.millis())
-    .fetch_one(&mut **tx)
-    .await
-}
-
-pub struct NewPackage<'a> {
-    pub catalog_id: i64,
-    pub name: &'a str,
-    pub description: &'a str,
-    pub is_hidden: bool,
-}
-
-pub async fn insert_package(
-    tx: &mut Tx,
-    now: Timestamp,
-    package: &NewPackage<'_>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into access_package (catalog_id, name, description, is_hidden, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $5) returning id",
-    )
-    .bind(package.catalog_id)
-    .bind(package.name)
-    .bind(package.description)
-    .bind(package.is_hidden)
-    .bind(now.millis())
-    .fetch_one(&mut **tx)
-    .await
-}
-
-pub async fn add_package_owner(
-    tx: &mut Tx,
-    now: Timestamp,
-    package_id: i64,
     person_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into access_package_owner (access_package_id, person_id, created_at) values ($1, $2, $3)",
+    catalog_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar(
+        "select count(*) from catalog_owner where catalog_id = $1 and person_id = $2",
     )
-    .bind(package_id)
+    .bind(catalog_id)
     .bind(person_id)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
-}
-
-pub async fn add_package_resource(
-    tx: &mut Tx,
-    now: Timestamp,
-    package_id: i64,
-    resource_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into access_package_resource (access_package_id, resource_id, created_at) values ($1, $2, $3)",
-    )
-    .bind(package_id)
-    .bind(resource_id)
-    .bind(now.millis())
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
-}
-
-pub struct NewPolicy<'a> {
-    pub package_id: i64,
-    pub name: &'a str,
-    pub requestor_scope: &'a str,
-    pub requestor_rule_json: String,
-    pub justification_required: bool,
-    pub duration_kind: &'a str,
-    pub duration_value: Option<i64>,
-    pub extension_allowed: bool,
-    pub questions_json: &'a str,
-}
-
-pub async fn insert_policy(
-    tx: &mut Tx,
-    now: Timestamp,
-    policy: &NewPolicy<'_>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into assignment_policy (access_package_id, name, requestor_scope, requestor_rule_json, \
-         justification_required, duration_kind, duration_value, extension_allowed, is_enabled, \
-         questions_json, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-         returning id",
-    )
-    .bind(policy.package_id)
-    .bind(policy.name)
-    .bind(policy.requestor_scope)
-    .bind(&policy.requestor_rule_json)
-    .bind(policy.justification_required)
-    .bind(policy.duration_kind)
-    .bind(policy.duration_value)
-    .bind(policy.extension_allowed)
-    .bind(true)
-    .bind(policy.questions_json)
-    .bind(now.millis())
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    Ok(count > 0)
 }
 
-pub struct NewStage<'a> {
-    pub policy_id: i64,
-    pub position: i64,
-    pub approver_kind: &'a str,
-    pub decision_timeout_days: i64,
+#[derive(Clone, Debug)]
+pub struct CatalogRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub package_count: i64,
+    pub resource_count: i64,
 }
 
-pub async fn insert_stage(
+fn catalog_row(row: &sqlx::any::AnyRow) -> Result<CatalogRow, sqlx::Error> {
+    Ok(CatalogRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        enabled: get_bool(row, "is_enabled")?,
+        package_count: row.try_get("package_count")?,
+        resource_count: row.try_get("resource_count")?,
+    })
+}
+
+const CATALOG_COLUMNS: &str = "c.id, c.name, c.description, c.is_enabled, \
+    (select count(*) from access_package p where p.catalog_id = c.id) as package_count, \
+    (select count(*) from resource r where r.catalog_id = c.id) as resource_count";
+
+/// Catalogs the person owns; every catalog for administrators.
+pub async fn catalogs_for(
     tx: &mut Tx,
-    now: Timestamp,
-    stage: &NewStage<'_>,
-) -> Result<i64, sqlx::Error> {
+    person_id: i64,
+    is_admin: bool,
+) -> Result<Vec<CatalogRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {CATALOG_COLUMNS} from catalog c where $1 or exists \
+         (select 1 from catalog_owner o where o.catalog_id = c.id and o.person_id = $2) order by c.name"
+    ))
+    .bind(is_admin)
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(catalog_row).collect()
+}
+
+pub async fn find_catalog(tx: &mut Tx, catalog_id: i64) -> Result<Option<CatalogRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {CATALOG_COLUMNS} from catalog c where c.id = $1"
+    ))
+    .bind(catalog_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(catalog_row).transpose()
+}
+
+pub async fn catalog_owner_emails(
+    tx: &mut Tx,
+    catalog_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into approval_stage (assignment_policy_id, position, approver_kind, \
-         decision_timeout_days, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning id",
+        "select p.email from catalog_owner o join person p on p.id = o.person_id \
+         where o.catalog_id = $1 order by p.email",
     )
-    .bind(stage.policy_id)
-    .bind(stage.position)
-    .bind(stage.approver_kind)
-    .bind(stage.decision_timeout_days)
-    .bind(now.millis())
-    .fetch_one(&mut **tx)
+    .bind(catalog_id)
+    .fetch_all(&mut **tx)
     .await
 }
 
-/// Records that two packages may not be held together, in both directions.
-pub async fn add_incompatibility(
+pub async fn update_catalog(
     tx: &mut Tx,
     now: Timestamp,
-    package_id: i64,
-    other_package_id: i64,
+    catalog_id: i64,
+    name: &str,
+    description: &str,
+    enabled: bool,
 ) -> Result<(), sqlx::Error> {
-    for (first, second) in [
-        (package_id, other_package_id),
-        (other_package_id, package_id),
-    ] {
-        sqlx::query(
-            "insert into incompatibility (access_package_id, incompatible_package_id, created_at) \
-             values ($1, $2, $3)",
-        )
-        .bind(first)
-        .bind(second)
+    sqlx::query("update catalog set name = $1, description = $2, is_enabled = $3, updated_at = $4 where id = $5")
+        .bind(name)
+        .bind(description)
+        .bind(enabled)
         .bind(now.millis())
+        .bind(catalog_id)
         .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+        .await
+        .map(|_| ())
 }
 
-/// The name of the connector that uses the secret `secret_ref`, if one does.
-pub async fn connector_with_secret(
+pub async fn set_catalog_owners(
     tx: &mut Tx,
-    secret_ref: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("select name from connector where secret_ref = $1 order by id limit 1")
-        .bind(secret_ref)
-        .fetch_optional(&mut **tx)
-        .await
+    now: Timestamp,
+    catalog_id: i64,
+    owner_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    super::replace_owners(
+        tx,
+        now,
+        ("catalog_owner", "catalog_id"),
+        catalog_id,
+        owner_ids,
+    )
+    .await
 }

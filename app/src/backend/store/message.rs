@@ -255,6 +255,27 @@ pub async fn held_items(
         .collect()
 }
 
+/// Gives up a held digest item that cannot go out (`reason` says why): it leaves the
+/// digest and shows among the dead messages, which administrators can send again.
+pub async fn dead_letter_held(
+    tx: &mut Tx,
+    now: Timestamp,
+    item_id: i64,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update outbound_message set status = 'dead', last_error = $1, updated_at = $2 \
+         where id = $3 and status = 'queued'",
+    )
+    .bind(reason)
+    .bind(now.millis())
+    .bind(item_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
 /// Marks held items as carried by the digest message `digest_id`.
 pub async fn fold_into_digest(
     tx: &mut Tx,

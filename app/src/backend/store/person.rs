@@ -129,18 +129,25 @@ pub async fn active_among(tx: &mut super::Tx, ids: &[i64]) -> Result<Vec<i64>, s
 }
 
 /// Active people in name order, for the development sign-in list.
-pub async fn list_active(pool: &AnyPool) -> Result<Vec<PersonRow>, sqlx::Error> {
+pub async fn list_active<'e, E>(executor: E) -> Result<Vec<PersonRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let rows = sqlx::query(&format!(
         "select {PERSON_COLUMNS} from person where status = 'active' order by display_name, id"
     ))
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.iter().map(person_from_row).collect()
 }
 
-pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+/// How many people there are, read from the pool or in a transaction.
+pub async fn count<'e, E>(executor: E) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_scalar("select count(*) from person")
-        .fetch_one(pool)
+        .fetch_one(executor)
         .await
 }
 
@@ -237,4 +244,191 @@ pub async fn insert_from_identity(
     .bind(now.millis())
     .fetch_one(&mut **tx)
     .await
+}
+
+/// A person found by email (case-insensitive), whatever their status: (id, status).
+pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("select id, status from person where lower(email) = lower($1)")
+        .bind(email)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Marks the person as left, from `now` unless a leave date was already set.
+pub async fn mark_left(tx: &mut Tx, now: Timestamp, person_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update person set status = $1, leave_at = coalesce(leave_at, $2), updated_at = $2 \
+         where id = $3",
+    )
+    .bind(PersonStatus::Left.as_str())
+    .bind(now.millis())
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// What a downstream system is told about the person to find or create their account.
+#[derive(Clone, Debug)]
+pub struct AccountDetails {
+    pub email: String,
+    pub display_name: String,
+    pub employee_id: Option<String>,
+}
+
+pub async fn account_details(
+    pool: &AnyPool,
+    person_id: i64,
+) -> Result<AccountDetails, sqlx::Error> {
+    let (email, display_name, employee_id) =
+        sqlx::query_as("select email, display_name, employee_id from person where id = $1")
+            .bind(person_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(AccountDetails {
+        email,
+        display_name,
+        employee_id,
+    })
+}
+
+// --- Mail ----------------------------------------------------------------------------------
+
+/// Whether the person chose one daily digest instead of a message per item, read from the
+/// pool or in a transaction.
+pub async fn mail_digest<'e, E>(executor: E, person_id: i64) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query("select mail_digest from person where id = $1")
+        .bind(person_id)
+        .fetch_one(executor)
+        .await?;
+    super::get_bool(&row, "mail_digest")
+}
+
+pub async fn set_mail_digest(
+    tx: &mut Tx,
+    now: Timestamp,
+    person_id: i64,
+    digest: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update person set mail_digest = $1, updated_at = $2 where id = $3")
+        .bind(digest)
+        .bind(now.millis())
+        .bind(person_id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Whom a notice goes to, and how they take their mail.
+#[derive(Clone, Debug)]
+pub struct Recipient {
+    pub display_name: String,
+    pub email: String,
+    pub mail_digest: bool,
+}
+
+pub async fn recipient(tx: &mut Tx, person_id: i64) -> Result<Recipient, sqlx::Error> {
+    let row = sqlx::query("select display_name, email, mail_digest from person where id = $1")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Recipient {
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+        mail_digest: super::get_bool(&row, "mail_digest")?,
+    })
+}
+
+/// The person's name and email address: (display name, email).
+pub async fn name_and_email(tx: &mut Tx, person_id: i64) -> Result<(String, String), sqlx::Error> {
+    sqlx::query_as("select display_name, email from person where id = $1")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+// --- Naming people and groups in forms -----------------------------------------------------
+
+/// Ids of active people with these emails, in the given order; the first unknown email
+/// is the error.
+pub async fn people_by_email(
+    tx: &mut Tx,
+    emails: &[String],
+) -> Result<Result<Vec<i64>, String>, sqlx::Error> {
+    let mut ids = Vec::new();
+    for email in emails {
+        let id: Option<i64> = sqlx::query_scalar(
+            "select id from person where lower(email) = $1 and status = 'active'",
+        )
+        .bind(email.to_lowercase())
+        .fetch_optional(&mut **tx)
+        .await?;
+        match id {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => {
+                return Ok(Err(format!(
+                    "Nobody active in Gatehouse has the email {email}."
+                )))
+            }
+        }
+    }
+    Ok(Ok(ids))
+}
+
+/// The emails of these people, in the given order; ids of nobody are left out.
+pub async fn emails_of(tx: &mut Tx, ids: &[i64]) -> Result<Vec<String>, sqlx::Error> {
+    let mut emails = Vec::new();
+    for id in ids {
+        if let Some(email) =
+            sqlx::query_scalar::<_, String>("select email from person where id = $1")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+        {
+            emails.push(email);
+        }
+    }
+    Ok(emails)
+}
+
+/// Ids of the groups with these names (case-insensitive), in the given order; the first
+/// unknown name is the error.
+pub async fn groups_by_name(
+    tx: &mut Tx,
+    names: &[String],
+) -> Result<Result<Vec<i64>, String>, sqlx::Error> {
+    let mut ids = Vec::new();
+    for name in names {
+        let id: Option<i64> =
+            sqlx::query_scalar("select id from person_group where lower(name) = $1")
+                .bind(name.to_lowercase())
+                .fetch_optional(&mut **tx)
+                .await?;
+        match id {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => return Ok(Err(format!("There is no group named \"{name}\"."))),
+        }
+    }
+    Ok(Ok(ids))
+}
+
+/// The names of these groups, in the given order; ids of no group are left out.
+pub async fn group_names_of(tx: &mut Tx, ids: &[i64]) -> Result<Vec<String>, sqlx::Error> {
+    let mut names = Vec::new();
+    for id in ids {
+        if let Some(name) =
+            sqlx::query_scalar::<_, String>("select name from person_group where id = $1")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+        {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }

@@ -1,5 +1,6 @@
-//! Reading packages, their assignment policies and approval stages, and the people a
-//! request concerns, in the shape the domain rules take.
+//! Assignment policies and their approval stages: written as the policy form resolves
+//! them, and read in the shape the domain rules take, with the packages and the people a
+//! request concerns.
 
 use super::{get_bool, Tx};
 use crate::domain::approvers::ApproverRule;
@@ -233,14 +234,13 @@ pub async fn requestor(tx: &mut Tx, person_id: i64) -> Result<Requestor, sqlx::E
             .fetch_one(&mut **tx)
             .await?;
     let attributes_json: String = row.try_get("attributes_json")?;
+    // Unreadable attributes are an error: read as none, they would decide eligibility.
     let attributes: BTreeMap<String, String> =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&attributes_json)
-            .map(|map| {
-                map.into_iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .map_err(|e| decode(format!("person {person_id} attributes_json: {e}")))?
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+            .collect();
     let group_ids =
         sqlx::query_scalar("select person_group_id from person_group_member where person_id = $1")
             .bind(person_id)
@@ -411,4 +411,314 @@ pub async fn direct_reports(
     .bind(manager_id)
     .fetch_all(&mut **tx)
     .await
+}
+
+// --- Writing policies ----------------------------------------------------------------------
+
+pub struct NewPolicy<'a> {
+    pub package_id: i64,
+    pub name: &'a str,
+    pub requestor_scope: &'a str,
+    pub requestor_rule_json: String,
+    pub justification_required: bool,
+    pub duration_kind: &'a str,
+    pub duration_value: Option<i64>,
+    pub extension_allowed: bool,
+    pub questions_json: &'a str,
+}
+
+pub async fn insert_policy(
+    tx: &mut Tx,
+    now: Timestamp,
+    policy: &NewPolicy<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into assignment_policy (access_package_id, name, requestor_scope, requestor_rule_json, \
+         justification_required, duration_kind, duration_value, extension_allowed, is_enabled, \
+         questions_json, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         returning id",
+    )
+    .bind(policy.package_id)
+    .bind(policy.name)
+    .bind(policy.requestor_scope)
+    .bind(&policy.requestor_rule_json)
+    .bind(policy.justification_required)
+    .bind(policy.duration_kind)
+    .bind(policy.duration_value)
+    .bind(policy.extension_allowed)
+    .bind(true)
+    .bind(policy.questions_json)
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub struct NewStage<'a> {
+    pub policy_id: i64,
+    pub position: i64,
+    pub approver_kind: &'a str,
+    pub decision_timeout_days: i64,
+}
+
+pub async fn insert_stage(
+    tx: &mut Tx,
+    now: Timestamp,
+    stage: &NewStage<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into approval_stage (assignment_policy_id, position, approver_kind, \
+         decision_timeout_days, created_at, updated_at) values ($1, $2, $3, $4, $5, $5) returning id",
+    )
+    .bind(stage.policy_id)
+    .bind(stage.position)
+    .bind(stage.approver_kind)
+    .bind(stage.decision_timeout_days)
+    .bind(now.millis())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// A stage with every reference resolved to ids, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredStage {
+    pub approver_kind: String,
+    pub approver_ids: Vec<i64>,
+    pub required_approvals: i64,
+    pub decision_timeout_days: i64,
+    pub escalation_after_days: Option<i64>,
+    pub escalation_ids: Vec<i64>,
+    pub fallback_ids: Vec<i64>,
+    pub justification_required: bool,
+}
+
+/// A policy with every reference resolved to ids, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPolicy {
+    pub name: String,
+    pub description: String,
+    pub requestor_scope: String,
+    pub requestor_rule: serde_json::Value,
+    pub justification_required: bool,
+    pub questions: Vec<Question>,
+    pub duration_kind: String,
+    pub duration_value: Option<i64>,
+    pub fixed_end_at: Option<i64>,
+    pub extension_allowed: bool,
+    pub extension_needs_approval: bool,
+    pub enabled: bool,
+    pub stages: Vec<StoredStage>,
+}
+
+fn json_ids(ids: &[i64]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
+}
+
+/// Inserts a policy (`policy_id` none) or replaces one's settings and stages; returns its id.
+pub async fn write_policy(
+    tx: &mut Tx,
+    now: Timestamp,
+    package_id: i64,
+    policy_id: Option<i64>,
+    policy: &StoredPolicy,
+) -> Result<i64, sqlx::Error> {
+    let questions_json =
+        serde_json::to_string(&policy.questions).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let id = match policy_id {
+        None => {
+            sqlx::query_scalar(
+                "insert into assignment_policy (access_package_id, name, description, position, requestor_scope, \
+                 requestor_rule_json, justification_required, questions_json, duration_kind, duration_value, \
+                 fixed_end_at, extension_allowed, extension_needs_approval, is_enabled, created_at, updated_at) \
+                 values ($1, $2, $3, (select coalesce(max(position), 0) + 1 from assignment_policy where access_package_id = $1), \
+                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) returning id",
+            )
+            .bind(package_id)
+            .bind(&policy.name)
+            .bind(&policy.description)
+            .bind(&policy.requestor_scope)
+            .bind(policy.requestor_rule.to_string())
+            .bind(policy.justification_required)
+            .bind(&questions_json)
+            .bind(&policy.duration_kind)
+            .bind(policy.duration_value)
+            .bind(policy.fixed_end_at)
+            .bind(policy.extension_allowed)
+            .bind(policy.extension_needs_approval)
+            .bind(policy.enabled)
+            .bind(now.millis())
+            .fetch_one(&mut **tx)
+            .await?
+        }
+        Some(id) => {
+            sqlx::query(
+                "update assignment_policy set name = $1, description = $2, requestor_scope = $3, requestor_rule_json = $4, \
+                 justification_required = $5, questions_json = $6, duration_kind = $7, duration_value = $8, \
+                 fixed_end_at = $9, extension_allowed = $10, extension_needs_approval = $11, is_enabled = $12, \
+                 updated_at = $13 where id = $14",
+            )
+            .bind(&policy.name)
+            .bind(&policy.description)
+            .bind(&policy.requestor_scope)
+            .bind(policy.requestor_rule.to_string())
+            .bind(policy.justification_required)
+            .bind(&questions_json)
+            .bind(&policy.duration_kind)
+            .bind(policy.duration_value)
+            .bind(policy.fixed_end_at)
+            .bind(policy.extension_allowed)
+            .bind(policy.extension_needs_approval)
+            .bind(policy.enabled)
+            .bind(now.millis())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("delete from approval_stage where assignment_policy_id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            id
+        }
+    };
+    for (index, stage) in policy.stages.iter().enumerate() {
+        sqlx::query(
+            "insert into approval_stage (assignment_policy_id, position, approver_kind, approver_ref_json, \
+             required_approvals, decision_timeout_days, escalation_after_days, escalation_approvers_json, \
+             fallback_approvers_json, justification_required, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(id)
+        .bind(i64::try_from(index).unwrap_or(0) + 1)
+        .bind(&stage.approver_kind)
+        .bind(json_ids(&stage.approver_ids))
+        .bind(stage.required_approvals)
+        .bind(stage.decision_timeout_days)
+        .bind(stage.escalation_after_days)
+        .bind(json_ids(&stage.escalation_ids))
+        .bind(json_ids(&stage.fallback_ids))
+        .bind(stage.justification_required)
+        .bind(now.millis())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+// --- Reading policies for their package's page and their form --------------------------------
+
+/// A policy as listed on its package's page.
+#[derive(Clone, Debug)]
+pub struct PolicySummary {
+    pub id: i64,
+    pub name: String,
+    pub enabled: bool,
+    pub requestor_scope: String,
+    pub duration_kind: String,
+    pub duration_value: Option<i64>,
+    pub stage_count: i64,
+}
+
+pub async fn policy_summaries(
+    tx: &mut Tx,
+    package_id: i64,
+) -> Result<Vec<PolicySummary>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select a.id, a.name, a.is_enabled, a.requestor_scope, a.duration_kind, a.duration_value, \
+         (select count(*) from approval_stage s where s.assignment_policy_id = a.id) as stage_count \
+         from assignment_policy a where a.access_package_id = $1 order by a.position, a.id",
+    )
+    .bind(package_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PolicySummary {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                enabled: get_bool(row, "is_enabled")?,
+                requestor_scope: row.try_get("requestor_scope")?,
+                duration_kind: row.try_get("duration_kind")?,
+                duration_value: row.try_get("duration_value")?,
+                stage_count: row.try_get("stage_count")?,
+            })
+        })
+        .collect()
+}
+
+/// The package a policy belongs to.
+pub async fn package_of_policy(tx: &mut Tx, policy_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select access_package_id from assignment_policy where id = $1")
+        .bind(policy_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The policy as stored, enabled or not, with its package's id. Stored JSON that cannot be
+/// read is an error naming the row and column, never an empty setting.
+pub async fn stored_policy(
+    tx: &mut Tx,
+    policy_id: i64,
+) -> Result<Option<(i64, StoredPolicy)>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "select access_package_id, name, description, requestor_scope, requestor_rule_json, justification_required, \
+         questions_json, duration_kind, duration_value, fixed_end_at, extension_allowed, extension_needs_approval, \
+         is_enabled from assignment_policy where id = $1",
+    )
+    .bind(policy_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let column = |name: &str, error: serde_json::Error| {
+        decode(format!("assignment_policy {policy_id} {name}: {error}"))
+    };
+    let requestor_rule: serde_json::Value =
+        serde_json::from_str(&row.try_get::<String, _>("requestor_rule_json")?)
+            .map_err(|e| column("requestor_rule_json", e))?;
+    let questions: Vec<Question> =
+        serde_json::from_str(&row.try_get::<String, _>("questions_json")?)
+            .map_err(|e| column("questions_json", e))?;
+    let stage_rows = sqlx::query(
+        "select approver_kind, approver_ref_json, required_approvals, decision_timeout_days, escalation_after_days, \
+         escalation_approvers_json, fallback_approvers_json, justification_required from approval_stage \
+         where assignment_policy_id = $1 order by position",
+    )
+    .bind(policy_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let ids = |stage: &sqlx::any::AnyRow, name: &str| -> Result<Vec<i64>, sqlx::Error> {
+        serde_json::from_str(&stage.try_get::<String, _>(name)?)
+            .map_err(|e| decode(format!("approval_stage of policy {policy_id} {name}: {e}")))
+    };
+    let stages = stage_rows
+        .iter()
+        .map(|stage| {
+            Ok(StoredStage {
+                approver_kind: stage.try_get("approver_kind")?,
+                approver_ids: ids(stage, "approver_ref_json")?,
+                required_approvals: stage.try_get("required_approvals")?,
+                decision_timeout_days: stage.try_get("decision_timeout_days")?,
+                escalation_after_days: stage.try_get("escalation_after_days")?,
+                escalation_ids: ids(stage, "escalation_approvers_json")?,
+                fallback_ids: ids(stage, "fallback_approvers_json")?,
+                justification_required: get_bool(stage, "justification_required")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let policy = StoredPolicy {
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        requestor_scope: row.try_get("requestor_scope")?,
+        requestor_rule,
+        justification_required: get_bool(&row, "justification_required")?,
+        questions,
+        duration_kind: row.try_get("duration_kind")?,
+        duration_value: row.try_get("duration_value")?,
+        fixed_end_at: row.try_get("fixed_end_at")?,
+        extension_allowed: get_bool(&row, "extension_allowed")?,
+        extension_needs_approval: get_bool(&row, "extension_needs_approval")?,
+        enabled: get_bool(&row, "is_enabled")?,
+        stages,
+    };
+    Ok(Some((row.try_get("access_package_id")?, policy)))
 }

@@ -176,38 +176,6 @@ pub async fn mark_succeeded(
         == 1)
 }
 
-/// A connector as stored: its secret is only a reference.
-#[derive(Clone, Debug)]
-pub struct ConnectorRow {
-    pub id: i64,
-    pub name: String,
-    pub kind: String,
-    pub config_json: String,
-    pub secret_ref: Option<String>,
-    pub is_enabled: bool,
-}
-
-pub async fn connector(pool: &sqlx::AnyPool, id: i64) -> Result<Option<ConnectorRow>, sqlx::Error> {
-    use sqlx::Row;
-    let row = sqlx::query(
-        "select id, name, kind, config_json, secret_ref, is_enabled from connector where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(ConnectorRow {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            kind: row.try_get("kind")?,
-            config_json: row.try_get("config_json")?,
-            secret_ref: row.try_get("secret_ref")?,
-            is_enabled: super::get_bool(&row, "is_enabled")?,
-        })
-    })
-    .transpose()
-}
-
 /// The person's account id in the connector's system, once known.
 pub async fn account_id(
     pool: &sqlx::AnyPool,
@@ -220,6 +188,55 @@ pub async fn account_id(
     .bind(connector_id)
     .bind(person_id)
     .fetch_optional(pool)
+    .await
+}
+
+/// Who holds the account `external_id` of the connector's system, when Gatehouse knows.
+pub async fn person_of_account(
+    tx: &mut Tx,
+    connector_id: i64,
+    external_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select person_id from connector_account where connector_id = $1 and external_id = $2",
+    )
+    .bind(connector_id)
+    .bind(external_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The accounts that should be members of the resource: people with current access
+/// through it whose account in the connector's system is known.
+pub async fn granted_accounts(
+    pool: &sqlx::AnyPool,
+    connector_id: i64,
+    resource_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select distinct ca.external_id from assignment a \
+         join access_package_resource pr on pr.access_package_id = a.access_package_id \
+         join connector_account ca on ca.person_id = a.person_id and ca.connector_id = $1 \
+         where pr.resource_id = $2 and a.status = 'active'",
+    )
+    .bind(connector_id)
+    .bind(resource_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// The accounts with a change of the resource still to run (pending, running or failed).
+pub async fn accounts_in_flight(
+    pool: &sqlx::AnyPool,
+    resource_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select ca.external_id from provisioning_job j join connector_account ca \
+         on ca.person_id = j.person_id and ca.connector_id = j.connector_id \
+         where j.resource_id = $1 and j.status in ('pending', 'running', 'failed')",
+    )
+    .bind(resource_id)
+    .fetch_all(pool)
     .await
 }
 
@@ -309,6 +326,65 @@ pub async fn counts(pool: &sqlx::AnyPool) -> Result<Vec<(String, i64)>, sqlx::Er
     sqlx::query_as("select status, count(*) from provisioning_job group by status order by status")
         .fetch_all(pool)
         .await
+}
+
+/// How many of the connector's jobs are in each state.
+pub async fn counts_of_connector(
+    pool: &sqlx::AnyPool,
+    connector_id: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select status, count(*) from provisioning_job where connector_id = $1 \
+         group by status order by status",
+    )
+    .bind(connector_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A job that failed (and waits for its next attempt) or was given up.
+#[derive(Clone, Debug)]
+pub struct TroubledJob {
+    pub id: i64,
+    pub connector: String,
+    pub operation: String,
+    /// Empty for a job about no person.
+    pub person: String,
+    /// Empty for a job about no resource.
+    pub resource: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub next_attempt_at: i64,
+}
+
+/// Failed jobs, then dead ones, at most 200.
+pub async fn troubled(pool: &sqlx::AnyPool) -> Result<Vec<TroubledJob>, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query(
+        "select j.id, c.name as connector, j.operation, coalesce(p.display_name, '') as person, \
+         coalesce(r.name, '') as resource, j.status, j.attempts, coalesce(j.last_error, '') as last_error, \
+         j.next_attempt_at from provisioning_job j join connector c on c.id = j.connector_id \
+         left join person p on p.id = j.person_id left join resource r on r.id = j.resource_id \
+         where j.status in ('failed', 'dead') order by j.status, j.id limit 200",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(TroubledJob {
+            id: row.try_get("id")?,
+            connector: row.try_get("connector")?,
+            operation: row.try_get("operation")?,
+            person: row.try_get("person")?,
+            resource: row.try_get("resource")?,
+            status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+        })
+    })
+    .collect()
 }
 
 /// Removals not verified although the access ended before `cutoff` (pending, retrying or

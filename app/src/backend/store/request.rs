@@ -739,3 +739,115 @@ pub async fn version_and_justification(
         .fetch_one(&mut **tx)
         .await
 }
+
+/// The requester's answers as stored. `{}` is the column's default, which requests stored
+/// before policies asked questions still carry: no answers. Anything else unreadable is
+/// an error, never an empty list.
+pub fn decode_answers(
+    request_id: i64,
+    answers_json: &str,
+) -> Result<Vec<crate::domain::drafts::Answer>, sqlx::Error> {
+    if answers_json.trim() == "{}" {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(answers_json).map_err(|error| {
+        sqlx::Error::Decode(format!("access_request {request_id} answers_json: {error}").into())
+    })
+}
+
+/// What the requester said when they asked.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub justification: String,
+    pub answers: Vec<crate::domain::drafts::Answer>,
+    pub submitted_at: i64,
+}
+
+pub async fn submission(tx: &mut Tx, request_id: i64) -> Result<Submission, sqlx::Error> {
+    let (justification, answers_json, submitted_at): (String, String, i64) = sqlx::query_as(
+        "select justification, answers_json, created_at from access_request where id = $1",
+    )
+    .bind(request_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Submission {
+        justification,
+        answers: decode_answers(request_id, &answers_json)?,
+        submitted_at,
+    })
+}
+
+/// What an approver reads before deciding.
+#[derive(Clone, Debug)]
+pub struct ToDecide {
+    pub requester_name: String,
+    pub package_name: String,
+    pub justification: String,
+    pub answers: Vec<crate::domain::drafts::Answer>,
+}
+
+pub async fn to_decide(tx: &mut Tx, request_id: i64) -> Result<ToDecide, sqlx::Error> {
+    let (requester_name, package_name, justification, answers_json): (
+        String,
+        String,
+        String,
+        String,
+    ) = sqlx::query_as(
+        "select p.display_name, pk.name, r.justification, r.answers_json \
+         from access_request r join person p on p.id = r.person_id \
+         join access_package pk on pk.id = r.access_package_id where r.id = $1",
+    )
+    .bind(request_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(ToDecide {
+        requester_name,
+        package_name,
+        justification,
+        answers: decode_answers(request_id, &answers_json)?,
+    })
+}
+
+/// The earliest deadline of the stage's open tasks.
+pub async fn stage_due_at(
+    tx: &mut Tx,
+    request_id: i64,
+    stage_position: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select min(due_at) from approval_task where access_request_id = $1 \
+         and stage_position = $2 and status = 'open'",
+    )
+    .bind(request_id)
+    .bind(stage_position)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The request being delivered through this assignment, if any: (request id, person id).
+pub async fn delivering_through(
+    tx: &mut Tx,
+    assignment_id: i64,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.id, r.person_id from access_request r join assignment a on a.access_request_id = r.id \
+         where a.id = $1 and r.status = $2",
+    )
+    .bind(assignment_id)
+    .bind(RequestStatus::Delivering.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The furthest stage at which a request under the policy waits for approval.
+pub async fn furthest_waiting_stage(
+    tx: &mut Tx,
+    policy_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select max(current_stage) from access_request where assignment_policy_id = $1 and status = 'pending_approval'",
+    )
+    .bind(policy_id)
+    .fetch_one(&mut **tx)
+    .await
+}
