@@ -8,12 +8,7 @@ pub mod oidc;
 pub mod startup;
 pub mod telemetry;
 
-use app::backend::mail::{deliver::Mailer, notices::Notices};
-use app::backend::services::provisioning::Provisioner;
-use app::backend::services::reconcile::Reconciler;
-use app::backend::workers::{
-    self, ApprovalDeadlines, AuditCheckpointer, ExpirySweeper, SessionJanitor, Worker,
-};
+use app::backend::workers;
 use app::backend::{AppState, Clock, SystemClock};
 use config::Config;
 use std::net::SocketAddr;
@@ -95,23 +90,7 @@ pub async fn start(
         }
     })];
     if run_workers {
-        let mut workers: Vec<Arc<dyn Worker>> = vec![
-            Arc::new(SessionJanitor::new(state.clone())),
-            Arc::new(ApprovalDeadlines::new(state.clone())),
-            Arc::new(ExpirySweeper::new(state.clone())),
-            Arc::new(Provisioner::new(state.clone())),
-            Arc::new(Reconciler::new(state.clone())),
-            Arc::new(Notices::new(state.clone())),
-        ];
-        if let Some(checkpointer) = AuditCheckpointer::from_settings(state.clone()) {
-            workers.push(Arc::new(checkpointer));
-        }
-        match Mailer::from_settings(state.clone())? {
-            Some(mailer) => workers.push(Arc::new(mailer)),
-            None => tracing::warn!(
-                "no SMTP server is configured (GATEHOUSE_SMTP_HOST): messages wait in the outbox"
-            ),
-        }
+        let workers = workers::all(&state)?;
         for worker in workers {
             tasks.push(tokio::spawn(workers::run(
                 worker,

@@ -151,6 +151,7 @@ impl Mailer {
             .map_err(|error| format!("cannot build the message: {error}"))
     }
 
+    #[tracing::instrument(skip_all, fields(message_id = message.id))]
     async fn deliver(&self, message: &Claimed) -> Result<(), AppError> {
         let now = self.state.clock.now();
         let db = &self.state.db;

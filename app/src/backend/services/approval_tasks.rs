@@ -33,6 +33,7 @@ impl From<&RequestRow> for Parties {
 /// Who the stage names now, among active people only: a manager who left, an owner
 /// disabled or a named approver gone make the stage fall to its fallbacks, then to the
 /// administrators.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn resolve_stage(
     tx: &mut Tx,
     parties: Parties,
@@ -106,6 +107,7 @@ pub(crate) struct Asking<'a> {
 
 /// Gives each approver a task on the stage and tells them, with a link bound to the
 /// request as it stands.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn ask(
     tx: &mut Tx,
     now: Timestamp,
@@ -153,6 +155,7 @@ pub(crate) async fn ask(
 }
 
 /// Opens a stage: its approvers, resolved now, get a task and a message each.
+#[tracing::instrument(skip_all, fields(request_id = request_id))]
 pub(crate) async fn open_stage(
     tx: &mut Tx,
     now: Timestamp,
@@ -206,6 +209,7 @@ impl Reresolved {
 /// Brings the open tasks of a waiting request's current stage in line with who is
 /// entitled to decide it now, with one audit event when anything changed. A request that
 /// no longer waits changes nothing.
+#[tracing::instrument(skip_all, fields(request_id = request_id))]
 pub(crate) async fn reresolve(
     tx: &mut Tx,
     now: Timestamp,
@@ -349,6 +353,7 @@ pub(crate) async fn reresolve(
 }
 
 /// Re-resolves every request waiting that `which` selects, in the caller's transaction.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn reresolve_waiting(
     tx: &mut Tx,
     now: Timestamp,

@@ -30,6 +30,7 @@ fn refused(refusal: AssignmentRefusal) -> AppError {
 /// at once; downstream ones get a removal job each (unless another current assignment of
 /// the person still grants them), and the assignment shows as removing until those are
 /// verified.
+#[tracing::instrument(skip_all, fields(assignment_id = assignment_id))]
 pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Result<(), AppError> {
     end_when(state, assignment_id, ending, None)
         .await
@@ -38,6 +39,7 @@ pub async fn end(state: &AppState, assignment_id: i64, ending: Ending<'_>) -> Re
 
 /// Ends an assignment whose end has come by `now`, as the scheduler. Returns false,
 /// changing nothing, when it is not due after all (extended meanwhile) or already ending.
+#[tracing::instrument(skip_all, fields(assignment_id = assignment_id))]
 pub async fn expire(
     state: &AppState,
     assignment_id: i64,
@@ -56,6 +58,7 @@ pub async fn expire(
 /// 100 000 expiring at once, one transaction each kept SQLite's single writer busy for
 /// longer than the removals downstream took. Should a batch fail, its assignments are
 /// ended one by one so that one bad row cannot hold back the rest. Returns how many ended.
+#[tracing::instrument(skip_all)]
 pub async fn expire_many(state: &AppState, ids: &[i64], now: Timestamp) -> Result<usize, AppError> {
     const PER_TRANSACTION: usize = 100;
     let mut ended = 0;
@@ -117,6 +120,7 @@ async fn end_when(
 /// audit event, and a message to the holder (not to someone who left). With
 /// `only_if_due`, only an active assignment whose end has come; false (nothing written)
 /// when it is not.
+#[tracing::instrument(skip_all, fields(assignment_id = assignment_id))]
 pub(crate) async fn end_in(
     tx: &mut store::Tx,
     now: Timestamp,
@@ -212,6 +216,7 @@ fn removal_words(reason: RemovalReason) -> &'static str {
 }
 
 /// The holder gives their access back early.
+#[tracing::instrument(skip_all, fields(assignment_id = assignment_id))]
 pub async fn release(
     state: &AppState,
     holder: &PersonRow,
@@ -239,6 +244,7 @@ pub async fn release(
 
 /// An owner of the package (or its catalog) or an administrator removes someone's access,
 /// with a reason.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, assignment_id = assignment_id))]
 pub async fn revoke(
     state: &AppState,
     actor: &PersonRow,
@@ -282,6 +288,7 @@ pub async fn revoke(
 
 /// An owner of the package (or its catalog) or an administrator gives someone the package
 /// directly, with a reason, without a request. Separation of duties still applies.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, package_id = package_id, person_id = person_id))]
 pub async fn assign_directly(
     state: &AppState,
     actor: &PersonRow,
@@ -403,6 +410,7 @@ pub async fn assign_directly(
 /// Creates an assignment with a provisioning job per downstream resource and its audit
 /// event, in the caller's transaction. Returns its id and whether delivery downstream is
 /// still pending (Gatehouse's own groups are granted by the assignment itself).
+#[tracing::instrument(skip_all)]
 pub(crate) async fn create_assignment(
     tx: &mut Tx,
     now: Timestamp,

@@ -103,6 +103,7 @@ async fn check_against_checkpoint(
 }
 
 /// Checks every event of the chain, its head, and the last checkpoint.
+#[tracing::instrument(skip_all)]
 pub async fn verify_full(db: &Db, checkpoints: Option<&Path>) -> Result<TrailCheck, AppError> {
     let verified = match trail::verify(db.reader()).await? {
         VerifyOutcome::Broken(chain_break) => return Ok(TrailCheck::broken(chain_break)),
@@ -121,6 +122,7 @@ pub async fn verify_full(db: &Db, checkpoints: Option<&Path>) -> Result<TrailChe
 /// Checks only what came after the last verified mark (the whole chain the first time),
 /// then moves the mark. A mark that is not signed with the key, or whose event is no
 /// longer stored as it was, is a break in itself.
+#[tracing::instrument(skip_all)]
 pub async fn verify_incremental(
     db: &Db,
     checkpoints: Option<&Path>,
@@ -182,6 +184,7 @@ pub async fn verify_incremental(
 
 /// Appends a signed checkpoint of the chain head to the file, and says it in the log,
 /// when the head moved since the last one. Returns whether one was written.
+#[tracing::instrument(skip_all)]
 pub async fn write_checkpoint(db: &Db, path: &Path, now: Timestamp) -> Result<bool, AppError> {
     let key = trail::key()?;
     let head = trail::head(db.reader()).await?;

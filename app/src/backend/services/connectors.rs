@@ -11,6 +11,7 @@ use crate::model::connectors::{
     ConnectorForm, ConnectorView, DriftView, JobView, ProvisioningView,
 };
 
+#[tracing::instrument(skip_all)]
 pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
     let pool = state.db.reader();
     let rows = store::connector::summaries(pool).await?;
@@ -87,6 +88,7 @@ pub async fn overview(state: &AppState) -> Result<ProvisioningView, AppError> {
 
 /// Adds a connector. Its secret is named, not given: it is read from
 /// `GATEHOUSE_SECRET_<NAME>` and never stored.
+#[tracing::instrument(skip_all, fields(admin_id = admin.id))]
 pub async fn create(
     state: &AppState,
     admin: &PersonRow,
@@ -232,6 +234,7 @@ pub async fn create(
     Ok(id)
 }
 
+#[tracing::instrument(skip_all, fields(admin_id = admin.id, job_id = job_id))]
 pub async fn retry_job(state: &AppState, admin: &PersonRow, job_id: i64) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
@@ -274,6 +277,7 @@ pub struct Health {
     pub messages: Vec<(String, i64)>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn health(state: &AppState) -> Result<Health, AppError> {
     let pool = state.db.reader();
     let overdue_assignments = store::assignment::count_overdue(pool, alarm_cutoff(state)).await?;

@@ -6,6 +6,7 @@ use crate::domain::time::elapsed_percent;
 use crate::domain::{AppError, Timestamp};
 use crate::model::home::{HeldAccess, HomeView, OwnRequest, PastDecision, WaitingApproval};
 
+#[tracing::instrument(skip_all, fields(person_id = person.id))]
 pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppError> {
     let now = state.clock.now();
     let pool = state.db.reader();
@@ -50,6 +51,7 @@ pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppE
 }
 
 /// Approvals waiting for a person, the most urgent first.
+#[tracing::instrument(skip_all)]
 pub async fn waiting_for(
     state: &AppState,
     approver_id: i64,

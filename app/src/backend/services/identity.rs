@@ -65,6 +65,7 @@ fn refused(message: &str) -> AppError {
 
 /// The id of the active person these claims belong to, linking or creating them, in one
 /// transaction with its audit events. The caller then starts the session.
+#[tracing::instrument(skip_all)]
 pub async fn person_for(
     state: &AppState,
     claims: &IdentityClaims,

@@ -88,6 +88,7 @@ async fn check(
 }
 
 /// What the link leads to, for its page. Reads only.
+#[tracing::instrument(skip_all)]
 pub async fn open(
     state: &AppState,
     raw: &str,
@@ -130,6 +131,7 @@ pub async fn open(
 /// Uses the link as `person`: `approve`/`deny` for a decide link, `extend` for an extend
 /// link. The link is used up in the same transaction as what it does. Returns the
 /// request's id.
+#[tracing::instrument(skip_all, fields(person_id = person.id))]
 pub async fn act(
     state: &AppState,
     person: &PersonRow,

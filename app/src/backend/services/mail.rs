@@ -6,6 +6,7 @@ use crate::backend::AppState;
 use crate::domain::{AppError, ErrorCode};
 
 /// One message per item (`false`) or a daily digest (`true`), for the person themselves.
+#[tracing::instrument(skip_all, fields(person_id = person.id))]
 pub async fn set_digest(
     state: &AppState,
     person: &PersonRow,
@@ -32,11 +33,13 @@ pub async fn set_digest(
 }
 
 /// The person's current choice.
+#[tracing::instrument(skip_all, fields(person_id = person_id))]
 pub async fn digest_of(state: &AppState, person_id: i64) -> Result<bool, AppError> {
     Ok(store::person::mail_digest(state.db.reader(), person_id).await?)
 }
 
 /// An administrator sends a dead (or failing) message again, from a fresh retry budget.
+#[tracing::instrument(skip_all, fields(admin_id = admin.id, message_id = message_id))]
 pub async fn resend(state: &AppState, admin: &PersonRow, message_id: i64) -> Result<(), AppError> {
     crate::backend::auth::permissions::require_administrator(admin)?;
     let now = state.clock.now();

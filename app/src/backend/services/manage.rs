@@ -28,6 +28,7 @@ fn actor_of(person: &PersonRow) -> audit::Actor {
 }
 
 /// The catalog, if the person may manage it (administrator or catalog owner).
+#[tracing::instrument(skip_all, fields(person_id = person.id, catalog_id = catalog_id))]
 pub async fn managed_catalog(
     tx: &mut Tx,
     person: &PersonRow,
@@ -42,6 +43,7 @@ pub async fn managed_catalog(
 
 /// The package's settings, if the person may manage it (administrator, catalog owner or
 /// package owner).
+#[tracing::instrument(skip_all, fields(person_id = person.id, package_id = package_id))]
 pub async fn managed_package(
     tx: &mut Tx,
     person: &PersonRow,
@@ -87,6 +89,7 @@ async fn groups(
 }
 
 /// Creates a catalog (`catalog_id` none; administrators only) or changes one.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, catalog_id = ?catalog_id))]
 pub async fn save_catalog(
     state: &AppState,
     actor: &PersonRow,
@@ -143,6 +146,7 @@ pub async fn save_catalog(
 }
 
 /// Adds a resource to a catalog the person manages.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, catalog_id = catalog_id))]
 pub async fn add_resource(
     state: &AppState,
     actor: &PersonRow,
@@ -215,6 +219,7 @@ pub async fn add_resource(
 
 /// Lets a catalog use a connector's groups (administrators only): the groups its owners
 /// may add as resources.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, catalog_id = catalog_id))]
 pub async fn allow_connector(
     state: &AppState,
     actor: &PersonRow,
@@ -263,6 +268,7 @@ pub async fn allow_connector(
 
 /// The catalog may no longer add resources of the connector (administrators only). Its
 /// resources already added stay: removing them is a change to the packages that use them.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, catalog_id = catalog_id, connector_id = connector_id))]
 pub async fn disallow_connector(
     state: &AppState,
     actor: &PersonRow,
@@ -301,6 +307,7 @@ pub enum PackageTarget {
 
 /// Creates a package in a catalog the person manages, or changes a package they manage.
 /// Only administrators and catalog owners change a package's owners.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id))]
 pub async fn save_package(
     state: &AppState,
     actor: &PersonRow,
@@ -498,6 +505,7 @@ fn flag(on: bool) -> Option<String> {
 
 /// The stored policy in the shape of the policy form (people as emails, groups by name),
 /// with its package id.
+#[tracing::instrument(skip_all, fields(policy_id = policy_id))]
 pub async fn policy_form(
     tx: &mut Tx,
     policy_id: i64,
@@ -602,6 +610,7 @@ pub async fn policy_form(
 }
 
 /// Adds a policy to a package (`policy_id` none) or changes one of its policies.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, package_id = package_id, policy_id = ?policy_id))]
 pub async fn save_policy(
     state: &AppState,
     actor: &PersonRow,
@@ -670,6 +679,7 @@ pub async fn save_policy(
 
 /// Declares two packages incompatible (separation of duties). The person must manage
 /// both. People already holding both are not changed; the conflicts report lists them.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, package_id = package_id, other_package_id = other_package_id))]
 pub async fn add_incompatibility(
     state: &AppState,
     actor: &PersonRow,
@@ -711,6 +721,7 @@ pub async fn add_incompatibility(
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, package_id = package_id, other_package_id = other_package_id))]
 pub async fn remove_incompatibility(
     state: &AppState,
     actor: &PersonRow,

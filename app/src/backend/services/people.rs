@@ -29,6 +29,7 @@ pub struct Left {
 /// of theirs (reason "left"; no message to a mailbox they no longer read) and queues the
 /// deactivation of each account Gatehouse knows downstream. Running it again for someone
 /// who already left finishes anything left over and changes nothing else.
+#[tracing::instrument(skip_all)]
 pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Result<Left, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;

@@ -93,6 +93,7 @@ impl Provisioner {
     }
 
     /// Switches off the account of a person who left.
+    #[tracing::instrument(skip_all, fields(job_id = job.id, connector_id = job.connector_id, operation = %job.operation, assignment_id = ?job.assignment_id))]
     async fn deactivate(&self, job: &ClaimedJob) -> Result<Result<Done, Failure>, AppError> {
         let pool = self.state.db.reader();
         let Some(person_id) = job.person_id else {
@@ -120,6 +121,7 @@ impl Provisioner {
     }
 
     /// Runs one job (a grant) against its connector; removals go [`Self::remove_together`].
+    #[tracing::instrument(skip_all, fields(job_id = job.id, connector_id = job.connector_id, operation = %job.operation, assignment_id = ?job.assignment_id))]
     async fn perform(&self, job: &ClaimedJob) -> Result<Result<Done, Failure>, AppError> {
         let pool = self.state.db.reader();
         if job.operation == "disable_user" {
@@ -403,6 +405,7 @@ impl Provisioner {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(job_id = job.id, connector_id = job.connector_id, operation = %job.operation, assignment_id = ?job.assignment_id))]
     async fn fail(&self, job: &ClaimedJob, failure: Failure) -> Result<(), AppError> {
         let now = self.state.clock.now();
         let retry_at = match &failure {

@@ -60,6 +60,7 @@ async fn open_connector(
 /// taken for an empty one: its drift stays as last found, nothing is repaired in it, the
 /// connector is recorded as failing with the cause, and the reconciliation answers with an
 /// error once the groups that could be read are recorded.
+#[tracing::instrument(skip_all, fields(connector_id = connector_id))]
 pub async fn reconcile(
     state: &AppState,
     connector_id: i64,

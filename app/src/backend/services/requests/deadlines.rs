@@ -21,6 +21,7 @@ async fn waiting_at(
 /// Fires a stage's decision timeout: the request is denied as timed out, its open tasks
 /// expire, and the requester is told. Returns false when the request had already moved on
 /// (decided, cancelled, or past that stage), which changes nothing.
+#[tracing::instrument(skip_all, fields(request_id = request_id, stage_position = stage_position))]
 pub async fn time_out(
     state: &AppState,
     request_id: i64,
@@ -74,6 +75,7 @@ pub async fn time_out(
 /// keep their task), with the same decision deadline. Nobody is asked to approve a request
 /// they made or that is for them. Returns false when the request had moved on or the stage
 /// had already escalated, which changes nothing.
+#[tracing::instrument(skip_all, fields(request_id = request_id, stage_position = stage_position))]
 pub async fn escalate(
     state: &AppState,
     request_id: i64,

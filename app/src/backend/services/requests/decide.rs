@@ -22,6 +22,7 @@ impl Outcome {
 /// Records one approver's decision on the waiting stage. The first valid final decision
 /// wins; a concurrent or late one is answered "already decided by X at T" and changes
 /// nothing.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, request_id = request_id))]
 pub async fn decide(
     state: &AppState,
     actor: &PersonRow,
@@ -34,6 +35,7 @@ pub async fn decide(
 
 /// [`decide`], using up the email link `link_token_id` in the same transaction when the
 /// decision came through one (so a link is used exactly when its decision is recorded).
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, request_id = request_id, link_token_id = ?link_token_id))]
 pub async fn decide_with(
     state: &AppState,
     actor: &PersonRow,

@@ -63,6 +63,7 @@ pub(super) async fn extend(
 
 /// The holder asks to keep their access longer. Granted at once when the policy lets
 /// extensions through without approval; otherwise it goes through the policy's stages.
+#[tracing::instrument(skip_all, fields(assignment_id = assignment_id))]
 pub async fn request_extension(
     state: &AppState,
     holder: &PersonRow,
@@ -74,6 +75,7 @@ pub async fn request_extension(
 }
 
 /// [`request_extension`], using up the email link `link_token_id` in the same transaction.
+#[tracing::instrument(skip_all, fields(assignment_id = assignment_id, link_token_id = ?link_token_id))]
 pub async fn request_extension_with(
     state: &AppState,
     holder: &PersonRow,

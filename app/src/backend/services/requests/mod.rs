@@ -177,6 +177,7 @@ async fn use_link(tx: &mut Tx, now: Timestamp, link_token_id: Option<i64>) -> Re
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn already_decided(
     tx: &mut Tx,
     request: &RequestRow,
@@ -210,6 +211,7 @@ pub(crate) async fn already_decided(
 }
 
 /// The requester withdraws a request that is still waiting.
+#[tracing::instrument(skip_all, fields(actor_id = actor.id, request_id = request_id))]
 pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
@@ -239,6 +241,7 @@ pub async fn cancel(state: &AppState, actor: &PersonRow, request_id: i64) -> Res
 /// links are used up, and it is audited with `reason` when Gatehouse cancelled it (the
 /// person left). False when the request changed meanwhile; a request that no longer waits
 /// is refused by the state machine.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn cancel_in(
     tx: &mut Tx,
     now: Timestamp,

@@ -17,6 +17,7 @@ pub struct SubmitRequest {
     pub end_at: Option<Timestamp>,
 }
 
+#[tracing::instrument(skip_all, fields(actor_id = actor.id))]
 pub async fn submit(
     state: &AppState,
     actor: &PersonRow,
