@@ -21,7 +21,12 @@
 //! Needs scim2-server and slapd from `scripts/setup.sh --for test`. Prints figures;
 //! asserts nothing about speed (a benchmark is not a test).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use app::backend::services::provisioning::Provisioner;
 use app::backend::store;

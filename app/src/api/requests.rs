@@ -107,7 +107,9 @@ fn answers_by_policy(
             if list.len() <= index {
                 list.resize(index + 1, String::new());
             }
-            list[index] = value;
+            if let Some(slot) = list.get_mut(index) {
+                *slot = value;
+            }
         }
     }
     answers

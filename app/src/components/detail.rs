@@ -1,7 +1,7 @@
 //! Small pieces shown in several places: a request's justification and answers, and the
 //! attempts of something Gatehouse keeps retrying (a message, a provisioning job).
 
-use crate::domain::drafts::Answer;
+use crate::domain::questions::Answer;
 use crate::domain::Timestamp;
 use leptos::prelude::*;
 

@@ -12,6 +12,7 @@ pub mod navigation;
 pub mod person;
 pub mod policy;
 pub mod provisioning;
+pub mod questions;
 pub mod request;
 pub mod retry;
 pub mod status;

@@ -35,7 +35,7 @@ pub struct WaitingApproval {
     pub package_name: String,
     pub justification: String,
     /// Answers to the policy's questions.
-    pub answers: Vec<crate::domain::drafts::Answer>,
+    pub answers: Vec<crate::domain::questions::Answer>,
     /// Decisions already taken on earlier stages, oldest first.
     pub history: Vec<PastDecision>,
     pub stage_position: i64,

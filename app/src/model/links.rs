@@ -2,7 +2,7 @@
 //! changes nothing, because mail scanners open links; acting (`use_action_link`) is a
 //! POST by the signed-in person the link was sent to.
 
-use crate::domain::drafts::Answer;
+use crate::domain::questions::Answer;
 use crate::domain::Timestamp;
 use serde::{Deserialize, Serialize};
 

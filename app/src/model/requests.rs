@@ -21,7 +21,7 @@ pub struct PolicyChoice {
     pub duration: String,
     pub stage_count: usize,
     pub justification_required: bool,
-    pub questions: Vec<crate::domain::drafts::Question>,
+    pub questions: Vec<crate::domain::questions::Question>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ pub struct RequestDetail {
     pub status: crate::domain::status::RequestStatus,
     pub justification: String,
     /// Answers to the policy's questions.
-    pub answers: Vec<crate::domain::drafts::Answer>,
+    pub answers: Vec<crate::domain::questions::Answer>,
     pub submitted_at: Timestamp,
     pub start_at: Timestamp,
     pub end_at: Option<Timestamp>,

@@ -3,7 +3,12 @@
 //! each backend.
 
 // A panic is how a test (or its helper) fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod harness;
 #[path = "../support/holders.rs"]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// Renders of each page.
 const RENDERS_PER_PAGE: usize = 500;
 /// Renders in flight at once, per application (both backends' tests run at once).
-const IN_FLIGHT: usize = 50;
+const IN_FLIGHT: usize = 25;
 /// The longest a single render may take.
 const LIMIT: Duration = Duration::from_secs(5);
 

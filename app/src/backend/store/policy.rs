@@ -4,8 +4,8 @@
 
 use super::{get_bool, Tx};
 use crate::domain::approvers::ApproverRule;
-use crate::domain::drafts::Question;
 use crate::domain::policy::{DurationRule, Requestor, RequestorScope};
+use crate::domain::questions::Question;
 use crate::domain::Timestamp;
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -84,7 +84,8 @@ fn parse_scope(kind: &str, rule_json: &str) -> Result<RequestorScope, sqlx::Erro
     let rule: serde_json::Value =
         serde_json::from_str(rule_json).map_err(|e| decode(e.to_string()))?;
     let strings = |key: &str| -> Vec<String> {
-        rule[key]
+        rule.get(key)
+            .unwrap_or(&serde_json::Value::Null)
             .as_array()
             .map(|items| {
                 items
@@ -98,14 +99,18 @@ fn parse_scope(kind: &str, rule_json: &str) -> Result<RequestorScope, sqlx::Erro
         "everyone" => RequestorScope::Everyone,
         "none" => RequestorScope::Nobody,
         "groups" => RequestorScope::Groups {
-            group_ids: rule["group_ids"]
+            group_ids: rule
+                .get("group_ids")
+                .unwrap_or(&serde_json::Value::Null)
                 .as_array()
                 .map(|ids| ids.iter().filter_map(serde_json::Value::as_i64).collect())
                 .unwrap_or_default(),
             departments: strings("departments"),
         },
         "attribute_rule" => RequestorScope::AttributeRule {
-            equals: rule["equals"]
+            equals: rule
+                .get("equals")
+                .unwrap_or(&serde_json::Value::Null)
                 .as_object()
                 .map(|pairs| {
                     pairs

@@ -746,7 +746,7 @@ pub async fn version_and_justification(
 pub fn decode_answers(
     request_id: i64,
     answers_json: &str,
-) -> Result<Vec<crate::domain::drafts::Answer>, sqlx::Error> {
+) -> Result<Vec<crate::domain::questions::Answer>, sqlx::Error> {
     if answers_json.trim() == "{}" {
         return Ok(Vec::new());
     }
@@ -759,7 +759,7 @@ pub fn decode_answers(
 #[derive(Clone, Debug)]
 pub struct Submission {
     pub justification: String,
-    pub answers: Vec<crate::domain::drafts::Answer>,
+    pub answers: Vec<crate::domain::questions::Answer>,
     pub submitted_at: i64,
 }
 
@@ -783,7 +783,7 @@ pub struct ToDecide {
     pub requester_name: String,
     pub package_name: String,
     pub justification: String,
-    pub answers: Vec<crate::domain::drafts::Answer>,
+    pub answers: Vec<crate::domain::questions::Answer>,
 }
 
 pub async fn to_decide(tx: &mut Tx, request_id: i64) -> Result<ToDecide, sqlx::Error> {

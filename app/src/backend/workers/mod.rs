@@ -96,17 +96,17 @@ pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::
         if handled > 0 {
             continue;
         }
-        let mut wait = worker.idle_interval();
-        if failures > 0 {
-            let backoff = Duration::from_millis(500 * 2_u64.pow(failures.min(10) - 1));
-            wait = wait.min(backoff);
-        } else if let Ok(Some(due)) = worker.next_due().await {
-            let until_due = due
-                .millis()
-                .saturating_sub(state.clock.now().millis())
-                .max(0);
-            wait = wait.min(Duration::from_millis(u64::try_from(until_due).unwrap_or(0)));
-        }
+        let next_due = if failures == 0 {
+            worker.next_due().await.ok().flatten()
+        } else {
+            None
+        };
+        let wait = wait_after_idle_step(
+            worker.idle_interval(),
+            failures,
+            next_due,
+            state.clock.now(),
+        );
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = woken.changed() => {}
@@ -114,4 +114,68 @@ pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::
         }
     }
     tracing::info!(worker = worker.name(), "worker stopped");
+}
+
+/// How long the loop waits after a step that did nothing: the idle interval at most; after
+/// `failures` failed steps in a row half a second, doubling with each (so work that stays
+/// due cannot spin); otherwise until the worker's next due instant, when it knows one.
+pub fn wait_after_idle_step(
+    idle: Duration,
+    failures: u32,
+    next_due: Option<Timestamp>,
+    now: Timestamp,
+) -> Duration {
+    if failures > 0 {
+        let backoff = Duration::from_millis(500 * 2_u64.pow(failures.min(10) - 1));
+        return idle.min(backoff);
+    }
+    match next_due {
+        Some(due) => {
+            let until_due = due.millis().saturating_sub(now.millis()).max(0);
+            idle.min(Duration::from_millis(u64::try_from(until_due).unwrap_or(0)))
+        }
+        None => idle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDLE: Duration = Duration::from_secs(60);
+    const NOW: Timestamp = Timestamp(1_000_000);
+
+    #[test]
+    fn a_failing_step_backs_off_doubling_up_to_the_idle_interval() {
+        let waits: Vec<u64> = (1..=10)
+            .map(|failures| {
+                // Work that stays overdue must not shorten the pause after a failure.
+                wait_after_idle_step(IDLE, failures, Some(Timestamp(0)), NOW).as_millis() as u64
+            })
+            .collect();
+        assert_eq!(
+            waits,
+            [500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]
+        );
+        assert_eq!(wait_after_idle_step(IDLE, u32::MAX, None, NOW), IDLE);
+    }
+
+    #[test]
+    fn an_idle_worker_sleeps_until_its_next_due_instant_or_the_idle_interval() {
+        let in_ten_seconds = Timestamp(NOW.millis() + 10_000);
+        assert_eq!(
+            wait_after_idle_step(IDLE, 0, Some(in_ten_seconds), NOW),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            wait_after_idle_step(IDLE, 0, Some(Timestamp(NOW.millis() + 3_600_000)), NOW),
+            IDLE
+        );
+        assert_eq!(
+            wait_after_idle_step(IDLE, 0, Some(Timestamp(0)), NOW),
+            Duration::ZERO,
+            "overdue work is looked at at once"
+        );
+        assert_eq!(wait_after_idle_step(IDLE, 0, None, NOW), IDLE);
+    }
 }

@@ -5,7 +5,7 @@ use crate::api::requests::{get_request_form, RequestFormView, SubmitRequest};
 use crate::components::feedback::{ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary, Field};
 use crate::components::route::id_param;
-use crate::domain::drafts::answer_field;
+use crate::domain::questions::answer_field;
 use crate::domain::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -73,11 +73,11 @@ fn request_form(form: RequestFormView, submit: ServerAction<SubmitRequest>) -> i
                         </div>
                     }.into_any()
                 } else {
-                    let policy = &form.policies[0];
-                    view! {
+                    // One policy (the server answers "not requestable" when there is none).
+                    form.policies.first().map(|policy| view! {
                         <input type="hidden" name="policy_id" value=policy.policy_id.to_string() />
                         <p>{format!("Access lasts {}; {}.", policy.duration, approval_text(policy.stage_count))}</p>
-                    }.into_any()
+                    }).into_any()
                 }}
                 {(!form.reports.is_empty()).then(|| {
                     let reports = form.reports.clone();

@@ -12,8 +12,8 @@ use crate::backend::store::{
 };
 use crate::backend::AppState;
 use crate::domain::assignment::AssignmentState;
-use crate::domain::drafts::{answer_field, check_answers};
 use crate::domain::error::Validation;
+use crate::domain::questions::{answer_field, check_answers};
 use crate::domain::request::{RequestEvent, RequestRefusal, RequestState};
 use crate::domain::status::RequestStatus;
 use crate::domain::{AppError, ErrorCode, Timestamp};
