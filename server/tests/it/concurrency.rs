@@ -334,7 +334,60 @@ async fn a_name_taken_by_a_concurrent_request_is_a_field_error(backend: TestBack
     app.stop().await;
 }
 
+/// Two first sign-ins at one instant, by two accounts of the identity provider that both
+/// carry one verified email address (Gatehouse creates people it does not know): one person
+/// is created, the other sign-in is refused with a reason (the address is taken, or the
+/// person is linked to the other account), never a 500; twenty times over.
+async fn a_duplicate_email_at_first_sign_in_is_refused_not_an_error(backend: TestBackend) {
+    use app::backend::services::identity::{person_for, IdentityClaims, IdentityPolicy};
+
+    const ROUNDS: usize = 20;
+    let app = TestApp::spawn(backend).await;
+    let policy = IdentityPolicy {
+        allow_unknown: true,
+        ..IdentityPolicy::default()
+    };
+    let claims = |round: usize, account: &str| IdentityClaims {
+        subject: format!("{account}-{round}"),
+        email: Some(format!("new.starter{round}@example.com")),
+        name: Some(format!("New Starter {round}")),
+        email_verified: true,
+        ..IdentityClaims::default()
+    };
+    for round in 0..ROUNDS {
+        let (first, second) = (claims(round, "first"), claims(round, "second"));
+        let (one, other) = tokio::join!(
+            person_for(&app.state, &first, &policy),
+            person_for(&app.state, &second, &policy)
+        );
+        let (created, refused) = match (one, other) {
+            (Ok(id), Err(error)) | (Err(error), Ok(id)) => (id, error),
+            (one, other) => panic!("one sign-in must create the person: {one:?} / {other:?}"),
+        };
+        assert!(created > 0);
+        assert!(
+            matches!(refused.code, ErrorCode::Invalid | ErrorCode::Forbidden),
+            "{refused:?}"
+        );
+        if refused.code == ErrorCode::Invalid {
+            assert_eq!(
+                refused.field_message("email"),
+                Some("Another person already has this email address.")
+            );
+        }
+        assert_eq!(
+            app.scalar(&format!(
+                "select count(*) from person where email = 'new.starter{round}@example.com'"
+            ))
+            .await,
+            1
+        );
+    }
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     fifty_approvers_give_each_of_a_hundred_requests_exactly_one_decision,
-    a_name_taken_by_a_concurrent_request_is_a_field_error
+    a_name_taken_by_a_concurrent_request_is_a_field_error,
+    a_duplicate_email_at_first_sign_in_is_refused_not_an_error
 );

@@ -78,7 +78,7 @@ pub async fn waiting_for(
             requester_name: row.requester_name,
             package_name: row.package_name,
             justification: row.justification,
-            answers: serde_json::from_str(&row.answers_json).unwrap_or_default(),
+            answers: store::request::decode_answers(row.request_id, &row.answers_json)?,
             history,
             stage_position: row.stage_position,
             due_at: Timestamp(row.due_at),

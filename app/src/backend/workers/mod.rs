@@ -97,7 +97,14 @@ pub async fn run(worker: Arc<dyn Worker>, state: AppState, mut shutdown: watch::
             continue;
         }
         let next_due = if failures == 0 {
-            worker.next_due().await.ok().flatten()
+            match worker.next_due().await {
+                Ok(due) => due,
+                Err(error) => {
+                    // The idle interval still bounds the wait.
+                    tracing::warn!(worker = worker.name(), %error, "cannot tell when work is next due");
+                    None
+                }
+            }
         } else {
             None
         };
