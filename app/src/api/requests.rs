@@ -169,9 +169,9 @@ pub async fn cancel_request(request_id: i64) -> Result<(), AppError> {
 #[server]
 pub async fn list_approvals() -> Result<Vec<ApprovalItem>, AppError> {
     use crate::api::context::signed_in;
-    use crate::backend::services::home;
+    use crate::backend::services::approvals;
     let (state, person) = signed_in().await?;
-    home::waiting_for(&state, person.id, 200).await
+    approvals::waiting_for(&state, person.id, 200).await
 }
 
 /// Approves or denies one request. `outcome` is `approve` or `deny`.

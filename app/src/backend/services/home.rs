@@ -4,7 +4,7 @@ use crate::backend::store::{self, person::PersonRow};
 use crate::backend::AppState;
 use crate::domain::time::elapsed_percent;
 use crate::domain::{AppError, Timestamp};
-use crate::model::home::{HeldAccess, HomeView, OwnRequest, PastDecision, WaitingApproval};
+use crate::model::home::{HeldAccess, HomeView, OwnRequest};
 
 #[tracing::instrument(skip_all, fields(person_id = person.id))]
 pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppError> {
@@ -41,49 +41,11 @@ pub async fn load(state: &AppState, person: &PersonRow) -> Result<HomeView, AppE
             submitted_at: Timestamp(row.created_at),
         })
         .collect();
-    let waiting = waiting_for(state, person.id, 50).await?;
+    let waiting = super::approvals::waiting_for(state, person.id, 50).await?;
     Ok(HomeView {
         display_name: person.display_name.clone(),
         access,
         requests,
         waiting,
     })
-}
-
-/// Approvals waiting for a person, the most urgent first.
-#[tracing::instrument(skip_all)]
-pub async fn waiting_for(
-    state: &AppState,
-    approver_id: i64,
-    limit: i64,
-) -> Result<Vec<WaitingApproval>, AppError> {
-    let now = state.clock.now();
-    let rows = store::request::list_waiting_for(state.db.reader(), approver_id, limit).await?;
-    let mut tx = state.db.reader().begin().await?;
-    let mut waiting = Vec::with_capacity(rows.len());
-    for row in rows {
-        let history = store::request::decisions_of(&mut tx, row.request_id)
-            .await?
-            .into_iter()
-            .map(|decision| PastDecision {
-                stage_position: decision.stage_position,
-                approver_name: decision.approver_name,
-                approved: decision.outcome == "approve",
-                justification: decision.justification,
-                decided_at: Timestamp(decision.decided_at),
-            })
-            .collect();
-        waiting.push(WaitingApproval {
-            request_id: row.request_id,
-            requester_name: row.requester_name,
-            package_name: row.package_name,
-            justification: row.justification,
-            answers: store::request::decode_answers(row.request_id, &row.answers_json)?,
-            history,
-            stage_position: row.stage_position,
-            due_at: Timestamp(row.due_at),
-            days_left: now.days_until(Timestamp(row.due_at)),
-        });
-    }
-    Ok(waiting)
 }

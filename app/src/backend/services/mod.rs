@@ -2,6 +2,7 @@
 //! the new state with its audit event and outbox rows, and commits.
 
 pub mod approval_tasks;
+pub mod approvals;
 pub mod assignments;
 pub mod audit;
 pub mod connectors;
