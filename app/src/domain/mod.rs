@@ -15,6 +15,7 @@ pub mod provisioning;
 pub mod questions;
 pub mod request;
 pub mod retry;
+pub mod review;
 pub mod status;
 pub mod time;
 

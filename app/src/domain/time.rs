@@ -93,6 +93,58 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// A date and time typed into a `datetime-local` field (`YYYY-MM-DDTHH:MM`, read as
+    /// UTC), or a date alone (midnight UTC).
+    pub fn parse_date_time(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let invalid = || format!("Enter a date and time like 2026-12-31T09:00 (got {text:?}).");
+        let Some((date, time)) = text.split_once(['T', ' ']) else {
+            return Self::parse_date(text).map_err(|_| invalid());
+        };
+        let day = Self::parse_date(date).map_err(|_| invalid())?;
+        let mut parts = time.trim_end_matches('Z').splitn(3, ':');
+        let (Some(hours), Some(minutes)) = (parts.next(), parts.next()) else {
+            return Err(invalid());
+        };
+        let (Ok(hours), Ok(minutes)) = (hours.parse::<i64>(), minutes.parse::<i64>()) else {
+            return Err(invalid());
+        };
+        if !(0..24).contains(&hours) || !(0..60).contains(&minutes) {
+            return Err(invalid());
+        }
+        Ok(Self(
+            day.0 + hours * MILLIS_PER_HOUR + minutes * MILLIS_PER_MINUTE,
+        ))
+    }
+
+    /// The same day of the month and time of day `months` calendar months later, or the
+    /// month's last day when it is shorter (31 January plus one month is 28 or 29 February).
+    pub fn plus_months(self, months: u32) -> Self {
+        let days = self.0.div_euclid(MILLIS_PER_DAY);
+        let time_of_day = self.0.rem_euclid(MILLIS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        let index = year * 12 + i64::from(month) - 1 + i64::from(months);
+        let (year, month) = (index.div_euclid(12), u32::try_from(index.rem_euclid(12)).unwrap_or(0) + 1);
+        let mut day = day;
+        while day > 28 && civil_from_days(days_from_civil(year, month, day)) != (year, month, day) {
+            day -= 1;
+        }
+        Self(days_from_civil(year, month, day) * MILLIS_PER_DAY + time_of_day)
+    }
+
+    /// `YYYY-MM-DDTHH:MM`, as a `datetime-local` field shows it.
+    pub fn date_time_input(self) -> String {
+        let minutes_of_day = self.0.rem_euclid(MILLIS_PER_DAY) / MILLIS_PER_MINUTE;
+        format!(
+            "{}T{:02}:{:02}",
+            self.date_utc(),
+            minutes_of_day / 60,
+            minutes_of_day % 60
+        )
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.date_time_utc())
@@ -163,6 +215,21 @@ mod tests {
         assert_eq!(describe_seconds(300), "5 minutes");
         assert_eq!(describe_seconds(90), "90 seconds");
         assert_eq!(describe_seconds(1), "a second");
+    }
+
+    #[test]
+    fn months_are_added_on_the_calendar() {
+        let jan31 = Timestamp::parse_date_time("2026-01-31T09:30").unwrap();
+        assert_eq!(jan31.plus_months(1).date_time_input(), "2026-02-28T09:30");
+        assert_eq!(jan31.plus_months(3).date_time_input(), "2026-04-30T09:30");
+        assert_eq!(jan31.plus_months(12).date_time_input(), "2027-01-31T09:30");
+        assert_eq!(
+            Timestamp::parse_date_time("2027-11-15T00:00").unwrap().plus_months(3).date_time_input(),
+            "2028-02-15T00:00"
+        );
+        assert_eq!(Timestamp::parse_date_time("2026-12-02").unwrap().date_time_input(), "2026-12-02T00:00");
+        assert!(Timestamp::parse_date_time("2026-12-02T25:00").is_err());
+        assert!(Timestamp::parse_date_time("soon").is_err());
     }
 
     #[test]
