@@ -96,6 +96,7 @@ create table review_instance (
     end_at integer not null,
     stage_end_at integer not null,
     snapshot_after_id integer not null default 0,
+    snapshot_until_id integer not null default 0,
     ended_at integer,
     applied_at integer,
     version integer not null default 1,
@@ -159,3 +160,6 @@ create table review_item_reviewer (
 );
 create index review_item_reviewer_person_instance_idx on review_item_reviewer (person_id, review_instance_id, stage, review_item_id);
 create index review_item_reviewer_instance_stage_idx on review_item_reviewer (review_instance_id, stage, person_id);
+
+-- The reviewer page counts the peers of a holder (same department) who hold the same package.
+create index person_department_idx on person (department);

@@ -11,6 +11,7 @@ pub mod links;
 pub mod mail;
 pub mod manage;
 pub mod requests;
+pub mod reviews;
 pub mod session;
 
 #[cfg(feature = "ssr")]

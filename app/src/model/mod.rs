@@ -11,4 +11,5 @@ pub mod links;
 pub mod mail;
 pub mod manage;
 pub mod requests;
+pub mod reviews;
 pub mod session;

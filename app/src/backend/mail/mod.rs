@@ -154,3 +154,16 @@ pub fn extend_link(assignment_id: i64, version: i64, holder_id: i64, end: Timest
         expires_at: end.millis(),
     }
 }
+
+/// A `review` link for a reviewer of an instance's stage, valid until the stage ends: it
+/// opens the reviewer's list, and is used up with their first decision through it.
+pub fn review_link(instance_id: i64, stage: i64, reviewer_id: i64, stage_end: Timestamp) -> ActionSpec {
+    ActionSpec {
+        purpose: "review".to_string(),
+        subject_kind: "review_instance".to_string(),
+        subject_id: instance_id,
+        subject_version: stage,
+        person_id: reviewer_id,
+        expires_at: stage_end.millis(),
+    }
+}

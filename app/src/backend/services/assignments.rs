@@ -464,3 +464,41 @@ pub(crate) async fn create_assignment(
     .await?;
     Ok((assignment_id, !downstream.is_empty()))
 }
+
+/// Moves the end of access kept in a review out by its policy's duration (at most so many
+/// days from now), in the caller's transaction. False, changing nothing, for access with
+/// no end, a policy without a duration in days, or an end already further out.
+pub(crate) async fn extend_by_policy(
+    tx: &mut Tx,
+    now: Timestamp,
+    assignment_id: i64,
+    actor: &audit::Actor,
+) -> Result<bool, AppError> {
+    let Some(row) = store::assignment::find(tx, assignment_id).await? else {
+        return Ok(false);
+    };
+    let Some(days) = store::review_instance::policy_days(tx, assignment_id).await? else {
+        return Ok(false);
+    };
+    let new_end = now.plus_days(days);
+    if row.status != AssignmentStatus::Active || row.end_at.is_none_or(|end| end >= new_end.millis()) {
+        return Ok(false);
+    }
+    let extended = row
+        .state()
+        .apply(AssignmentEvent::Extend { new_end: Some(new_end) }, now)
+        .map_err(refused)?;
+    if !store::assignment::store_state(tx, now, &row, &extended).await? {
+        return Ok(false);
+    }
+    audit::append(
+        tx,
+        now,
+        actor,
+        audit::Change::new("assignment.extended", "assignment", row.id)
+            .before(serde_json::json!({ "end_at": row.end_at }))
+            .after(serde_json::json!({ "end_at": extended.end_at, "why": "kept in an access review" })),
+    )
+    .await?;
+    Ok(true)
+}

@@ -16,3 +16,4 @@ pub mod people;
 pub mod provisioning;
 pub mod reconcile;
 pub mod requests;
+pub mod reviews;

@@ -18,6 +18,8 @@ pub mod policy;
 pub mod provisioning;
 pub mod request;
 pub mod resource;
+pub mod review;
+pub mod review_instance;
 pub mod session;
 
 /// A write transaction, as passed to every writing store function.

@@ -10,6 +10,7 @@
 //! | `reconciler` | compares downstream groups with assignments, records drift | `services::reconcile` |
 //! | `mailer` | sends the outbox by SMTP | `mail::deliver` |
 //! | `notices` | reminders, expiry notices and daily digests | `mail::notices` |
+//! | `reviews` | starts, reminds, ends and applies access reviews | `workers/reviews.rs`, `services::reviews` |
 //! | `session-janitor` | deletes expired sessions | `workers/session_janitor.rs` |
 //! | `audit-checkpointer` | writes signed checkpoints of the audit chain | `workers/audit_checkpointer.rs` |
 
@@ -36,6 +37,7 @@ pub trait Worker: Send + Sync {
 mod approval_deadlines;
 mod audit_checkpointer;
 mod expiry;
+mod reviews;
 mod session_janitor;
 
 pub use crate::backend::mail::{deliver::Mailer, notices::Notices};
@@ -43,6 +45,7 @@ pub use crate::backend::services::{provisioning::Provisioner, reconcile::Reconci
 pub use approval_deadlines::ApprovalDeadlines;
 pub use audit_checkpointer::AuditCheckpointer;
 pub use expiry::ExpirySweeper;
+pub use reviews::ReviewScheduler;
 pub use session_janitor::SessionJanitor;
 
 /// Every worker a running Gatehouse starts, by the settings: the audit checkpointer only
@@ -52,6 +55,7 @@ pub fn all(state: &AppState) -> Result<Vec<Arc<dyn Worker>>, String> {
     let mut workers: Vec<Arc<dyn Worker>> = vec![
         Arc::new(ExpirySweeper::new(state.clone())),
         Arc::new(ApprovalDeadlines::new(state.clone())),
+        Arc::new(ReviewScheduler::new(state.clone())),
         Arc::new(Provisioner::new(state.clone())),
         Arc::new(Reconciler::new(state.clone())),
         Arc::new(Notices::new(state.clone())),

@@ -1,0 +1,1278 @@
+//! Review instances and their items: the snapshot of assignments in scope (set-wise, in
+//! batches of assignment ids), reviewers resolved in SQL, decisions, and what reports and
+//! the reviewer's page read.
+
+use super::review::{ReviewRow, StageRow};
+use super::Tx;
+use crate::domain::time::MILLIS_PER_DAY;
+use crate::domain::Timestamp;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceRow {
+    pub id: i64,
+    pub review_id: i64,
+    pub review_name: String,
+    pub status: String,
+    pub stage: i64,
+    pub stage_count: i64,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub stage_end_at: i64,
+    pub snapshot_after_id: i64,
+    pub snapshot_until_id: i64,
+    pub ended_at: Option<i64>,
+    pub applied_at: Option<i64>,
+}
+
+const INSTANCE_COLUMNS: &str = "i.id, i.access_review_id, r.name as review_name, i.status, i.stage, \
+    i.stage_count, i.start_at, i.end_at, i.stage_end_at, i.snapshot_after_id, i.snapshot_until_id, \
+    i.ended_at, i.applied_at";
+
+fn instance_from(row: &sqlx::any::AnyRow) -> Result<InstanceRow, sqlx::Error> {
+    Ok(InstanceRow {
+        id: row.try_get("id")?,
+        review_id: row.try_get("access_review_id")?,
+        review_name: row.try_get("review_name")?,
+        status: row.try_get("status")?,
+        stage: row.try_get("stage")?,
+        stage_count: row.try_get("stage_count")?,
+        start_at: row.try_get("start_at")?,
+        end_at: row.try_get("end_at")?,
+        stage_end_at: row.try_get("stage_end_at")?,
+        snapshot_after_id: row.try_get("snapshot_after_id")?,
+        snapshot_until_id: row.try_get("snapshot_until_id")?,
+        ended_at: row.try_get("ended_at")?,
+        applied_at: row.try_get("applied_at")?,
+    })
+}
+
+pub async fn find(tx: &mut Tx, instance_id: i64) -> Result<Option<InstanceRow>, sqlx::Error> {
+    sqlx::query(&format!(
+        "select {INSTANCE_COLUMNS} from review_instance i join access_review r on r.id = i.access_review_id \
+         where i.id = $1"
+    ))
+    .bind(instance_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .as_ref()
+    .map(instance_from)
+    .transpose()
+}
+
+/// The instances of a definition, newest first, at most `limit`.
+pub async fn of_review(tx: &mut Tx, review_id: i64, limit: i64) -> Result<Vec<InstanceRow>, sqlx::Error> {
+    sqlx::query(&format!(
+        "select {INSTANCE_COLUMNS} from review_instance i join access_review r on r.id = i.access_review_id \
+         where i.access_review_id = $1 order by i.start_at desc, i.id desc limit $2"
+    ))
+    .bind(review_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(instance_from)
+    .collect()
+}
+
+/// Items and decided items of an instance's current stage.
+pub async fn stage_progress(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "select count(*) as items, count(decision) as decided from review_item \
+         where review_instance_id = $1 and stage = $2",
+    )
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("items")?, row.try_get("decided")?))
+}
+
+/// Creates the instance of `review_id` starting at `start_at`, to be filled from the
+/// assignments that exist now; none when it exists already (another Gatehouse made it).
+pub async fn create(
+    tx: &mut Tx,
+    now: Timestamp,
+    review_id: i64,
+    start_at: i64,
+    end_at: i64,
+    stage_end_at: i64,
+    stage_count: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into review_instance (access_review_id, status, stage, stage_count, start_at, end_at, \
+         stage_end_at, snapshot_after_id, snapshot_until_id, created_at, updated_at) \
+         values ($1, 'starting', 1, $2, $3, $4, $5, 0, (select coalesce(max(id), 0) from assignment), $6, $6) \
+         on conflict (access_review_id, start_at) do nothing returning id",
+    )
+    .bind(review_id)
+    .bind(stage_count)
+    .bind(start_at)
+    .bind(end_at)
+    .bind(stage_end_at)
+    .bind(now.millis())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Instances whose snapshot is not complete yet.
+pub async fn starting(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("select id from review_instance where status = 'starting' order by id limit $1")
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// Puts the assignments with ids in (`after`, `upto`] that the review covers into the
+/// instance as stage-1 items, with their recommendation, in one INSERT ... SELECT; records
+/// how far the snapshot got. Returns how many items it made, or none when another
+/// instance of Gatehouse took this batch first.
+pub async fn snapshot_batch(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance: &InstanceRow,
+    review: &ReviewRow,
+    upto: i64,
+) -> Result<Option<u64>, sqlx::Error> {
+    let window_cutoff = now.millis() - review.sign_in_window_days * MILLIS_PER_DAY;
+    let mut binds = vec![
+        Bind::Int(instance.id),
+        Bind::Int(now.millis()),
+        Bind::Int(window_cutoff),
+        Bind::Int(instance.snapshot_after_id),
+        Bind::Int(upto),
+    ];
+    let mut filters = String::new();
+    let next = |binds: &mut Vec<Bind>, value: Bind| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
+    match review.scope_kind.as_str() {
+        "packages" => {
+            let p = next(&mut binds, Bind::Int(review.id));
+            filters.push_str(&format!(
+                " and a.access_package_id in (select access_package_id from access_review_package where access_review_id = {p})"
+            ));
+        }
+        "catalog" => {
+            let p = next(&mut binds, Bind::Int(review.catalog_id.unwrap_or(0)));
+            filters.push_str(&format!(
+                " and a.access_package_id in (select id from access_package where catalog_id = {p})"
+            ));
+        }
+        _ => {}
+    }
+    if !review.departments.is_empty() {
+        let list = review
+            .departments
+            .iter()
+            .map(|department| next(&mut binds, Bind::Text(department.to_lowercase())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        filters.push_str(&format!(" and lower(coalesce(h.department, '')) in ({list})"));
+    }
+    if !review.employee_types.is_empty() {
+        // Attributes are stored as compact JSON (serde_json), so the pair reads exactly so.
+        let list = review
+            .employee_types
+            .iter()
+            .map(|kind| {
+                let pair = format!(
+                    "\"employee_type\":{}",
+                    serde_json::to_string(kind).unwrap_or_default()
+                );
+                let pattern = format!("%{}%", pair.replace('%', "\\%").replace('_', "\\_"));
+                format!("h.attributes_json like {} escape '\\'", next(&mut binds, Bind::Text(pattern)))
+            })
+            .collect::<Vec<_>>()
+            .join(" or ");
+        filters.push_str(&format!(" and ({list})"));
+    }
+    if let Some(days) = review.held_longer_than_days {
+        let p = next(&mut binds, Bind::Int(now.millis() - days * MILLIS_PER_DAY));
+        filters.push_str(&format!(" and a.start_at <= {p}"));
+    }
+    if let Some(days) = review.inactive_days {
+        let p = next(&mut binds, Bind::Int(now.millis() - days * MILLIS_PER_DAY));
+        filters.push_str(&format!(
+            " and (h.last_sign_in_at is null or h.last_sign_in_at <= {p})"
+        ));
+    }
+    let sql = format!(
+        "insert into review_item (review_instance_id, stage, assignment_id, person_id, access_package_id, \
+         recommendation, recommendation_json, created_at) \
+         select $1, 1, a.id, a.person_id, a.access_package_id, \
+         case when h.status <> 'active' or h.last_sign_in_at <= $3 \
+              or (h.last_sign_in_at is null and a.start_at <= $3) then 'remove' else 'keep' end, \
+         case when h.status <> 'active' then '[{{\"kind\":\"holder_not_active\"}}]' \
+              when h.last_sign_in_at is null and a.start_at <= $3 then '[{{\"kind\":\"never_signed_in\"}}]' \
+              when h.last_sign_in_at <= $3 then '[{{\"kind\":\"inactive\",\"days\":' \
+                   || cast(($2 - h.last_sign_in_at) / {MILLIS_PER_DAY} as text) || '}}]' \
+              else '[]' end, \
+         $2 \
+         from assignment a join person h on h.id = a.person_id \
+         where a.id > $4 and a.id <= $5 and a.status = 'active'{filters} \
+         on conflict do nothing"
+    );
+    let mut query = sqlx::query(&sql);
+    for bind in binds {
+        query = match bind {
+            Bind::Int(value) => query.bind(value),
+            Bind::Text(value) => query.bind(value),
+        };
+    }
+    // The cursor first: another Gatehouse taking the same batch finds it moved and stops.
+    let moved = sqlx::query(
+        "update review_instance set snapshot_after_id = $1, updated_at = $2 \
+         where id = $3 and snapshot_after_id = $4 and status = 'starting'",
+    )
+    .bind(upto)
+    .bind(now.millis())
+    .bind(instance.id)
+    .bind(instance.snapshot_after_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        return Ok(None);
+    }
+    Ok(Some(query.execute(&mut **tx).await?.rows_affected()))
+}
+
+/// The largest item id so far (items made later have larger ids).
+pub async fn max_item_id(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select coalesce(max(id), 0) from review_item")
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Gives the items of `stage` with ids above `after_item` their reviewers by the stage's
+/// rule, then fallbacks to those left without one, then the review's owner, then the
+/// administrators. Nobody reviews their own access, except in a self-review. Returns how
+/// many reviewer rows were written.
+pub async fn resolve_reviewers(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: &StageRow,
+    review: &ReviewRow,
+    after_item: i64,
+) -> Result<u64, sqlx::Error> {
+    let insert = "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, created_at)";
+    let scope = "i.review_instance_id = $1 and i.stage = $2 and i.id > $3";
+    let rule = match stage.reviewer_kind.as_str() {
+        "manager" => format!(
+            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+             join person h on h.id = i.person_id join person m on m.id = h.manager_id \
+             where {scope} and m.status = 'active' and m.id <> i.person_id and $5 = $5 and $6 = $6 on conflict do nothing"
+        ),
+        "self" => format!(
+            "{insert} select i.id, i.person_id, i.review_instance_id, i.stage, $4 from review_item i \
+             join person h on h.id = i.person_id \
+             where {scope} and h.status = 'active' and $5 = $5 and $6 = $6 on conflict do nothing"
+        ),
+        "package_owners" => format!(
+            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+             join access_package_owner o on o.access_package_id = i.access_package_id \
+             join person m on m.id = o.person_id \
+             where {scope} and m.status = 'active' and m.id <> i.person_id and $5 = $5 and $6 = $6 on conflict do nothing"
+        ),
+        "named" => format!(
+            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+             join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $6 \
+                  and rp.role = 'reviewer' \
+             join person m on m.id = rp.person_id \
+             where {scope} and m.status = 'active' and m.id <> i.person_id on conflict do nothing"
+        ),
+        "group" => format!(
+            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+             join person_group_member g on g.person_group_id = $5 \
+             join person m on m.id = g.person_id \
+             where {scope} and m.status = 'active' and m.id <> i.person_id and $6 = $6 on conflict do nothing"
+        ),
+        // An extra stage: only the owner and administrators below.
+        _ => String::new(),
+    };
+    let first = if stage.reviewer_kind == "group" {
+        stage.person_group_id.unwrap_or(0)
+    } else {
+        review.id
+    };
+    let mut written = if rule.is_empty() {
+        0
+    } else {
+        sqlx::query(&rule)
+            .bind(instance_id)
+            .bind(stage.position)
+            .bind(after_item)
+            .bind(now.millis())
+            .bind(first)
+            .bind(stage.position)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+    };
+    let unresolved = "not exists (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
+    written += sqlx::query(&format!(
+        "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+         join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $2 \
+              and rp.role = 'fallback' \
+         join person m on m.id = rp.person_id \
+         where {scope} and m.status = 'active' and m.id <> i.person_id and {unresolved} on conflict do nothing"
+    ))
+    .bind(instance_id)
+    .bind(stage.position)
+    .bind(after_item)
+    .bind(now.millis())
+    .bind(review.id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    written += sqlx::query(&format!(
+        "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+         join person m on m.id = $5 \
+         where {scope} and m.status = 'active' and m.id <> i.person_id and {unresolved} on conflict do nothing"
+    ))
+    .bind(instance_id)
+    .bind(stage.position)
+    .bind(after_item)
+    .bind(now.millis())
+    .bind(review.owner_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    written += sqlx::query(&format!(
+        "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
+         join person m on m.is_admin = $5 \
+         where {scope} and m.status = 'active' and m.id <> i.person_id and {unresolved} on conflict do nothing"
+    ))
+    .bind(instance_id)
+    .bind(stage.position)
+    .bind(after_item)
+    .bind(now.millis())
+    .bind(true)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(written)
+}
+
+/// Moves an instance from `from` status to `to`; false when it was not in `from`.
+pub async fn set_status(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    from: &str,
+    to: &str,
+) -> Result<bool, sqlx::Error> {
+    let stamp = match to {
+        "ended" => ", ended_at = $1",
+        "applied" => ", applied_at = $1",
+        _ => "",
+    };
+    Ok(sqlx::query(&format!(
+        "update review_instance set status = $2, updated_at = $1, version = version + 1{stamp} \
+         where id = $3 and status = $4"
+    ))
+    .bind(now.millis())
+    .bind(to)
+    .bind(instance_id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Instances in progress whose current stage has ended by `now`.
+pub async fn stage_due(pool: &sqlx::AnyPool, now: Timestamp, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from review_instance where status = 'in_progress' and stage_end_at <= $1 \
+         order by stage_end_at limit $2",
+    )
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The earliest end of a stage in progress.
+pub async fn earliest_stage_end(pool: &sqlx::AnyPool) -> Result<Option<Timestamp>, sqlx::Error> {
+    let at: Option<i64> = sqlx::query_scalar(
+        "select min(stage_end_at) from review_instance where status = 'in_progress'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(at.map(Timestamp))
+}
+
+/// Instances in progress, with their review's reminder days, for reminders.
+pub async fn in_progress(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<(i64, i64, i64, String)>, sqlx::Error> {
+    sqlx::query(
+        "select i.id, i.stage, i.stage_end_at, r.reminder_days_json from review_instance i \
+         join access_review r on r.id = i.access_review_id where i.status = 'in_progress' \
+         order by i.stage_end_at limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.try_get("id")?,
+            row.try_get("stage")?,
+            row.try_get("stage_end_at")?,
+            row.try_get("reminder_days_json")?,
+        ))
+    })
+    .collect()
+}
+
+/// Gives undecided items of a stage the `decision` (keep or remove) or their
+/// recommendation (`None`), recorded as decided by nobody with `reason`.
+pub async fn apply_default(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+    decision: Option<&str>,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update review_item set decision = coalesce($1, recommendation), reason = $2, decided_at = $3 \
+         where review_instance_id = $4 and stage = $5 and decision is null \
+         and coalesce($1, recommendation) is not null",
+    )
+    .bind(decision)
+    .bind(reason)
+    .bind(now.millis())
+    .bind(instance_id)
+    .bind(stage)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// Copies the items of `from_stage` that go on (`carry`: all, kept, removed) to the next
+/// stage, undecided, with their recommendation. Returns how many.
+pub async fn carry_on(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    from_stage: i64,
+    carry: &str,
+    only_decided_by: Option<&[i64]>,
+) -> Result<u64, sqlx::Error> {
+    let filter = match carry {
+        "kept" => " and decision = 'keep'",
+        "removed" => " and decision = 'remove'",
+        _ => "",
+    };
+    let by = match only_decided_by {
+        Some(ids) if !ids.is_empty() => format!(
+            " and decided_by_id in ({})",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        Some(_) => " and 1 = 0".to_string(),
+        None => String::new(),
+    };
+    Ok(sqlx::query(&format!(
+        "insert into review_item (review_instance_id, stage, assignment_id, drift_id, person_id, \
+         access_package_id, resource_id, recommendation, recommendation_json, created_at) \
+         select review_instance_id, stage + 1, assignment_id, drift_id, person_id, access_package_id, \
+         resource_id, recommendation, recommendation_json, $1 from review_item \
+         where review_instance_id = $2 and stage = $3{filter}{by} on conflict do nothing"
+    ))
+    .bind(now.millis())
+    .bind(instance_id)
+    .bind(from_stage)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// Opens stage `stage` of an instance, ending at `stage_end_at`.
+pub async fn set_stage(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+    stage_count: i64,
+    stage_end_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update review_instance set stage = $1, stage_count = $2, stage_end_at = $3, updated_at = $4, \
+         end_at = case when end_at < $3 then $3 else end_at end, version = version + 1 where id = $5",
+    )
+    .bind(stage)
+    .bind(stage_count)
+    .bind(stage_end_at)
+    .bind(now.millis())
+    .bind(instance_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A reviewer's share of a stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewerShare {
+    pub person_id: i64,
+    pub display_name: String,
+    pub items: i64,
+    pub open: i64,
+}
+
+/// The reviewers of a stage with their items and how many still wait for them.
+pub async fn reviewers_of_stage(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+) -> Result<Vec<ReviewerShare>, sqlx::Error> {
+    sqlx::query(
+        "select r.person_id, p.display_name, count(*) as items, \
+         sum(case when i.decision is null then 1 else 0 end) as open \
+         from review_item_reviewer r join review_item i on i.id = r.review_item_id \
+         join person p on p.id = r.person_id \
+         where r.review_instance_id = $1 and r.stage = $2 group by r.person_id, p.display_name \
+         order by r.person_id",
+    )
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ReviewerShare {
+            person_id: row.try_get("person_id")?,
+            display_name: row.try_get("display_name")?,
+            items: row.try_get("items")?,
+            open: row.try_get("open")?,
+        })
+    })
+    .collect()
+}
+
+/// Records `person`'s decision on those of `item_ids` that are theirs on the stage; returns
+/// how many were.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+    person_id: i64,
+    item_ids: &[i64],
+    decision: &str,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    if item_ids.is_empty() {
+        return Ok(0);
+    }
+    let list = item_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    Ok(sqlx::query(&format!(
+        "update review_item set decision = $1, reason = $2, decided_by_id = $3, decided_at = $4 \
+         where review_instance_id = $5 and stage = $6 and id in ({list}) \
+         and exists (select 1 from review_item_reviewer r where r.review_item_id = review_item.id \
+                     and r.person_id = $3)"
+    ))
+    .bind(decision)
+    .bind(reason)
+    .bind(person_id)
+    .bind(now.millis())
+    .bind(instance_id)
+    .bind(stage)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// Takes the recommendation for every undecided item of `person` on the stage; returns
+/// how many.
+pub async fn accept_recommendations(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+    person_id: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update review_item set decision = recommendation, reason = 'Accepted the recommendation', \
+         decided_by_id = $1, decided_at = $2 \
+         where review_instance_id = $3 and stage = $4 and decision is null and recommendation is not null \
+         and id in (select review_item_id from review_item_reviewer where person_id = $1 \
+                    and review_instance_id = $3 and stage = $4)",
+    )
+    .bind(person_id)
+    .bind(now.millis())
+    .bind(instance_id)
+    .bind(stage)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// Whether `person` reviews item `item_id` (of the instance's stage).
+pub async fn reviews_item(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+    item_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "select r.review_item_id from review_item_reviewer r where r.review_item_id = $1 \
+         and r.person_id = $2 and r.review_instance_id = $3 and r.stage = $4",
+    )
+    .bind(item_id)
+    .bind(person_id)
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The holder of an item.
+pub async fn holder_of(tx: &mut Tx, item_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select person_id from review_item where id = $1")
+        .bind(item_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Hands item `item_id` from `from` to `to`, recording who did it and why.
+#[allow(clippy::too_many_arguments)]
+pub async fn reassign(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+    item_id: i64,
+    from: i64,
+    to: i64,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from review_item_reviewer where review_item_id = $1 and person_id = $2")
+        .bind(item_id)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, \
+         reassigned_by_id, reassign_reason, created_at) values ($1, $2, $3, $4, $5, $6, $7) \
+         on conflict do nothing",
+    )
+    .bind(item_id)
+    .bind(to)
+    .bind(instance_id)
+    .bind(stage)
+    .bind(from)
+    .bind(reason)
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// An item as the reviewer's page shows it, before the context is added.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub holder_name: String,
+    pub holder_email: String,
+    pub department: Option<String>,
+    pub access_name: String,
+    pub unexplained: bool,
+    pub assignment_id: Option<i64>,
+    pub package_id: Option<i64>,
+    pub held_since: Option<i64>,
+    pub recommendation: Option<String>,
+    pub recommendation_json: String,
+    pub decision: Option<String>,
+    pub reason: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+}
+
+/// A page of `person`'s items on the stage, ordered by holder (`by_package` false) or by
+/// package, filtered by `query` (holder's name or email, or the access's name).
+#[allow(clippy::too_many_arguments)]
+pub async fn page_of_reviewer(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+    person_id: i64,
+    by_package: bool,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<ItemRow>), sqlx::Error> {
+    let pattern = format!(
+        "%{}%",
+        query.trim().to_lowercase().replace('%', "\\%").replace('_', "\\_")
+    );
+    let from = "from review_item_reviewer r join review_item i on i.id = r.review_item_id \
+         join person h on h.id = i.person_id \
+         left join access_package pk on pk.id = i.access_package_id \
+         left join resource res on res.id = i.resource_id \
+         where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3 \
+         and ($4 = '' or lower(h.display_name) like $5 escape '\\' or lower(h.email) like $5 escape '\\' \
+              or lower(coalesce(pk.name, res.name, '')) like $5 escape '\\')";
+    let matching: i64 = sqlx::query_scalar(&format!("select count(*) {from}"))
+        .bind(person_id)
+        .bind(instance_id)
+        .bind(stage)
+        .bind(query.trim())
+        .bind(&pattern)
+        .fetch_one(&mut **tx)
+        .await?;
+    let order = if by_package {
+        "lower(coalesce(pk.name, res.name, '')), i.access_package_id, lower(h.display_name), i.id"
+    } else {
+        "lower(h.display_name), i.person_id, lower(coalesce(pk.name, res.name, '')), i.id"
+    };
+    let rows = sqlx::query(&format!(
+        "select i.id, i.person_id, h.display_name, h.email, h.department, \
+         coalesce(pk.name, res.name, '') as access_name, i.drift_id, i.assignment_id, \
+         i.access_package_id, a.start_at, i.recommendation, i.recommendation_json, i.decision, \
+         i.reason, d.display_name as decided_by, i.decided_at \
+         {from_with_joins} order by {order} limit $6 offset $7",
+        from_with_joins = from.replace(
+            "where r.person_id",
+            "left join assignment a on a.id = i.assignment_id \
+             left join person d on d.id = i.decided_by_id where r.person_id"
+        ),
+    ))
+    .bind(person_id)
+    .bind(instance_id)
+    .bind(stage)
+    .bind(query.trim())
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        let drift: Option<i64> = row.try_get("drift_id")?;
+        Ok(ItemRow {
+            id: row.try_get("id")?,
+            person_id: row.try_get("person_id")?,
+            holder_name: row.try_get("display_name")?,
+            holder_email: row.try_get("email")?,
+            department: row.try_get("department")?,
+            access_name: row.try_get("access_name")?,
+            unexplained: drift.is_some(),
+            assignment_id: row.try_get("assignment_id")?,
+            package_id: row.try_get("access_package_id")?,
+            held_since: row.try_get("start_at")?,
+            recommendation: row.try_get("recommendation")?,
+            recommendation_json: row.try_get("recommendation_json")?,
+            decision: row.try_get("decision")?,
+            reason: row.try_get("reason")?,
+            decided_by: row.try_get("decided_by")?,
+            decided_at: row.try_get("decided_at")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((matching, rows))
+}
+
+/// `person`'s progress on the stage: (items, decided, undecided with a recommendation).
+pub async fn reviewer_progress(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+    person_id: i64,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "select count(*) as items, count(i.decision) as decided, \
+         sum(case when i.decision is null and i.recommendation is not null then 1 else 0 end) as open_recommended \
+         from review_item_reviewer r join review_item i on i.id = r.review_item_id \
+         where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3",
+    )
+    .bind(person_id)
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((
+        row.try_get("items")?,
+        row.try_get("decided")?,
+        row.try_get::<Option<i64>, _>("open_recommended")?.unwrap_or(0),
+    ))
+}
+
+/// The instances `person` reviews in, open ones first, newest first, at most `limit`:
+/// (instance, items, decided) on the instance's current stage.
+pub async fn of_reviewer(
+    tx: &mut Tx,
+    person_id: i64,
+    limit: i64,
+) -> Result<Vec<(InstanceRow, i64, i64)>, sqlx::Error> {
+    sqlx::query(&format!(
+        "select {INSTANCE_COLUMNS}, \
+         (select count(*) from review_item_reviewer x where x.person_id = $1 and x.review_instance_id = i.id \
+           and x.stage = i.stage) as items, \
+         (select count(*) from review_item_reviewer x join review_item y on y.id = x.review_item_id \
+           where x.person_id = $1 and x.review_instance_id = i.id and x.stage = i.stage \
+           and y.decision is not null) as decided \
+         from review_instance i join access_review r on r.id = i.access_review_id \
+         where i.id in (select distinct review_instance_id from review_item_reviewer where person_id = $1) \
+         order by case when i.status = 'in_progress' then 0 else 1 end, i.start_at desc, i.id desc limit $2"
+    ))
+    .bind(person_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| Ok((instance_from(row)?, row.try_get("items")?, row.try_get("decided")?)))
+    .collect()
+}
+
+/// Whether `person` has any item in the instance (any stage).
+pub async fn is_reviewer(tx: &mut Tx, instance_id: i64, person_id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "select review_item_id from review_item_reviewer where person_id = $1 and review_instance_id = $2 limit 1",
+    )
+    .bind(person_id)
+    .bind(instance_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Decisions of earlier stages on the same assignments: (assignment, stage, reviewer,
+/// decision, reason).
+pub async fn earlier_decisions(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+    assignment_ids: &[i64],
+) -> Result<Vec<(i64, i64, Option<String>, Option<String>, String)>, sqlx::Error> {
+    if assignment_ids.is_empty() || stage <= 1 {
+        return Ok(Vec::new());
+    }
+    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    sqlx::query(&format!(
+        "select i.assignment_id, i.stage, d.display_name, i.decision, i.reason from review_item i \
+         left join person d on d.id = i.decided_by_id \
+         where i.review_instance_id = $1 and i.stage < $2 and i.assignment_id in ({list}) \
+         order by i.stage"
+    ))
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.try_get("assignment_id")?,
+            row.try_get("stage")?,
+            row.try_get("display_name")?,
+            row.try_get("decision")?,
+            row.try_get("reason")?,
+        ))
+    })
+    .collect()
+}
+
+/// Final decisions in earlier instances of the same review on the assignments, newest
+/// first: (assignment, instance start, decision).
+pub async fn history(
+    tx: &mut Tx,
+    review_id: i64,
+    before_start: i64,
+    assignment_ids: &[i64],
+) -> Result<Vec<(i64, i64, Option<String>)>, sqlx::Error> {
+    if assignment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    sqlx::query(&format!(
+        "select i.assignment_id, ri.start_at, i.decision from review_item i \
+         join review_instance ri on ri.id = i.review_instance_id \
+         where ri.access_review_id = $1 and ri.start_at < $2 and i.assignment_id in ({list}) \
+         and i.stage = (select max(j.stage) from review_item j where j.review_instance_id = i.review_instance_id \
+                        and j.assignment_id = i.assignment_id) \
+         order by ri.start_at desc"
+    ))
+    .bind(review_id)
+    .bind(before_start)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("assignment_id")?, row.try_get("start_at")?, row.try_get("decision")?)))
+    .collect()
+}
+
+/// Start instants of the earlier instances of a review, newest first, at most `limit`.
+pub async fn earlier_starts(tx: &mut Tx, review_id: i64, before_start: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select start_at from review_instance where access_review_id = $1 and start_at < $2 \
+         and status <> 'cancelled' order by start_at desc limit $3",
+    )
+    .bind(review_id)
+    .bind(before_start)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// How each assignment was got: approvals of the request that granted it (approver,
+/// outcome, justification), or nothing for a direct assignment.
+pub async fn approvals_of(
+    tx: &mut Tx,
+    assignment_ids: &[i64],
+) -> Result<Vec<(i64, String, String, String)>, sqlx::Error> {
+    if assignment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    sqlx::query(&format!(
+        "select a.id, p.display_name, d.outcome, d.justification from assignment a \
+         join decision d on d.access_request_id = a.access_request_id \
+         join person p on p.id = d.approver_id where a.id in ({list}) order by a.id, d.stage_position"
+    ))
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.try_get("id")?,
+            row.try_get("display_name")?,
+            row.try_get("outcome")?,
+            row.try_get("justification")?,
+        ))
+    })
+    .collect()
+}
+
+/// Who created each assignment and whether through a request: (assignment, request id,
+/// actor's label from the audit trail).
+pub async fn origins_of(
+    tx: &mut Tx,
+    assignment_ids: &[i64],
+) -> Result<Vec<(i64, Option<i64>, Option<String>)>, sqlx::Error> {
+    if assignment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    sqlx::query(&format!(
+        "select a.id, a.access_request_id, \
+         (select e.actor_label from audit_event e where e.object_kind = 'assignment' \
+          and e.object_id = cast(a.id as text) and e.action = 'assignment.created' order by e.id limit 1) as actor \
+         from assignment a where a.id in ({list})"
+    ))
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("id")?, row.try_get("access_request_id")?, row.try_get("actor")?)))
+    .collect()
+}
+
+/// Peers: for each (package, department) asked, (active people in the department, of
+/// whom hold the package).
+pub async fn peers(
+    tx: &mut Tx,
+    pairs: &[(i64, String)],
+) -> Result<Vec<(i64, String, i64, i64)>, sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut parts = Vec::new();
+    for (index, _) in pairs.iter().enumerate() {
+        let (p, d) = (index * 2 + 1, index * 2 + 2);
+        parts.push(format!(
+            "select cast(${p} as bigint) as package_id, cast(${d} as text) as department, \
+             (select count(*) from person x where x.department = ${d} and x.status = 'active') as people, \
+             (select count(*) from person x where x.department = ${d} and x.status = 'active' \
+              and exists (select 1 from assignment a where a.person_id = x.id and a.access_package_id = ${p} \
+                          and a.status = 'active')) as holders"
+        ));
+    }
+    let sql = parts.join(" union all ");
+    let mut query = sqlx::query(&sql);
+    for (package, department) in pairs {
+        query = query.bind(*package).bind(department.clone());
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("package_id")?,
+                row.try_get("department")?,
+                row.try_get("people")?,
+                row.try_get("holders")?,
+            ))
+        })
+        .collect()
+}
+
+/// An item whose result is to be applied: the decision of the last stage it reached.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalItem {
+    pub id: i64,
+    pub assignment_id: Option<i64>,
+    pub drift_id: Option<i64>,
+    pub decision: Option<String>,
+    pub reason: String,
+    pub decided_by: Option<(i64, String)>,
+}
+
+/// Up to `limit` items of an instance not applied yet, each the last stage its assignment
+/// reached.
+pub async fn unapplied_final(tx: &mut Tx, instance_id: i64, limit: i64) -> Result<Vec<FinalItem>, sqlx::Error> {
+    sqlx::query(
+        "select i.id, i.assignment_id, i.drift_id, i.decision, i.reason, i.decided_by_id, d.display_name \
+         from review_item i left join person d on d.id = i.decided_by_id \
+         where i.review_instance_id = $1 and i.applied_at is null \
+         and not exists (select 1 from review_item later where later.review_instance_id = i.review_instance_id \
+             and later.stage > i.stage and (later.assignment_id = i.assignment_id or later.drift_id = i.drift_id)) \
+         order by i.id limit $2",
+    )
+    .bind(instance_id)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        let by: Option<i64> = row.try_get("decided_by_id")?;
+        let name: Option<String> = row.try_get("display_name")?;
+        Ok(FinalItem {
+            id: row.try_get("id")?,
+            assignment_id: row.try_get("assignment_id")?,
+            drift_id: row.try_get("drift_id")?,
+            decision: row.try_get("decision")?,
+            reason: row.try_get("reason")?,
+            decided_by: by.zip(name),
+        })
+    })
+    .collect()
+}
+
+/// Marks an item (and the earlier stages' items of the same assignment) applied.
+pub async fn mark_applied(tx: &mut Tx, now: Timestamp, instance_id: i64, item: &FinalItem, result: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update review_item set applied_at = $1, applied_result = $2 where review_instance_id = $3 \
+         and applied_at is null and (id = $4 or assignment_id = $5 or drift_id = $6)",
+    )
+    .bind(now.millis())
+    .bind(result)
+    .bind(instance_id)
+    .bind(item.id)
+    .bind(item.assignment_id)
+    .bind(item.drift_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One reviewer's tally on one stage, for the report and the quality flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TallyRow {
+    pub stage: i64,
+    pub person_id: i64,
+    pub display_name: String,
+    pub items: i64,
+    pub kept: i64,
+    pub removed: i64,
+    pub not_sure: i64,
+    pub undecided: i64,
+    pub first_decided_at: Option<i64>,
+    pub last_decided_at: Option<i64>,
+}
+
+/// Per stage and reviewer: their items, and what they decided themselves.
+pub async fn tallies(tx: &mut Tx, instance_id: i64, only_stage: Option<i64>) -> Result<Vec<TallyRow>, sqlx::Error> {
+    sqlx::query(
+        "select r.stage, r.person_id, p.display_name, count(*) as items, \
+         sum(case when i.decided_by_id = r.person_id and i.decision = 'keep' then 1 else 0 end) as kept, \
+         sum(case when i.decided_by_id = r.person_id and i.decision = 'remove' then 1 else 0 end) as removed, \
+         sum(case when i.decided_by_id = r.person_id and i.decision = 'not_sure' then 1 else 0 end) as not_sure, \
+         sum(case when i.decision is null then 1 else 0 end) as undecided, \
+         min(case when i.decided_by_id = r.person_id then i.decided_at end) as first_decided_at, \
+         max(case when i.decided_by_id = r.person_id then i.decided_at end) as last_decided_at \
+         from review_item_reviewer r join review_item i on i.id = r.review_item_id \
+         join person p on p.id = r.person_id \
+         where r.review_instance_id = $1 and ($2 = 0 or r.stage = $2) \
+         group by r.stage, r.person_id, p.display_name order by r.stage, lower(p.display_name)",
+    )
+    .bind(instance_id)
+    .bind(only_stage.unwrap_or(0))
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        let sum = |column: &str| -> Result<i64, sqlx::Error> {
+            Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or(0))
+        };
+        Ok(TallyRow {
+            stage: row.try_get("stage")?,
+            person_id: row.try_get("person_id")?,
+            display_name: row.try_get("display_name")?,
+            items: row.try_get("items")?,
+            kept: sum("kept")?,
+            removed: sum("removed")?,
+            not_sure: sum("not_sure")?,
+            undecided: sum("undecided")?,
+            first_decided_at: row.try_get("first_decided_at")?,
+            last_decided_at: row.try_get("last_decided_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Totals of an instance's final items: (kept, removed, not sure, undecided, applied
+/// removals, removals verified downstream).
+pub async fn totals(tx: &mut Tx, instance_id: i64) -> Result<[i64; 6], sqlx::Error> {
+    let row = sqlx::query(
+        "select sum(case when i.decision = 'keep' then 1 else 0 end) as kept, \
+         sum(case when i.decision = 'remove' then 1 else 0 end) as removed, \
+         sum(case when i.decision = 'not_sure' then 1 else 0 end) as not_sure, \
+         sum(case when i.decision is null then 1 else 0 end) as undecided, \
+         sum(case when i.applied_result = 'ended' then 1 else 0 end) as applied, \
+         sum(case when i.applied_result = 'ended' and a.status = 'removed' then 1 else 0 end) as verified \
+         from review_item i left join assignment a on a.id = i.assignment_id \
+         where i.review_instance_id = $1 \
+         and not exists (select 1 from review_item later where later.review_instance_id = i.review_instance_id \
+             and later.stage > i.stage and (later.assignment_id = i.assignment_id or later.drift_id = i.drift_id))",
+    )
+    .bind(instance_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut out = [0i64; 6];
+    for (slot, column) in out
+        .iter_mut()
+        .zip(["kept", "removed", "not_sure", "undecided", "applied", "verified"])
+    {
+        *slot = row.try_get::<Option<i64>, _>(column)?.unwrap_or(0);
+    }
+    Ok(out)
+}
+
+/// Decisions per day: (day's midnight, decisions that day).
+pub async fn decisions_per_day(tx: &mut Tx, instance_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query(&format!(
+        "select (decided_at / {MILLIS_PER_DAY}) * {MILLIS_PER_DAY} as day, count(*) as decided \
+         from review_item where review_instance_id = $1 and decided_at is not null \
+         group by (decided_at / {MILLIS_PER_DAY}) order by 1"
+    ))
+    .bind(instance_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("day")?, row.try_get("decided")?)))
+    .collect()
+}
+
+/// One line of the CSV export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportRow {
+    pub id: i64,
+    pub stage: i64,
+    pub holder: String,
+    pub holder_email: String,
+    pub access: String,
+    pub reviewers: String,
+    pub recommendation: Option<String>,
+    pub decision: Option<String>,
+    pub reason: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub applied_at: Option<i64>,
+    pub applied_result: Option<String>,
+    pub verified_at: Option<i64>,
+}
+
+/// Up to `limit` items of an instance after item `after`, for the export.
+pub async fn export_page(tx: &mut Tx, instance_id: i64, after: i64, limit: i64) -> Result<Vec<ExportRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select i.id, i.stage, h.display_name as holder, h.email, coalesce(pk.name, res.name, '') as access, \
+         i.recommendation, i.decision, i.reason, d.display_name as decided_by, i.decided_at, i.applied_at, \
+         i.applied_result, a.removed_at \
+         from review_item i join person h on h.id = i.person_id \
+         left join access_package pk on pk.id = i.access_package_id \
+         left join resource res on res.id = i.resource_id \
+         left join person d on d.id = i.decided_by_id \
+         left join assignment a on a.id = i.assignment_id \
+         where i.review_instance_id = $1 and i.id > $2 order by i.id limit $3",
+    )
+    .bind(instance_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(ExportRow {
+            id: row.try_get("id")?,
+            stage: row.try_get("stage")?,
+            holder: row.try_get("holder")?,
+            holder_email: row.try_get("email")?,
+            access: row.try_get("access")?,
+            reviewers: String::new(),
+            recommendation: row.try_get("recommendation")?,
+            decision: row.try_get("decision")?,
+            reason: row.try_get("reason")?,
+            decided_by: row.try_get("decided_by")?,
+            decided_at: row.try_get("decided_at")?,
+            applied_at: row.try_get("applied_at")?,
+            applied_result: row.try_get("applied_result")?,
+            verified_at: row.try_get("removed_at")?,
+        });
+    }
+    if let (Some(first), Some(last)) = (out.first().map(|r| r.id), out.last().map(|r| r.id)) {
+        let names = sqlx::query(
+            "select r.review_item_id, p.display_name from review_item_reviewer r join person p on p.id = r.person_id \
+             where r.review_instance_id = $1 and r.review_item_id between $2 and $3 order by r.review_item_id, p.display_name",
+        )
+        .bind(instance_id)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut by_item: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+        for row in &names {
+            by_item
+                .entry(row.try_get("review_item_id")?)
+                .or_default()
+                .push(row.try_get("display_name")?);
+        }
+        for row in &mut out {
+            if let Some(names) = by_item.remove(&row.id) {
+                row.reviewers = names.join("; ");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The duration in days of the policy an assignment was granted under, when it has one.
+pub async fn policy_days(tx: &mut Tx, assignment_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>(
+        "select p.duration_value from assignment a join assignment_policy p on p.id = a.assignment_policy_id \
+         where a.id = $1 and p.duration_kind = 'max_days'",
+    )
+    .bind(assignment_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .flatten())
+}
+
+/// Instances whose results are being applied.
+pub async fn applying(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("select id from review_instance where status = 'applying' order by id limit $1")
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
