@@ -96,6 +96,13 @@ pub fn router(config: &Config, state: AppState) -> Router {
                 crate::metrics::scrape(metrics_state.clone(), metrics_token.clone(), headers)
             }),
         )
+        .route(
+            "/manage/reviews/instances/{id}/items.csv",
+            get({
+                let state = state.clone();
+                move |path, session| review_items_csv(state.clone(), path, session)
+            }),
+        )
         .leptos_routes_with_context(&options, routes, page_context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -543,5 +550,40 @@ mod tests {
             "/act/…"
         );
         assert_eq!(loggable_path("/approvals"), "/approvals");
+    }
+}
+
+/// Every item of a review instance as CSV, for administrators, auditors and the review's
+/// owners (decided in `services::reviews::export_csv`).
+async fn review_items_csv(
+    state: AppState,
+    axum::extract::Path(instance_id): axum::extract::Path<i64>,
+    session: tower_sessions::Session,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let result = async {
+        let person = app::backend::auth::require_person(&state, &session).await?;
+        app::backend::services::reviews::export_csv(&state, &person, instance_id).await
+    }
+    .await;
+    match result {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"review-{instance_id}.csv\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => (
+            axum::http::StatusCode::from_u16(error.code.http_status())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            error.message,
+        )
+            .into_response(),
     }
 }

@@ -75,9 +75,20 @@ pub struct ExtendView {
     pub end_at: Option<Timestamp>,
 }
 
+/// A reviewer's items in an access review, waiting for their decisions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewLinkView {
+    pub instance_id: i64,
+    pub review_name: String,
+    pub items: i64,
+    pub open_items: i64,
+    pub stage_end_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LinkView {
     Problem(LinkProblem),
     Decide(DecideView),
     Extend(ExtendView),
+    Review(ReviewLinkView),
 }

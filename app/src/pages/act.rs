@@ -4,7 +4,8 @@
 //! to. A link that cannot be used says why.
 
 use crate::api::links::{
-    open_action_link, DecideView, ExtendView, LinkProblem, LinkView, UseActionLink,
+    open_action_link, DecideView, ExtendView, LinkProblem, LinkView, ReviewLinkView,
+    UseActionLink,
 };
 use crate::components::feedback::{ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary, FormTokenField};
@@ -27,6 +28,7 @@ pub fn ActionLinkPage() -> impl IntoView {
                     Ok(LinkView::Problem(problem)) => problem_view(problem).into_any(),
                     Ok(LinkView::Decide(view)) => decide_view(view, token(), act).into_any(),
                     Ok(LinkView::Extend(view)) => extend_view(view, token(), act).into_any(),
+                    Ok(LinkView::Review(view)) => review_view(view, token()).into_any(),
                     Err(error) => view! { <ErrorAlert error /> }.into_any(),
                 }
             })}
@@ -127,5 +129,25 @@ fn extend_view(view: ExtendView, token: String, act: ServerAction<UseActionLink>
                 <button type="submit" name="choice" value="extend" class="button button-primary">"Ask to extend"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// A review link leads to the reviewer's list, carrying the link so that it is used up
+/// with the first decision taken there.
+fn review_view(view: ReviewLinkView, token: String) -> impl IntoView {
+    let href = format!("/reviews/{}?link={token}", view.instance_id);
+    view! {
+        <div class="page-header">
+            <h1>{format!("Access review: {}", view.review_name)}</h1>
+            <p class="lead">
+                {format!(
+                    "{} of your {} items wait for your decision. This stage ends at {}.",
+                    view.open_items,
+                    view.items,
+                    view.stage_end_at.date_time_utc(),
+                )}
+            </p>
+        </div>
+        <p><a class="button button-primary" href=href>"Start reviewing"</a></p>
     }
 }

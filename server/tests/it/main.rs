@@ -31,6 +31,7 @@ mod provisioning;
 mod rendering;
 mod request_api;
 mod requests;
+mod reviews;
 mod security;
 mod sessions;
 #[path = "../support/slapd.rs"]

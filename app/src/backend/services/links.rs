@@ -7,7 +7,7 @@ use crate::backend::store::{self, action_token::TokenRow, person::PersonRow, Tx}
 use crate::backend::AppState;
 use crate::domain::status::{AssignmentStatus, RequestStatus};
 use crate::domain::{AppError, ErrorCode, Timestamp};
-use crate::model::links::{DecideView, ExtendView, LinkProblem, LinkView};
+use crate::model::links::{DecideView, ExtendView, LinkProblem, LinkView, ReviewLinkView};
 
 /// A link that passed every check, with what it is about.
 enum Usable {
@@ -18,6 +18,10 @@ enum Usable {
     Extend {
         token: TokenRow,
         assignment: store::assignment::AssignmentRow,
+    },
+    /// A reviewer's list; decisions are taken on the list's page.
+    Review {
+        instance: store::review_instance::InstanceRow,
     },
 }
 
@@ -82,7 +86,23 @@ async fn check(
             }
             Ok(Ok(Usable::Extend { token, assignment }))
         }
-        // Review links belong to access reviews, which do not issue them yet.
+        ("review", "review_instance") => {
+            let Some(instance) = store::review_instance::find(tx, token.spec.subject_id).await?
+            else {
+                return Ok(Err(LinkProblem::Invalid));
+            };
+            if instance.status != "in_progress" || instance.stage_end_at <= now.millis() {
+                return Ok(Err(LinkProblem::Settled {
+                    message: "This review has ended; decisions can no longer be recorded.".to_string(),
+                }));
+            }
+            if instance.stage != token.spec.subject_version
+                || !store::review_instance::is_reviewer(tx, instance.id, viewer.id).await?
+            {
+                return Ok(Err(LinkProblem::Changed));
+            }
+            Ok(Ok(Usable::Review { instance }))
+        }
         _ => Ok(Err(LinkProblem::Invalid)),
     }
 }
@@ -115,6 +135,23 @@ pub async fn open(
                 answers: facts.answers,
                 stage_position,
                 due_at: due_at.map(Timestamp),
+            })
+        }
+        Usable::Review { instance } => {
+            let viewer = viewer.ok_or_else(AppError::internal)?;
+            let (items, decided, _) = store::review_instance::reviewer_progress(
+                &mut tx,
+                instance.id,
+                instance.stage,
+                viewer.id,
+            )
+            .await?;
+            LinkView::Review(ReviewLinkView {
+                instance_id: instance.id,
+                review_name: instance.review_name,
+                items,
+                open_items: items - decided,
+                stage_end_at: Timestamp(instance.stage_end_at),
             })
         }
         Usable::Extend { assignment, .. } => {

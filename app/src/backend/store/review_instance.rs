@@ -1276,3 +1276,27 @@ pub async fn applying(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<i64>, sqlx
         .fetch_all(pool)
         .await
 }
+
+/// Whether `person` reviewed any of `item_ids` at a stage before `stage`.
+pub async fn reviewed_at_earlier_stage(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+    person_id: i64,
+    item_ids: &[i64],
+) -> Result<bool, sqlx::Error> {
+    if item_ids.is_empty() {
+        return Ok(false);
+    }
+    let list = item_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let found: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from review_item_reviewer where person_id = $1 and review_instance_id = $2 \
+         and stage < $3 and review_item_id in ({list})"
+    ))
+    .bind(person_id)
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(found > 0)
+}

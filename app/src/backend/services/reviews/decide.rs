@@ -294,7 +294,14 @@ pub async fn decide(
     )
     .await?;
     if usize::try_from(decided).unwrap_or(0) != ids.len() {
-        // Nothing is recorded when any of the items is not the person's to decide.
+        // Nothing is recorded when any of the items is not the person's to decide; an
+        // item of theirs from a stage that has ended says so.
+        if store::review_instance::reviewed_at_earlier_stage(&mut tx, instance.id, instance.stage, person.id, &ids).await? {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "The stage you reviewed has ended; decisions can no longer be recorded or changed.",
+            ));
+        }
         return Err(AppError::not_found("review item"));
     }
     use_link(&mut tx, now, person, instance.id, link).await?;
