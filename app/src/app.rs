@@ -4,8 +4,9 @@ use crate::components::layout::Layout;
 use crate::pages::{
     AccessDetailPage, ActionLinkPage, ApprovalsPage, AuditPage, CatalogPage, ConflictsPage,
     ConnectorsPage, DevMailPage, ExtendAccessPage, HomePage, MailQueuePage, ManageCatalogPage,
-    ManageCatalogsPage, ManagePackagePage, ManagePage, NotFound, PolicyPage, RequestDetailPage,
-    RequestPackagePage, SettingsPage, SignInPage,
+    ManageCatalogsPage, ManagePackagePage, ManagePage, ManageReviewPage, ManageReviewsPage,
+    MyReviewsPage, NotFound, PolicyPage, RequestDetailPage, RequestPackagePage, ReviewItemsPage,
+    ReviewReportPage, SettingsPage, SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -80,6 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("catalog/:id") view=RequestPackagePage ssr=SsrMode::Async />
                     <Route path=path!("approvals") view=ApprovalsPage ssr=SsrMode::Async />
                     <Route path=path!("requests/:id") view=RequestDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("reviews") view=MyReviewsPage ssr=SsrMode::Async />
+                    <Route path=path!("reviews/:id") view=ReviewItemsPage ssr=SsrMode::Async />
                     <Route path=path!("access/:id") view=AccessDetailPage ssr=SsrMode::Async />
                     <Route path=path!("access/:id/extend") view=ExtendAccessPage ssr=SsrMode::Async />
                     <Route path=path!("manage") view=ManagePage ssr=SsrMode::Async />
@@ -89,6 +92,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("manage/catalogs") view=ManageCatalogsPage ssr=SsrMode::Async />
                     <Route path=path!("manage/catalogs/:id") view=ManageCatalogPage ssr=SsrMode::Async />
                     <Route path=path!("manage/conflicts") view=ConflictsPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/reviews") view=ManageReviewsPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/reviews/new") view=ManageReviewPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/reviews/:id") view=ManageReviewPage ssr=SsrMode::Async />
+                    <Route path=path!("manage/reviews/instances/:id") view=ReviewReportPage ssr=SsrMode::Async />
                     <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
                     <Route path=path!("dev/mail") view=DevMailPage ssr=SsrMode::Async />
                     <Route path=path!("act/:token") view=ActionLinkPage ssr=SsrMode::Async />

@@ -88,8 +88,8 @@ pub async fn get_review_items(
 #[server]
 pub async fn decide_review_items(
     instance_id: i64,
-    item_ids: Vec<i64>,
-    decision: String,
+    #[server(default)] item_ids: Vec<i64>,
+    #[server(default)] decision: String,
     reason: String,
     #[server(default)] link: String,
 ) -> Result<DecisionsRecorded, AppError> {

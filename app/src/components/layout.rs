@@ -91,6 +91,9 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
                     <a href="/approvals" aria-current=current("/approvals")>"Approvals"</a>
                 </li>
                 <li>
+                    <a href="/reviews" aria-current=current("/reviews")>"Reviews"</a>
+                </li>
+                <li>
                     <a href="/manage" aria-current=current("/manage")>"Manage"</a>
                 </li>
             })}
@@ -143,8 +146,8 @@ fn navigation(info: SiteInfo, sign_out: ServerAction<SignOut>) -> impl IntoView 
     }
 }
 
-/// Percent-encodes a path for a query value.
-fn urlencoding(text: &str) -> String {
+/// Percent-encodes a path or any text for a query value.
+pub fn urlencoding(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

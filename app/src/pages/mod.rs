@@ -13,6 +13,7 @@ pub mod home;
 pub mod manage;
 pub mod not_found;
 pub mod requests;
+pub mod reviews;
 pub mod settings;
 pub mod sign_in;
 
@@ -29,9 +30,11 @@ pub use manage::{
     connectors::ConnectorsPage,
     mail::MailQueuePage,
     packages::{policy::PolicyPage, ManagePackagePage},
+    reviews::{detail::ManageReviewPage, report::ReviewReportPage, ManageReviewsPage},
     ManagePage,
 };
 pub use not_found::NotFound;
 pub use requests::detail::RequestDetailPage;
+pub use reviews::{detail::ReviewItemsPage, MyReviewsPage};
 pub use settings::SettingsPage;
 pub use sign_in::SignInPage;

@@ -10,13 +10,19 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::{
-    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, session,
+    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, reviews,
+    session,
 };
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeSet;
 
 /// Text that belongs to the foreign objects and must not appear in a refusal or a list.
-const SECRETS: [&str; 3] = ["Ivy Ito", "Preparing the quarterly close", "Grace Green"];
+const SECRETS: [&str; 4] = [
+    "Ivy Ito",
+    "Preparing the quarterly close",
+    "Grace Green",
+    "Finance certification",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
@@ -88,6 +94,12 @@ struct Foreign {
     message: String,
     /// A downstream connector no catalog may use yet.
     partner_connector: String,
+    /// Fiona's review of Finance reports, its version, its instance in progress and the
+    /// item of Grace's access she reviews.
+    finance_review: String,
+    finance_review_version: String,
+    finance_instance: String,
+    grace_item: String,
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -110,6 +122,36 @@ async fn foreign_objects(app: &TestApp) -> Foreign {
         ivy_link: ivy_link(app).await,
         message: scalar(app, "select min(id) from outbound_message").await.to_string(),
         partner_connector: partner_connector(app).await.to_string(),
+        ..finance_review(app).await
+    }
+}
+
+/// Fiona (owner of the Business catalog) reviews her reports' Finance reports access.
+async fn finance_review(app: &TestApp) -> Foreign {
+    use app::backend::services::reviews as service;
+    let fiona = app.person("Fiona Fischer").await;
+    let mut form = crate::reviews::manager_review(app, "Finance certification", "Finance reports");
+    form.start_at = app.clock_now().date_time_input();
+    let review_id = service::save(&app.state, &fiona, None, 0, &form).await.unwrap();
+    let scheduler = app::backend::workers::ReviewScheduler::new(app.state.clone());
+    app.drain(&scheduler).await;
+    let instance = scalar(app, &format!("select id from review_instance where access_review_id = {review_id}")).await;
+    Foreign {
+        finance_review: review_id.to_string(),
+        finance_review_version: scalar(app, &format!("select version from access_review where id = {review_id}")).await.to_string(),
+        finance_instance: instance.to_string(),
+        grace_item: scalar(app, &format!("select i.id from review_item i join person p on p.id = i.person_id where i.review_instance_id = {instance} and p.display_name = 'Grace Green'")).await.to_string(),
+        ivy_request: String::new(),
+        ivy: String::new(),
+        grace_assignment: String::new(),
+        finance_package: String::new(),
+        finance_policy: String::new(),
+        expense_package: String::new(),
+        github_package: String::new(),
+        business_catalog: String::new(),
+        ivy_link: String::new(),
+        message: String::new(),
+        partner_connector: String::new(),
     }
 }
 
@@ -525,6 +567,107 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             &[Admin],
             ADA,
         ),
+        // Access reviews: Fiona's definition, report and items.
+        case(
+            reviews::ListReviews::PATH,
+            &[("page", "1")],
+            ListedWithout,
+            &[Admin, Auditor],
+            ADA,
+        ),
+        case(
+            reviews::GetReview::PATH,
+            &[("review_id", &f.finance_review)],
+            Refused,
+            &[Admin, Auditor],
+            ADA,
+        ),
+        case(
+            reviews::GetReviewReport::PATH,
+            &[("instance_id", &f.finance_instance)],
+            Refused,
+            &[Admin, Auditor],
+            ADA,
+        ),
+        case(reviews::MyReviews::PATH, &[], ListedWithout, &[], "Fiona Fischer"),
+        case(
+            reviews::GetReviewItems::PATH,
+            &[
+                ("instance_id", &f.finance_instance),
+                ("group_by", "person"),
+                ("query", ""),
+                ("page", "1"),
+            ],
+            Refused,
+            &[],
+            "Fiona Fischer",
+        ),
+        case(
+            reviews::DecideReviewItems::PATH,
+            &[
+                ("instance_id", &f.finance_instance),
+                ("item_ids[0]", &f.grace_item),
+                ("decision", "keep"),
+                ("reason", ""),
+            ],
+            Refused,
+            &[],
+            "Fiona Fischer",
+        ),
+        case(
+            reviews::AcceptReviewRecommendations::PATH,
+            &[("instance_id", &f.finance_instance)],
+            Refused,
+            &[],
+            "Fiona Fischer",
+        ),
+        case(
+            reviews::ReassignReviewItem::PATH,
+            &[
+                ("instance_id", &f.finance_instance),
+                ("item_id", &f.grace_item),
+                ("to", "henry.hall@example.com"),
+                ("reason", "Henry covers payroll"),
+            ],
+            Refused,
+            &[],
+            "Fiona Fischer",
+        ),
+        case(
+            reviews::SaveReview::PATH,
+            &[
+                ("review_id", &f.finance_review),
+                ("version", &f.finance_review_version),
+                ("review[name]", "Taken over"),
+                // Every package: earlier proofs renamed the Finance package and catalog.
+                ("review[scope_kind]", "all"),
+                ("review[stages][0][reviewer_kind]", "self"),
+                ("review[stages][0][duration_days]", "14"),
+                ("review[start_at]", "2027-06-01T09:00"),
+                ("review[duration_days]", "14"),
+                ("review[recurrence]", "once"),
+                ("review[default_decision]", "none"),
+                ("review[apply_mode]", "auto"),
+                ("review[sign_in_window_days]", "30"),
+            ],
+            Refused,
+            &[Admin],
+            ADA,
+        ),
+        case(
+            reviews::StartReviewNow::PATH,
+            &[("review_id", &f.finance_review)],
+            Refused,
+            &[Admin],
+            ADA,
+        ),
+        case(
+            reviews::ApplyReview::PATH,
+            &[("instance_id", &f.finance_instance)],
+            Refused,
+            &[Admin],
+            ADA,
+        ),
         // The mail queue is for administrators.
         case(mail::GetMailQueue::PATH, &[], Refused, &[Admin], ADA),
         case(
@@ -577,6 +720,10 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
         "provisioning_job",
         "action_token",
         "connector",
+        "access_review",
+        "review_instance",
+        "review_item",
+        "review_item_reviewer",
     ] {
         fingerprint.push(scalar(app, &format!("select count(*) from {table}")).await);
     }
@@ -589,6 +736,9 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
         .await,
     );
     fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from assignment").await);
+    fingerprint.push(scalar(app, "select count(decision) from review_item").await);
+    fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from access_review").await);
+    fingerprint.push(scalar(app, "select count(*) from access_review where name = 'Taken over'").await);
     fingerprint.push(
         scalar(
             app,

@@ -6,6 +6,7 @@ pub mod conflicts;
 pub mod connectors;
 pub mod mail;
 pub mod packages;
+pub mod reviews;
 
 use crate::api::manage::list_managed_packages;
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
@@ -19,6 +20,7 @@ pub fn ManageNav(current: &'static str) -> impl IntoView {
         ("/manage", "Packages"),
         ("/manage/catalogs", "Catalogs"),
         ("/manage/conflicts", "Separation of duties"),
+        ("/manage/reviews", "Access reviews"),
         ("/manage/connectors", "Connectors"),
         ("/manage/mail", "Mail queue"),
     ];
