@@ -150,3 +150,15 @@ pub async fn apply_review(instance_id: i64) -> Result<(), AppError> {
     leptos_axum::redirect(&format!("/manage/reviews/instances/{instance_id}"));
     Ok(())
 }
+
+/// Ends the current stage of an instance now instead of at its time (administrators and
+/// the review's owner); what follows at the end (the default decision, the next stage,
+/// applying the results) follows at once.
+#[server]
+pub async fn end_review_stage_now(instance_id: i64) -> Result<(), AppError> {
+    use crate::api::context::signed_in;
+    let (state, person) = signed_in().await?;
+    crate::backend::services::reviews::end_stage_now(&state, &person, instance_id).await?;
+    leptos_axum::redirect(&format!("/manage/reviews/instances/{instance_id}"));
+    Ok(())
+}

@@ -668,6 +668,13 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             &[Admin],
             ADA,
         ),
+        case(
+            reviews::EndReviewStageNow::PATH,
+            &[("instance_id", &f.finance_instance)],
+            Refused,
+            &[Admin],
+            ADA,
+        ),
         // The mail queue is for administrators.
         case(mail::GetMailQueue::PATH, &[], Refused, &[Admin], ADA),
         case(

@@ -548,6 +548,132 @@ async fn reviewers_see_and_decide_only_their_own_items_and_auditors_change_nothi
     app.stop().await;
 }
 
+async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_removed(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    let now = app.clock_now();
+    // A SCIM group of the GitHub package, where reconciliation found Dev and Eli as
+    // members without any grant.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let catalog_id: i64 = sqlx::query_scalar("select id from catalog where name = 'Engineering'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let scim = app::backend::store::connector::insert(&mut tx, now, "Okta SCIM", "scim").await.unwrap();
+    let group = app::backend::store::resource::insert(
+        &mut tx,
+        now,
+        &app::backend::store::resource::NewResource {
+            catalog_id,
+            connector_id: scim,
+            name: "github-org-members",
+            kind: "group",
+            external_id: Some("grp-github"),
+            description: "",
+        },
+    )
+    .await
+    .unwrap();
+    let github: i64 = sqlx::query_scalar("select id from access_package where name = 'GitHub organisation'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    app::backend::store::package::add_resource(&mut tx, now, github, group).await.unwrap();
+    for (who, account) in [("Dev Patel", "acct-dev"), ("Eli Evans", "acct-eli")] {
+        sqlx::query(
+            "insert into drift (connector_id, resource_id, account_id, person_id, kind, found_at, seen_at) \
+             values ($1, $2, $3, (select id from person where display_name = $4), 'unexpected_member', $5, $5)",
+        )
+        .bind(scim)
+        .bind(group)
+        .bind(account)
+        .bind(who)
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut form = manager_review(&app, "GitHub with what is really there", "GitHub organisation");
+    form.include_drift = Some("on".into());
+    let (_, instance) = start(&app, "Ada Admin", &form).await;
+    let alice = app.person("Alice Anders").await;
+    let page = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1).await.unwrap();
+    let unexplained: Vec<_> = page.items.iter().filter(|item| item.unexplained).collect();
+    assert_eq!(unexplained.len(), 2, "{:?}", page.items);
+    for item in &unexplained {
+        assert_eq!(item.access_name, "github-org-members");
+        assert_eq!(item.recommendation, Some(Decision::Remove));
+        assert_eq!(item.concerns, ["Found downstream without any grant in Gatehouse"]);
+    }
+    let dev = unexplained.iter().find(|item| item.holder_name == "Dev Patel").unwrap().item_id;
+    let eli = unexplained.iter().find(|item| item.holder_name == "Eli Evans").unwrap().item_id;
+    reviews::decide(&app.state, &alice, instance, &[dev], Decision::Keep, "", "").await.unwrap();
+    reviews::decide(&app.state, &alice, instance, &[eli], Decision::Remove, "Not on the team", "").await.unwrap();
+    app.clock.set(app.clock_now().plus_days(14));
+    let scheduler = ReviewScheduler::new(app.state.clone());
+    app.drain(&scheduler).await;
+    // Dev's membership is now a grant with an end; Eli's is queued for removal downstream,
+    // without an assignment, and Eli is told why.
+    let dev_end = app
+        .scalar("select a.end_at from assignment a join person p on p.id = a.person_id join access_package k on k.id = a.access_package_id where p.display_name = 'Dev Patel' and k.name = 'GitHub organisation' and a.status = 'active'")
+        .await;
+    assert_eq!(dev_end, app.clock_now().plus_days(90).millis());
+    assert_eq!(
+        app.scalar(&format!("select count(*) from provisioning_job j join person p on p.id = j.person_id where p.display_name = 'Eli Evans' and j.operation = 'remove_member' and j.assignment_id is null and j.resource_id = {group}")).await,
+        1
+    );
+    assert_eq!(messages(&app, "access_removed", "Eli Evans").await, 1);
+    let results: Vec<(String,)> = sqlx::query_as(&format!("select applied_result from review_item where review_instance_id = {instance} and drift_id is not null order by applied_result"))
+        .fetch_all(app.state.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(results, [("granted".to_string(),), ("removal_queued".to_string(),)]);
+    app.stop().await;
+}
+
+async fn access_that_no_longer_fits_its_policy_is_recommended_for_removal_and_kept_access_is_extended(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend).await;
+    app.seed_demo().await;
+    // Grace moved to Sales; Finance reports are for Finance. Both she and Kira signed in
+    // yesterday.
+    sqlx::query("update person set department = 'Sales' where display_name = 'Grace Green'")
+        .execute(app.state.db.reader())
+        .await
+        .unwrap();
+    sqlx::query("update person set last_sign_in_at = $1 where display_name in ('Grace Green', 'Kira Kim')")
+        .bind(app.clock_now().plus_days(-1).millis())
+        .execute(app.state.db.reader())
+        .await
+        .unwrap();
+    let mut form = manager_review(&app, "Finance reports review", "Finance reports");
+    form.extend_kept = Some("on".into());
+    let (_, instance) = start(&app, "Fiona Fischer", &form).await;
+    let fiona = app.person("Fiona Fischer").await;
+    let page = reviews::reviewer_page(&app.state, &fiona, instance, GroupBy::Person, "", 1).await.unwrap();
+    let grace = page.items.iter().find(|item| item.holder_name == "Grace Green").unwrap();
+    assert_eq!(grace.recommendation, Some(Decision::Remove));
+    assert_eq!(grace.concerns, ["No longer matches the rule of the policy it was granted under"]);
+    let kira = page.items.iter().find(|item| item.holder_name == "Kira Kim").unwrap();
+    assert_eq!(kira.recommendation, Some(Decision::Keep));
+    assert!(kira.concerns.is_empty());
+    reviews::accept_recommendations(&app.state, &fiona, instance).await.unwrap();
+    app.clock.set(app.clock_now().plus_days(14));
+    app.drain(&ReviewScheduler::new(app.state.clone())).await;
+    assert_eq!(
+        assignment_status(&app, "Grace Green", "Finance reports").await,
+        ("removed".to_string(), Some("denied_in_review".to_string()))
+    );
+    // Kept: its end moved out by the policy's 90 days.
+    assert_eq!(
+        app.scalar("select a.end_at from assignment a join person p on p.id = a.person_id join access_package k on k.id = a.access_package_id where p.display_name = 'Kira Kim' and k.name = 'Finance reports'").await,
+        app.clock_now().plus_days(90).millis()
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
     a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denied,
     stages_carry_on_what_the_definition_says_and_unanswered_items_take_the_default,
@@ -556,4 +682,6 @@ crate::on_both_backends!(
     a_recurring_review_creates_each_instance_once_with_two_gatehouses,
     a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at_again,
     reviewers_see_and_decide_only_their_own_items_and_auditors_change_nothing,
+    downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_removed,
+    access_that_no_longer_fits_its_policy_is_recommended_for_removal_and_kept_access_is_extended,
 );

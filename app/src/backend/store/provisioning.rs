@@ -52,6 +52,32 @@ pub async fn queue_membership(
     .map(|_| ())
 }
 
+/// Queues removing a person from a downstream group where no grant explains them (an
+/// access review decided so): a removal without an assignment, verified like any other.
+pub async fn queue_unexplained_removal(
+    tx: &mut Tx,
+    now: Timestamp,
+    drift_id: i64,
+    person_id: i64,
+    resource_id: i64,
+    connector_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into provisioning_job (connector_id, resource_id, assignment_id, person_id, operation, \
+         next_attempt_at, idempotency_key, max_attempts, created_at, updated_at) \
+         values ($1, $2, null, $3, 'remove_member', $4, $5, $6, $4, $4) on conflict (idempotency_key) do nothing",
+    )
+    .bind(connector_id)
+    .bind(resource_id)
+    .bind(person_id)
+    .bind(now.millis())
+    .bind(format!("drift:{drift_id}:remove"))
+    .bind(MAX_ATTEMPTS)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 /// Queues deactivating the person's account in every system where Gatehouse knows one
 /// (the person left); returns how many. Repeating it is a no-op (idempotency key).
 pub async fn queue_deactivations(

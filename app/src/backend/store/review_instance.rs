@@ -1300,3 +1300,163 @@ pub async fn reviewed_at_earlier_stage(
     .await?;
     Ok(found > 0)
 }
+
+/// Moves the end of the instance's current stage `stage` to `now`; false when the
+/// instance is not in progress at that stage.
+pub async fn end_stage_at(tx: &mut Tx, now: Timestamp, instance_id: i64, stage: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update review_instance set stage_end_at = $1, updated_at = $1, version = version + 1 \
+         where id = $2 and stage = $3 and status = 'in_progress' and stage_end_at > $1",
+    )
+    .bind(now.millis())
+    .bind(instance_id)
+    .bind(stage)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Puts downstream membership that no grant explains (open `unexpected_member` drift of a
+/// known person, on a resource the review covers) into the instance as stage-1 items,
+/// recommended for removal. Returns how many.
+pub async fn snapshot_drift(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    review: &ReviewRow,
+) -> Result<u64, sqlx::Error> {
+    let (scope, key) = match review.scope_kind.as_str() {
+        "packages" => (
+            "and d.resource_id in (select pr.resource_id from access_package_resource pr \
+             join access_review_package rp on rp.access_package_id = pr.access_package_id \
+             where rp.access_review_id = $3)",
+            review.id,
+        ),
+        "catalog" => ("and r.catalog_id = $3", review.catalog_id.unwrap_or(0)),
+        _ => ("and $3 = $3", 0),
+    };
+    Ok(sqlx::query(&format!(
+        "insert into review_item (review_instance_id, stage, drift_id, person_id, resource_id, \
+         recommendation, recommendation_json, created_at) \
+         select $1, 1, d.id, d.person_id, d.resource_id, 'remove', '[{{\"kind\":\"unexplained\"}}]', $2 \
+         from drift d join resource r on r.id = d.resource_id \
+         where d.kind = 'unexpected_member' and d.resolved_at is null and d.person_id is not null {scope} \
+         on conflict do nothing"
+    ))
+    .bind(instance_id)
+    .bind(now.millis())
+    .bind(key)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// What a drift item is about: (person, resource, its connector, resource name, still open).
+pub async fn drift_subject(tx: &mut Tx, drift_id: i64) -> Result<Option<(i64, i64, i64, String, bool)>, sqlx::Error> {
+    sqlx::query(
+        "select d.person_id, d.resource_id, d.connector_id, r.name, d.resolved_at from drift d \
+         join resource r on r.id = d.resource_id where d.id = $1 and d.person_id is not null",
+    )
+    .bind(drift_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| {
+        let resolved: Option<i64> = row.try_get("resolved_at")?;
+        Ok((
+            row.try_get("person_id")?,
+            row.try_get("resource_id")?,
+            row.try_get("connector_id")?,
+            row.try_get("name")?,
+            resolved.is_none(),
+        ))
+    })
+    .transpose()
+}
+
+/// A package that grants `resource_id`, to turn kept downstream membership into a grant.
+pub async fn package_granting(tx: &mut Tx, resource_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select access_package_id from access_package_resource where resource_id = $1 \
+         order by access_package_id limit 1",
+    )
+    .bind(resource_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The policies with a requester rule (groups, departments or attributes) that the
+/// instance's stage-1 items were granted under.
+pub async fn policies_with_rules(tx: &mut Tx, instance_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select distinct a.assignment_policy_id from review_item i join assignment a on a.id = i.assignment_id \
+         join assignment_policy p on p.id = a.assignment_policy_id \
+         where i.review_instance_id = $1 and i.stage = 1 and p.requestor_scope in ('groups', 'attribute_rule')",
+    )
+    .bind(instance_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// A holder of an item granted under a policy, with what its rule looks at.
+#[derive(Clone, Debug)]
+pub struct HolderUnderPolicy {
+    pub item_id: i64,
+    pub person_id: i64,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub attributes_json: String,
+    pub recommendation_json: String,
+}
+
+/// The stage-1 items of the instance granted under `policy_id`, with their holders.
+pub async fn holders_under_policy(tx: &mut Tx, instance_id: i64, policy_id: i64) -> Result<Vec<HolderUnderPolicy>, sqlx::Error> {
+    sqlx::query(
+        "select i.id, i.person_id, h.department, h.job_title, h.attributes_json, i.recommendation_json \
+         from review_item i join assignment a on a.id = i.assignment_id join person h on h.id = i.person_id \
+         where i.review_instance_id = $1 and i.stage = 1 and a.assignment_policy_id = $2",
+    )
+    .bind(instance_id)
+    .bind(policy_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(HolderUnderPolicy {
+            item_id: row.try_get("id")?,
+            person_id: row.try_get("person_id")?,
+            department: row.try_get("department")?,
+            job_title: row.try_get("job_title")?,
+            attributes_json: row.try_get("attributes_json")?,
+            recommendation_json: row.try_get("recommendation_json")?,
+        })
+    })
+    .collect()
+}
+
+/// The groups of the holders of the instance's stage-1 items under `policy_id`:
+/// (person, group).
+pub async fn groups_of_holders(tx: &mut Tx, instance_id: i64, policy_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query(
+        "select m.person_id, m.person_group_id from person_group_member m where m.person_id in \
+         (select i.person_id from review_item i join assignment a on a.id = i.assignment_id \
+          where i.review_instance_id = $1 and i.stage = 1 and a.assignment_policy_id = $2)",
+    )
+    .bind(instance_id)
+    .bind(policy_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| Ok((row.try_get("person_id")?, row.try_get("person_group_id")?)))
+    .collect()
+}
+
+/// Recommends removing an item, with its concerns.
+pub async fn set_concerns(tx: &mut Tx, item_id: i64, concerns_json: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update review_item set recommendation = 'remove', recommendation_json = $1 where id = $2")
+        .bind(concerns_json)
+        .bind(item_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

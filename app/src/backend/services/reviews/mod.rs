@@ -12,7 +12,7 @@ mod run;
 
 pub use decide::{accept_recommendations, decide, my_reviews, reassign, reviewer_page};
 pub use report::{export_csv, report};
-pub use run::{apply_confirmed, end_due_stages, send_reminders, snapshot_starting, start_due};
+pub use run::{apply_confirmed, end_due_stages, end_stage_now, send_reminders, snapshot_starting, start_due};
 
 use crate::backend::auth::permissions;
 use crate::backend::store::{self, audit, person::PersonRow, review::ReviewRow, Tx};

@@ -102,6 +102,14 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
             let stages = store::review::stages_of(&mut tx, review.id).await?;
             let first = stages.first().ok_or_else(AppError::internal)?;
             if instance.snapshot_after_id >= instance.snapshot_until_id {
+                if review.include_drift {
+                    let after_item = store::review_instance::max_item_id(&mut tx).await?;
+                    if store::review_instance::snapshot_drift(&mut tx, now, instance.id, &review).await? > 0 {
+                        store::review_instance::resolve_reviewers(&mut tx, now, instance.id, first, &review, after_item)
+                            .await?;
+                    }
+                }
+                flag_policy_mismatches(&mut tx, instance.id).await?;
                 open_first_stage(&mut tx, now, &instance, &review).await?;
                 tx.commit().await?;
                 batches += 1;
@@ -476,6 +484,10 @@ async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Resu
                     "already_ended"
                 }
             }
+            (Some("keep"), None) => match item.drift_id {
+                Some(drift_id) => grant_unexplained(&mut tx, now, drift_id, item, &review).await?,
+                None => "kept",
+            },
             (Some("keep"), Some(assignment_id)) if review.extend_kept => {
                 if crate::backend::services::assignments::extend_by_policy(&mut tx, now, assignment_id, &audit::Actor::System("review")).await? {
                     "extended"
@@ -484,6 +496,10 @@ async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Resu
                 }
             }
             (Some("keep"), _) => "kept",
+            (Some("remove"), None) => match item.drift_id {
+                Some(drift_id) => remove_unexplained(&mut tx, now, drift_id, item).await?,
+                None => "no_change",
+            },
             _ => "no_change",
         };
         store::review_instance::mark_applied(&mut tx, now, instance.id, item, result).await?;
@@ -494,4 +510,172 @@ async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Resu
         state.scheduler_wakeup.notify();
     }
     Ok(items.len())
+}
+
+/// Ends the current stage now (administrators and the review's owner): the worker then
+/// does what the end of the stage does.
+#[tracing::instrument(skip_all, fields(person_id = person.id, instance_id = instance_id))]
+pub async fn end_stage_now(state: &AppState, person: &PersonRow, instance_id: i64) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin_write().await?;
+    let Some(instance) = store::review_instance::find(&mut tx, instance_id).await? else {
+        return Err(AppError::not_found("review"));
+    };
+    let review = super::readable(&mut tx, person, instance.review_id)
+        .await
+        .map_err(|_| AppError::not_found("review"))?;
+    if !super::may_change(&mut tx, person, &review).await? {
+        return Err(AppError::new(ErrorCode::Forbidden, "You may read this review but not end it."));
+    }
+    if !store::review_instance::end_stage_at(&mut tx, now, instance.id, instance.stage).await? {
+        return Err(AppError::new(ErrorCode::Conflict, "This review is not in progress."));
+    }
+    audit::append(
+        &mut tx,
+        now,
+        &actor_of(person),
+        audit::Change::new("review_instance.stage_ended_early", "review_instance", instance.id)
+            .before(serde_json::json!({ "stage": instance.stage, "stage_end_at": instance.stage_end_at }))
+            .after(serde_json::json!({ "stage_end_at": now.millis() })),
+    )
+    .await?;
+    tx.commit().await?;
+    state.scheduler_wakeup.notify();
+    Ok(())
+}
+
+/// Days a kept downstream membership is granted for when it becomes a grant.
+const UNEXPLAINED_KEPT_DAYS: i64 = 90;
+
+/// Removed in review: downstream membership no grant explains is removed by the connector
+/// and verified like any removal; the person is told.
+async fn remove_unexplained(
+    tx: &mut Tx,
+    now: Timestamp,
+    drift_id: i64,
+    item: &store::review_instance::FinalItem,
+) -> Result<&'static str, AppError> {
+    let Some((person_id, resource_id, connector_id, name, open)) =
+        store::review_instance::drift_subject(tx, drift_id).await?
+    else {
+        return Ok("no_change");
+    };
+    if !open {
+        return Ok("already_ended");
+    }
+    store::provisioning::queue_unexplained_removal(tx, now, drift_id, person_id, resource_id, connector_id).await?;
+    let actor = match &item.decided_by {
+        Some((id, label)) => audit::Actor::person(*id, label),
+        None => audit::Actor::System("review"),
+    };
+    audit::append(
+        tx,
+        now,
+        &actor,
+        audit::Change::new("drift.removal_queued", "drift", drift_id).after(serde_json::json!({
+            "person_id": person_id, "resource_id": resource_id, "reason": item.reason, "why": "removed in an access review",
+        })),
+    )
+    .await?;
+    mail::notify(
+        tx,
+        now,
+        person_id,
+        &Notice::access_removed(&name, "a reviewer decided it is no longer needed", &item.reason),
+        &[],
+    )
+    .await?;
+    Ok("removal_queued")
+}
+
+/// Kept in review: downstream membership no grant explained becomes a grant of a package
+/// that holds the group, with an end, so that it lapses unless someone asks again.
+async fn grant_unexplained(
+    tx: &mut Tx,
+    now: Timestamp,
+    drift_id: i64,
+    item: &store::review_instance::FinalItem,
+    review: &ReviewRow,
+) -> Result<&'static str, AppError> {
+    let Some((person_id, resource_id, ..)) = store::review_instance::drift_subject(tx, drift_id).await? else {
+        return Ok("no_change");
+    };
+    let Some(package_id) = store::review_instance::package_granting(tx, resource_id).await? else {
+        return Ok("kept_without_package");
+    };
+    let actor = match &item.decided_by {
+        Some((id, label)) => audit::Actor::person(*id, label),
+        None => audit::Actor::System("review"),
+    };
+    let granted = crate::backend::services::assignments::create_assignment(
+        tx,
+        now,
+        &store::assignment::NewAssignment {
+            person_id,
+            package_id,
+            policy_id: None,
+            request_id: None,
+            status: AssignmentStatus::Active,
+            start_at: now,
+            end_at: Some(now.plus_days(UNEXPLAINED_KEPT_DAYS)),
+        },
+        &actor,
+        serde_json::json!({ "why": "kept in an access review", "review": review.name, "drift_id": drift_id }),
+    )
+    .await;
+    match granted {
+        Ok(_) => Ok("granted"),
+        // A person who left, or a separation-of-duties conflict: kept as it is, for an
+        // administrator to see in the report.
+        Err(error) if error.code == ErrorCode::Conflict || error.code == ErrorCode::Forbidden => {
+            Ok("kept_not_granted")
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Items whose holder no longer matches the requester rule of the policy the access was
+/// granted under (moved department, other groups) are recommended for removal, saying so.
+/// People are few next to assignments: the holders under each such policy are read once.
+async fn flag_policy_mismatches(tx: &mut Tx, instance_id: i64) -> Result<(), AppError> {
+    use crate::domain::policy::Requestor;
+    use crate::domain::review::Concern;
+    for policy_id in store::review_instance::policies_with_rules(tx, instance_id).await? {
+        let Some(scope) = store::policy::scope_of_policy(tx, policy_id).await? else {
+            continue;
+        };
+        let groups = store::review_instance::groups_of_holders(tx, instance_id, policy_id).await?;
+        for holder in store::review_instance::holders_under_policy(tx, instance_id, policy_id).await? {
+            let attributes: std::collections::BTreeMap<String, String> =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&holder.attributes_json)
+                    .map_err(|error| {
+                        tracing::error!(person_id = holder.person_id, %error, "unreadable attributes of a person");
+                        AppError::internal()
+                    })?
+                    .into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+                    .collect();
+            let requestor = Requestor {
+                department: holder.department.clone(),
+                job_title: holder.job_title.clone(),
+                group_ids: groups
+                    .iter()
+                    .filter(|(person, _)| *person == holder.person_id)
+                    .map(|(_, group)| *group)
+                    .collect(),
+                attributes,
+            };
+            if scope.admits(&requestor) {
+                continue;
+            }
+            let mut concerns: Vec<Concern> = serde_json::from_str(&holder.recommendation_json).map_err(|error| {
+                tracing::error!(item_id = holder.item_id, %error, "unreadable recommendation of a review item");
+                AppError::internal()
+            })?;
+            concerns.push(Concern::NoLongerMatchesPolicy);
+            let json = serde_json::to_string(&concerns).map_err(|_| AppError::internal())?;
+            store::review_instance::set_concerns(tx, holder.item_id, &json).await?;
+        }
+    }
+    Ok(())
 }
