@@ -11,9 +11,8 @@
 //!   (pages, grouped by person and by package, with and without a search);
 //! - "accept all recommendations" over that manager's items.
 //!
-//!   make bench                        (both backends; PostgreSQL at BENCH_POSTGRES_URL,
-//!                                      default postgres://postgres@127.0.0.1:5432/postgres)
-//!   BENCH_PEOPLE=2000 make bench      (smaller)
+//! `make bench` runs it on both backends (PostgreSQL at `BENCH_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); `BENCH_PEOPLE=2000 make bench` is smaller.
 //!
 //! Prints figures; asserts nothing about speed (a benchmark is not a test).
 

@@ -539,20 +539,6 @@ async fn security_headers(
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::loggable_path;
-
-    #[test]
-    fn email_link_tokens_never_reach_the_log() {
-        assert_eq!(
-            loggable_path(&format!("/act/{}", "ab".repeat(32))),
-            "/act/…"
-        );
-        assert_eq!(loggable_path("/approvals"), "/approvals");
-    }
-}
-
 /// Every item of a review instance as CSV, for administrators, auditors and the review's
 /// owners (decided in `services::reviews::export_csv`).
 async fn review_items_csv(
@@ -587,3 +573,18 @@ async fn review_items_csv(
             .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn email_link_tokens_never_reach_the_log() {
+        assert_eq!(
+            loggable_path(&format!("/act/{}", "ab".repeat(32))),
+            "/act/…"
+        );
+        assert_eq!(loggable_path("/approvals"), "/approvals");
+    }
+}
+

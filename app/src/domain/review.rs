@@ -482,17 +482,20 @@ fn optional_days(input: &str, what: &str) -> Result<Option<i64>, String> {
     }
 }
 
+/// "Choose one of: …" with the options' labels.
+fn one_of(options: &[(&str, &str)]) -> String {
+    format!(
+        "Choose one of: {}.",
+        options
+            .iter()
+            .map(|(_, label)| *label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 fn choice<T>(input: &str, parse: impl Fn(&str) -> Option<T>, options: &[(&str, &str)]) -> Result<T, String> {
-    parse(input.trim()).ok_or_else(|| {
-        format!(
-            "Choose one of: {}.",
-            options
-                .iter()
-                .map(|(_, label)| *label)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
+    parse(input.trim()).ok_or_else(|| one_of(options))
 }
 
 impl ReviewForm {
@@ -540,7 +543,7 @@ impl ReviewForm {
             "scope_kind",
             match self.scope_kind.trim() {
                 "packages" | "catalog" | "all" => Ok(self.scope_kind.trim()),
-                _ => Err(choice(&self.scope_kind, |_| None::<()>, &SCOPE_KINDS).unwrap_err()),
+                _ => Err(one_of(&SCOPE_KINDS)),
             },
         );
         let scope = match scope {
@@ -610,7 +613,7 @@ impl ReviewForm {
                         },
                     )
                     .map(ReviewerDraft::Group),
-                _ => v.check(&field("reviewer_kind"), Err(choice(&stage.reviewer_kind, |_| None::<()>, &REVIEWER_KINDS).unwrap_err())),
+                _ => v.check(&field("reviewer_kind"), Err(one_of(&REVIEWER_KINDS))),
             };
             let fallbacks = v.check(&field("fallbacks"), parse_emails(&stage.fallbacks));
             let days = v.check(&field("duration_days"), parse_number(&stage.duration_days, 1..=MAX_REVIEW_DAYS, "days"));
