@@ -9,6 +9,14 @@
 // It also starts MailDev (mail/smtp.mjs) as the SMTP server Gatehouse sends to, and
 // the test OpenID provider (oidc/op.mjs, issuer http://127.0.0.1:9400)
 // with Gatehouse's callback registered, and configures Gatehouse to sign in through it.
+// And the real SCIM 2.0 server (PyPI scim2-server, installed into .tools/scim by
+// scripts/setup.sh; SCIM_SERVER_BIN overrides the path) on a free loopback port with
+// --dynamic-tenants, so that each test gets its own base URL
+// (http://127.0.0.1:<port>/<tenant>/v2). Gatehouse reads its bearer token from
+// GATEHOUSE_SECRET_SCIM_E2E_1 … _4: a secret goes to one connector only, so each test that
+// adds a SCIM connector in the pages uses a secret name of its own (SCIM_E2E_1 …). The
+// tests find the URL, the token and those names in .e2e-state.json (scimUrl, scimToken,
+// scimSecrets).
 //
 // It makes a temp dir, runs `<bin> migrate` and `<bin> seed-demo` against a fresh
 // SQLite database there, spawns `<bin> serve` on a free loopback port, waits for
@@ -58,6 +66,43 @@ function runStep(bin, args, env, logFile) {
 }
 
 const OP_ISSUER = 'http://127.0.0.1:9400';
+/** The bearer token of the test SCIM server, and the secret names Gatehouse gets it under. */
+const SCIM_TOKEN = 'gatehouse-e2e-scim-token';
+const SCIM_SECRETS = ['SCIM_E2E_1', 'SCIM_E2E_2', 'SCIM_E2E_3', 'SCIM_E2E_4'];
+
+/** Starts scim2-server (dynamic tenants) on a free loopback port; returns its pid and URL. */
+async function startScim(tmp) {
+  const bin = path.resolve(E2E_DIR, process.env.SCIM_SERVER_BIN || '../.tools/scim/bin/scim2-server');
+  if (!fs.existsSync(bin)) {
+    throw new Error(`scim2-server not found at ${bin}: run scripts/setup.sh --for test (or set SCIM_SERVER_BIN).`);
+  }
+  const port = await freePort();
+  const logFd = fs.openSync(path.join(tmp, 'scim.log'), 'a');
+  const scim = spawn(
+    bin,
+    ['--hostname', '127.0.0.1', '--port', String(port), '--bearer-token', SCIM_TOKEN, '--dynamic-tenants'],
+    { stdio: ['ignore', logFd, logFd] },
+  );
+  fs.closeSync(logFd);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/ready/v2/ServiceProviderConfig`, {
+        headers: { authorization: `Bearer ${SCIM_TOKEN}` },
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (res.status === 200) return { scimPid: scim.pid, scimUrl: url };
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline || scim.exitCode !== null) {
+      await stopPid(scim.pid);
+      throw new Error(`scim2-server did not start; see ${path.join(tmp, 'scim.log')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** Starts the test OpenID provider with Gatehouse's callback registered; returns its pid. */
 async function startProvider(url, tmp, logFile) {
@@ -165,6 +210,11 @@ export default async function globalSetup() {
     GATEHOUSE_SMTP_TLS: 'none',
     GATEHOUSE_MAIL_FROM: 'Gatehouse <gatehouse@example.com>',
   });
+  // A real SCIM server downstream: the tests add connectors to tenants of it in the pages.
+  const { scimPid, scimUrl } = await startScim(tmp);
+  const peers = { opPid, smtpPid, mailApi, scimPid, scimUrl, scimToken: SCIM_TOKEN, scimSecrets: SCIM_SECRETS };
+  writeState({ url, pid: null, ...peers, tmp, logFile });
+  for (const name of SCIM_SECRETS) env[`GATEHOUSE_SECRET_${name}`] = SCIM_TOKEN;
 
   runStep(bin, ['migrate'], env, logFile);
   runStep(bin, ['seed-demo'], env, logFile);
@@ -181,7 +231,7 @@ export default async function globalSetup() {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
-  writeState({ url, pid: child.pid, opPid, smtpPid, mailApi, tmp, logFile });
+  writeState({ url, pid: child.pid, ...peers, tmp, logFile });
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError = 'no answer yet';

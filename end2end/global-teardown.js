@@ -1,4 +1,5 @@
-// Stops the Gatehouse process started by global-setup.js (by its pid only),
+// Stops the Gatehouse process and the peers (OpenID provider, MailDev, SCIM server)
+// started by global-setup.js (each by its pid only),
 // copies its log to test-results/gatehouse.log and removes the temp dir.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +39,7 @@ export default async function globalTeardown() {
   await stopPid(state.pid);
   await stopPid(state.opPid);
   await stopPid(state.smtpPid);
+  await stopPid(state.scimPid);
   if (state.logFile && fs.existsSync(state.logFile)) {
     const dest = path.join(E2E_DIR, 'test-results', 'gatehouse.log');
     fs.mkdirSync(path.dirname(dest), { recursive: true });

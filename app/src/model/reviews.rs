@@ -212,6 +212,9 @@ pub struct ReviewReport {
     pub verified: i64,
     /// An administrator may apply the results now (ended, apply mode `confirm`).
     pub can_apply: bool,
+    /// The viewer may end the current stage now (in progress; administrators and the
+    /// review's owner).
+    pub can_end: bool,
     /// The CSV export of every item.
     pub csv_url: String,
 }

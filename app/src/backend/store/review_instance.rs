@@ -75,8 +75,61 @@ pub async fn of_review(tx: &mut Tx, review_id: i64, limit: i64) -> Result<Vec<In
     .collect()
 }
 
-/// Items and decided items of an instance's current stage.
+/// Items and decided items of a stage: the instance's counters for its current stage (a
+/// stage can have a million items; pages read this on every load), counted otherwise.
 pub async fn stage_progress(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
+    let current = sqlx::query(
+        "select stage_items, stage_decided from review_instance where id = $1 and stage = $2 \
+         and status <> 'starting'",
+    )
+    .bind(instance_id)
+    .bind(stage)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = current {
+        return Ok((row.try_get("stage_items")?, row.try_get("stage_decided")?));
+    }
+    count_stage(tx, instance_id, stage).await
+}
+
+/// Counts the items and decided items of a stage, and keeps the counts on the instance
+/// when it is the current stage.
+pub async fn recount_stage(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
+    let (items, decided) = count_stage(tx, instance_id, stage).await?;
+    sqlx::query("update review_instance set stage_items = $1, stage_decided = $2 where id = $3 and stage = $4")
+        .bind(items)
+        .bind(decided)
+        .bind(instance_id)
+        .bind(stage)
+        .execute(&mut **tx)
+        .await?;
+    Ok((items, decided))
+}
+
+/// Adds `newly` decided items to the current stage's count.
+pub async fn add_decided(tx: &mut Tx, instance_id: i64, newly: i64) -> Result<(), sqlx::Error> {
+    if newly != 0 {
+        sqlx::query("update review_instance set stage_decided = stage_decided + $1 where id = $2")
+            .bind(newly)
+            .bind(instance_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// How many of `item_ids` are undecided.
+pub async fn undecided_among(tx: &mut Tx, item_ids: &[i64]) -> Result<i64, sqlx::Error> {
+    if item_ids.is_empty() {
+        return Ok(0);
+    }
+    let list = item_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    sqlx::query_scalar(&format!("select count(*) from review_item where id in ({list}) and decision is null"))
+        .fetch_one(&mut **tx)
+        .await
+}
+
+async fn count_stage(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query(
         "select count(*) as items, count(decision) as decided from review_item \
          where review_instance_id = $1 and stage = $2",
@@ -264,7 +317,13 @@ pub async fn resolve_reviewers(
     after_item: i64,
 ) -> Result<u64, sqlx::Error> {
     let insert = "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, created_at)";
-    let scope = "i.review_instance_id = $1 and i.stage = $2 and i.id > $3";
+    // The new items are a range of ids: read by the primary key, not by an index over the
+    // whole instance (which made each batch of a snapshot slower than the one before).
+    // `+ 0` keeps the planners from choosing that index.
+    let upto = max_item_id(tx).await?;
+    let scope = format!(
+        "i.id > $3 and i.id <= {upto} and i.review_instance_id + 0 = $1 and i.stage + 0 = $2"
+    );
     let rule = match stage.reviewer_kind.as_str() {
         "manager" => format!(
             "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \

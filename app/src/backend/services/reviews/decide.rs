@@ -282,6 +282,7 @@ pub async fn decide(
         .ok_or_else(AppError::internal)?;
     let reason = parse_reason(decision, reason, review.reason_on_keep, review.reason_on_remove)
         .map_err(|message| AppError::invalid_field("reason", message))?;
+    let newly = store::review_instance::undecided_among(&mut tx, &ids).await?;
     let decided = store::review_instance::decide(
         &mut tx,
         now,
@@ -304,6 +305,7 @@ pub async fn decide(
         }
         return Err(AppError::not_found("review item"));
     }
+    store::review_instance::add_decided(&mut tx, instance.id, newly).await?;
     use_link(&mut tx, now, person, instance.id, link).await?;
     audit::append(
         &mut tx,
@@ -333,6 +335,7 @@ pub async fn accept_recommendations(
     require_open(&instance, now)?;
     let decided =
         store::review_instance::accept_recommendations(&mut tx, now, instance.id, instance.stage, person.id).await?;
+    store::review_instance::add_decided(&mut tx, instance.id, i64::try_from(decided).unwrap_or(0)).await?;
     audit::append(
         &mut tx,
         now,

@@ -1,7 +1,7 @@
 //! The report of an instance and the CSV export of its items, for administrators,
 //! auditors and the review's owners.
 
-use super::{instance_summary, readable};
+use super::{instance_summary, may_change, readable};
 use crate::backend::auth::permissions;
 use crate::backend::store::{self, person::PersonRow, review_instance::InstanceRow, Tx};
 use crate::backend::AppState;
@@ -63,7 +63,10 @@ pub async fn report(state: &AppState, person: &PersonRow, instance_id: i64) -> R
         .collect::<Vec<_>>();
     let [kept, removed, not_sure, undecided, applied, verified] =
         store::review_instance::totals(&mut tx, instance.id).await?;
+    let review = readable(&mut tx, person, instance.review_id).await?;
+    let can_end = instance.status == "in_progress" && may_change(&mut tx, person, &review).await?;
     Ok(ReviewReport {
+        can_end,
         review_id: instance.review_id,
         review_name: instance.review_name.clone(),
         reviewers,

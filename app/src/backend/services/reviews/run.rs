@@ -142,7 +142,7 @@ async fn open_first_stage(
     if !store::review_instance::set_status(tx, now, instance.id, "starting", "in_progress").await? {
         return Ok(());
     }
-    let (items, _) = store::review_instance::stage_progress(tx, instance.id, 1).await?;
+    let (items, _) = store::review_instance::recount_stage(tx, instance.id, 1).await?;
     audit::append(
         tx,
         now,
@@ -326,6 +326,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
             let index = usize::try_from(next.position - 1).unwrap_or(0);
             let end = ends.get(index).copied().unwrap_or(Timestamp(instance.end_at)).max(now.plus_minutes(1));
             store::review_instance::set_stage(&mut tx, now, instance.id, next.position, instance.stage_count, end.millis()).await?;
+            store::review_instance::recount_stage(&mut tx, instance.id, next.position).await?;
             Some((next.position, end))
         }
         None if review.quality_extra_stage && !flagged.is_empty() && instance.stage == defined => {
@@ -344,6 +345,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                 store::review_instance::resolve_reviewers(&mut tx, now, instance.id, &extra, &review, after_item).await?;
                 let end = now.plus_days(extra.duration_days);
                 store::review_instance::set_stage(&mut tx, now, instance.id, extra.position, extra.position, end.millis()).await?;
+                store::review_instance::recount_stage(&mut tx, instance.id, extra.position).await?;
                 Some((extra.position, end))
             } else {
                 None
@@ -356,6 +358,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
         tx.commit().await?;
         return Ok(true);
     }
+    store::review_instance::recount_stage(&mut tx, instance.id, instance.stage).await?;
     store::review_instance::set_status(&mut tx, now, instance.id, "in_progress", "ended").await?;
     let [kept, removed, ..] = store::review_instance::totals(&mut tx, instance.id).await?;
     audit::append(
@@ -540,6 +543,9 @@ pub async fn end_stage_now(state: &AppState, person: &PersonRow, instance_id: i6
     )
     .await?;
     tx.commit().await?;
+    // What the end of the stage does is done now, so that the page shows it at once; the
+    // worker applies the results.
+    end_stage(state, instance.id, now).await?;
     state.scheduler_wakeup.notify();
     Ok(())
 }

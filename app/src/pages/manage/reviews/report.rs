@@ -1,11 +1,13 @@
 //! `/manage/reviews/instances/:id`: the report of one run of a review. Its status and
 //! progress, the totals of decisions, removals applied and verified downstream, how
 //! completion grew day by day (a chart, and the same numbers as a table), each reviewer's
-//! part with careless answers flagged, the CSV export, and "Apply results" when the review
-//! waits for an administrator.
+//! part with careless answers flagged, the CSV export, "End stage now" while the instance
+//! is in progress, and "Apply results" when the review waits for an administrator.
 
 use super::{instance_badge, instance_progress};
-use crate::api::reviews::{get_review_report, ApplyReview, ReviewReport, ReviewerRow};
+use crate::api::reviews::{
+    get_review_report, ApplyReview, EndReviewStageNow, ReviewReport, ReviewerRow,
+};
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
 use crate::components::form::{ErrorSummary, FormTokenField};
 use crate::components::route::id_param;
@@ -19,16 +21,24 @@ use leptos_meta::Title;
 pub fn ReviewReportPage() -> impl IntoView {
     let instance_id = id_param();
     let apply = ServerAction::<ApplyReview>::new();
+    let end_stage = ServerAction::<EndReviewStageNow>::new();
     let report = Resource::new(
-        move || (instance_id(), apply.version().get()),
-        |(id, _)| get_review_report(id),
+        move || {
+            (
+                instance_id(),
+                apply.version().get(),
+                end_stage.version().get(),
+            )
+        },
+        |(id, _, _)| get_review_report(id),
     );
     view! {
         {move || apply.value().get().and_then(Result::err).map(|error| view! { <ErrorSummary error prefix="apply-" /> })}
+        {move || end_stage.value().get().and_then(Result::err).map(|error| view! { <ErrorSummary error prefix="end-" /> })}
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match report.await {
-                    Ok(report) => report_view(report, apply).into_any(),
+                    Ok(report) => report_view(report, apply, end_stage).into_any(),
                     Err(error) => view! { <Title text="Review report" /> <ErrorAlert error /> }.into_any(),
                 }
             })}
@@ -36,8 +46,14 @@ pub fn ReviewReportPage() -> impl IntoView {
     }
 }
 
-fn report_view(report: ReviewReport, apply: ServerAction<ApplyReview>) -> impl IntoView {
+fn report_view(
+    report: ReviewReport,
+    apply: ServerAction<ApplyReview>,
+    end_stage: ServerAction<EndReviewStageNow>,
+) -> impl IntoView {
     let instance = report.instance.clone();
+    // The server refuses anyone who may not end it (auditors read the report too).
+    let in_progress = report.can_end;
     let title = format!("Report: {}", report.review_name);
     let totals = [
         ("Kept", report.kept),
@@ -70,6 +86,13 @@ fn report_view(report: ReviewReport, apply: ServerAction<ApplyReview>) -> impl I
             <div class="cluster">
                 // A plain download: the router leaves links with `download` to the browser.
                 <a class="button button-secondary" href=report.csv_url.clone() download="">"Download CSV"</a>
+                {in_progress.then(|| view! {
+                    <ActionForm action=end_stage>
+                        <FormTokenField />
+                        <input type="hidden" name="instance_id" value=instance.instance_id.to_string() />
+                        <button type="submit" class="button button-secondary" aria-describedby="end-stage-hint">"End stage now"</button>
+                    </ActionForm>
+                })}
                 {report.can_apply.then(|| view! {
                     <ActionForm action=apply>
                         <FormTokenField />
@@ -78,6 +101,9 @@ fn report_view(report: ReviewReport, apply: ServerAction<ApplyReview>) -> impl I
                     </ActionForm>
                 })}
             </div>
+            {in_progress.then(|| view! {
+                <p class="hint" id="end-stage-hint">"Ends the current stage now instead of at its time: unanswered items take the review's default decision, then the next stage opens or the review ends."</p>
+            })}
             {report.can_apply.then(|| view! {
                 <p class="hint">"The review has ended and waits for an administrator: applying removes the access reviewers decided to remove."</p>
             })}
@@ -200,8 +226,10 @@ fn reviewers_section(reviewers: Vec<ReviewerRow>) -> impl IntoView {
                 view! { <Empty>"No reviewer yet."</Empty> }.into_any()
             } else {
                 view! {
+                    // Named apart from its section (also "Reviewers"): two landmarks of one name
+                    // cannot be told apart.
                     <DataTable
-                        label="Reviewers"
+                        label="Each reviewer's decisions"
                         columns=&["Stage", "Reviewer", "Items", "Kept", "Removed", "Not sure", "Undecided", "Flags"]
                     >
                         {reviewers.into_iter().map(|row| {
