@@ -95,6 +95,8 @@ create table review_instance (
     start_at bigint not null,
     end_at bigint not null,
     stage_end_at bigint not null,
+    stage_items bigint not null default 0,
+    stage_decided bigint not null default 0,
     snapshot_after_id bigint not null default 0,
     snapshot_until_id bigint not null default 0,
     ended_at bigint,
@@ -163,3 +165,6 @@ create index review_item_reviewer_instance_stage_idx on review_item_reviewer (re
 
 -- The reviewer page counts the peers of a holder (same department) who hold the same package.
 create index person_department_idx on person (department);
+
+-- Does a person hold a package? (peers on the reviewer page, one lookup per person).
+create index assignment_person_id_access_package_id_idx on assignment (person_id, access_package_id, status);
