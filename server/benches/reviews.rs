@@ -134,8 +134,16 @@ async fn generate(state: &AppState, people: usize, packages: usize) {
         }
         tx.commit().await.unwrap();
     }
-    let first_person = scalar(state, "select min(id) from person where email like '%@bench.example'").await;
-    let last_person = scalar(state, "select max(id) from person where email like '%@bench.example'").await;
+    let first_person = scalar(
+        state,
+        "select min(id) from person where email like '%@bench.example'",
+    )
+    .await;
+    let last_person = scalar(
+        state,
+        "select max(id) from person where email like '%@bench.example'",
+    )
+    .await;
     let mut from = first_person;
     while from <= last_person {
         let to = from + 999;
@@ -156,7 +164,11 @@ async fn generate(state: &AppState, people: usize, packages: usize) {
         "  generated {} people, {} packages, {} assignments in {:.1} s",
         scalar(state, "select count(*) from person").await,
         packages,
-        scalar(state, "select count(*) from assignment where status = 'active'").await,
+        scalar(
+            state,
+            "select count(*) from assignment where status = 'active'"
+        )
+        .await,
         started.elapsed().as_secs_f64()
     );
 }
@@ -194,7 +206,11 @@ async fn run(label: &str, url: &str, people: usize, packages: usize) {
     generate(&state, people, packages).await;
     let ada: app::backend::store::person::PersonRow = app::backend::store::person::find(
         state.db.reader(),
-        scalar(&state, "select id from person where display_name = 'Ada Admin'").await,
+        scalar(
+            &state,
+            "select id from person where display_name = 'Ada Admin'",
+        )
+        .await,
     )
     .await
     .unwrap()
@@ -202,23 +218,39 @@ async fn run(label: &str, url: &str, people: usize, packages: usize) {
     let scheduler = ReviewScheduler::new(state.clone());
 
     // A small review whose reviewer page is read while the big one starts.
-    reviews::save(&state, &ada, None, 0, &form("Small review", "GitHub organisation", "packages"))
-        .await
-        .unwrap();
+    reviews::save(
+        &state,
+        &ada,
+        None,
+        0,
+        &form("Small review", "GitHub organisation", "packages"),
+    )
+    .await
+    .unwrap();
     while scheduler.step(SystemClock.now()).await.unwrap() > 0 {}
     let small = scalar(&state, "select max(id) from review_instance").await;
     let alice = app::backend::store::person::find(
         state.db.reader(),
-        scalar(&state, "select id from person where display_name = 'Alice Anders'").await,
+        scalar(
+            &state,
+            "select id from person where display_name = 'Alice Anders'",
+        )
+        .await,
     )
     .await
     .unwrap()
     .unwrap();
 
     // The big one: every package, the holders' managers.
-    reviews::save(&state, &ada, None, 0, &form("Company-wide review", "", "all"))
-        .await
-        .unwrap();
+    reviews::save(
+        &state,
+        &ada,
+        None,
+        0,
+        &form("Company-wide review", "", "all"),
+    )
+    .await
+    .unwrap();
     let done = Arc::new(AtomicBool::new(false));
     let reader = {
         let state = state.clone();
@@ -248,12 +280,22 @@ async fn run(label: &str, url: &str, people: usize, packages: usize) {
     done.store(true, Ordering::SeqCst);
     let (loads, slowest) = reader.await.unwrap();
     let big = scalar(&state, "select max(id) from review_instance").await;
-    let items = scalar(&state, &format!("select count(*) from review_item where review_instance_id = {big}")).await;
-    let reviewers = scalar(&state, &format!("select count(*) from review_item_reviewer where review_instance_id = {big}")).await;
-    let status: String = sqlx::query_scalar(&format!("select status from review_instance where id = {big}"))
-        .fetch_one(state.db.reader())
-        .await
-        .unwrap();
+    let items = scalar(
+        &state,
+        &format!("select count(*) from review_item where review_instance_id = {big}"),
+    )
+    .await;
+    let reviewers = scalar(
+        &state,
+        &format!("select count(*) from review_item_reviewer where review_instance_id = {big}"),
+    )
+    .await;
+    let status: String = sqlx::query_scalar(&format!(
+        "select status from review_instance where id = {big}"
+    ))
+    .fetch_one(state.db.reader())
+    .await
+    .unwrap();
     println!(
         "  start an instance over {items} assignments ({reviewers} reviewer rows, {status}): {:.2} s; \
          extra peak memory {:.0} MB (resident before {:.0} MB); reviewer page meanwhile: {loads} loads, slowest {}",
@@ -301,7 +343,9 @@ async fn run(label: &str, url: &str, people: usize, packages: usize) {
         ms(*times.last().unwrap())
     );
     let t = Instant::now();
-    let accepted = reviews::accept_recommendations(&state, &manager, big).await.unwrap();
+    let accepted = reviews::accept_recommendations(&state, &manager, big)
+        .await
+        .unwrap();
     println!(
         "  accept all recommendations: {} items in {}",
         accepted.decided,

@@ -587,4 +587,3 @@ mod tests {
         assert_eq!(loggable_path("/approvals"), "/approvals");
     }
 }
-

@@ -27,7 +27,11 @@ pub async fn get_review(review_id: i64) -> Result<ReviewDefinition, AppError> {
 /// Creates (`review_id` 0) or saves a definition, then shows it. `version` is the version
 /// the form was read at: a definition changed meanwhile is not overwritten.
 #[server]
-pub async fn save_review(review_id: i64, version: i64, review: ReviewForm) -> Result<i64, AppError> {
+pub async fn save_review(
+    review_id: i64,
+    version: i64,
+    review: ReviewForm,
+) -> Result<i64, AppError> {
     use crate::api::context::signed_in;
     let (state, person) = signed_in().await?;
     let id = crate::backend::services::reviews::save(
@@ -95,9 +99,8 @@ pub async fn decide_review_items(
 ) -> Result<DecisionsRecorded, AppError> {
     use crate::api::context::signed_in;
     let (state, person) = signed_in().await?;
-    let decision = Decision::parse(&decision).ok_or_else(|| {
-        AppError::invalid_field("decision", "Choose keep, remove or not sure.")
-    })?;
+    let decision = Decision::parse(&decision)
+        .ok_or_else(|| AppError::invalid_field("decision", "Choose keep, remove or not sure."))?;
     crate::backend::services::reviews::decide(
         &state,
         &person,
@@ -112,7 +115,9 @@ pub async fn decide_review_items(
 
 /// Takes the recommendation for every undecided item of the viewer's in the instance.
 #[server]
-pub async fn accept_review_recommendations(instance_id: i64) -> Result<DecisionsRecorded, AppError> {
+pub async fn accept_review_recommendations(
+    instance_id: i64,
+) -> Result<DecisionsRecorded, AppError> {
     use crate::api::context::signed_in;
     let (state, person) = signed_in().await?;
     crate::backend::services::reviews::accept_recommendations(&state, &person, instance_id).await

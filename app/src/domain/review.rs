@@ -3,7 +3,9 @@
 //! recommended for removal, and when a reviewer's answers look careless. Pure: the
 //! service resolves names, emails and groups and keeps the state in the database.
 
-use super::drafts::{parse_emails, parse_name, parse_number, parse_text, split_list, MAX_DESCRIPTION_CHARS};
+use super::drafts::{
+    parse_emails, parse_name, parse_number, parse_text, split_list, MAX_DESCRIPTION_CHARS,
+};
 use super::error::Validation;
 use super::person::Email;
 use super::{AppError, Timestamp};
@@ -258,9 +260,7 @@ impl Concern {
             Concern::NoLongerMatchesPolicy => {
                 "No longer matches the rule of the policy it was granted under".to_string()
             }
-            Concern::Unexplained => {
-                "Found downstream without any grant in Gatehouse".to_string()
-            }
+            Concern::Unexplained => "Found downstream without any grant in Gatehouse".to_string(),
         }
     }
 }
@@ -494,7 +494,11 @@ fn one_of(options: &[(&str, &str)]) -> String {
     )
 }
 
-fn choice<T>(input: &str, parse: impl Fn(&str) -> Option<T>, options: &[(&str, &str)]) -> Result<T, String> {
+fn choice<T>(
+    input: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    options: &[(&str, &str)],
+) -> Result<T, String> {
     parse(input.trim()).ok_or_else(|| one_of(options))
 }
 
@@ -535,10 +539,17 @@ impl ReviewForm {
     /// Checks every field at once; the error names each bad field. `now` bounds the start
     /// (a review does not start in the past, except when it is being edited and keeps
     /// its start: `existing_start`).
-    pub fn validate(&self, now: Timestamp, existing_start: Option<Timestamp>) -> Result<ReviewDraft, AppError> {
+    pub fn validate(
+        &self,
+        now: Timestamp,
+        existing_start: Option<Timestamp>,
+    ) -> Result<ReviewDraft, AppError> {
         let mut v = Validation::new();
         let name = v.check("name", parse_name(&self.name));
-        let description = v.check("description", parse_text(&self.description, MAX_DESCRIPTION_CHARS));
+        let description = v.check(
+            "description",
+            parse_text(&self.description, MAX_DESCRIPTION_CHARS),
+        );
         let scope = v.check(
             "scope_kind",
             match self.scope_kind.trim() {
@@ -569,7 +580,10 @@ impl ReviewForm {
             Some(_) => Some(ScopeDraft::All),
             None => None,
         };
-        let held = v.check("held_longer_than_days", optional_days(&self.held_longer_than_days, "days"));
+        let held = v.check(
+            "held_longer_than_days",
+            optional_days(&self.held_longer_than_days, "days"),
+        );
         let inactive = v.check("inactive_days", optional_days(&self.inactive_days, "days"));
         let mut stages = Vec::new();
         let mut seen_gap = false;
@@ -580,11 +594,17 @@ impl ReviewForm {
                 continue;
             }
             if index >= MAX_REVIEW_STAGES {
-                v.check::<()>(&field("reviewer_kind"), Err(format!("A review has at most {MAX_REVIEW_STAGES} stages.")));
+                v.check::<()>(
+                    &field("reviewer_kind"),
+                    Err(format!("A review has at most {MAX_REVIEW_STAGES} stages.")),
+                );
                 continue;
             }
             if seen_gap {
-                v.check::<()>(&field("reviewer_kind"), Err("Fill the stages in order: the stage before this one is empty.".into()));
+                v.check::<()>(
+                    &field("reviewer_kind"),
+                    Err("Fill the stages in order: the stage before this one is empty.".into()),
+                );
                 continue;
             }
             let reviewers = match stage.reviewer_kind.trim() {
@@ -616,18 +636,42 @@ impl ReviewForm {
                 _ => v.check(&field("reviewer_kind"), Err(one_of(&REVIEWER_KINDS))),
             };
             let fallbacks = v.check(&field("fallbacks"), parse_emails(&stage.fallbacks));
-            let days = v.check(&field("duration_days"), parse_number(&stage.duration_days, 1..=MAX_REVIEW_DAYS, "days"));
+            let days = v.check(
+                &field("duration_days"),
+                parse_number(&stage.duration_days, 1..=MAX_REVIEW_DAYS, "days"),
+            );
             let carry = if index == 0 {
                 Some(Carry::All)
             } else {
-                v.check(&field("carry"), choice(if stage.carry.trim().is_empty() { "all" } else { &stage.carry }, Carry::parse, &CARRY_KINDS))
+                v.check(
+                    &field("carry"),
+                    choice(
+                        if stage.carry.trim().is_empty() {
+                            "all"
+                        } else {
+                            &stage.carry
+                        },
+                        Carry::parse,
+                        &CARRY_KINDS,
+                    ),
+                )
             };
-            if let (Some(reviewers), Some(fallbacks), Some(duration_days), Some(carry)) = (reviewers, fallbacks, days, carry) {
-                stages.push(ReviewStageDraft { reviewers, fallbacks, duration_days, carry });
+            if let (Some(reviewers), Some(fallbacks), Some(duration_days), Some(carry)) =
+                (reviewers, fallbacks, days, carry)
+            {
+                stages.push(ReviewStageDraft {
+                    reviewers,
+                    fallbacks,
+                    duration_days,
+                    carry,
+                });
             }
         }
         if v.is_clean() && stages.is_empty() {
-            v.check::<()>("stages[0][reviewer_kind]", Err("Choose who reviews.".into()));
+            v.check::<()>(
+                "stages[0][reviewer_kind]",
+                Err("Choose who reviews.".into()),
+            );
         }
         let start_at = v.check(
             "start_at",
@@ -639,7 +683,10 @@ impl ReviewForm {
                 }
             }),
         );
-        let duration_days = v.check("duration_days", parse_number(&self.duration_days, 1..=MAX_REVIEW_DAYS, "days"));
+        let duration_days = v.check(
+            "duration_days",
+            parse_number(&self.duration_days, 1..=MAX_REVIEW_DAYS, "days"),
+        );
         if let Some(duration) = duration_days {
             let staged: i64 = stages.iter().map(|stage| stage.duration_days).sum();
             if !stages.is_empty() && staged > duration {
@@ -649,7 +696,10 @@ impl ReviewForm {
                 );
             }
         }
-        let recurrence = v.check("recurrence", choice(&self.recurrence, Recurrence::parse, &RECURRENCES));
+        let recurrence = v.check(
+            "recurrence",
+            choice(&self.recurrence, Recurrence::parse, &RECURRENCES),
+        );
         let reminder_days = v.check(
             "reminder_days",
             split_list(&self.reminder_days)
@@ -680,7 +730,14 @@ impl ReviewForm {
                 );
             }
         }
-        let default_decision = v.check("default_decision", choice(&self.default_decision, DefaultDecision::parse, &DEFAULT_DECISIONS));
+        let default_decision = v.check(
+            "default_decision",
+            choice(
+                &self.default_decision,
+                DefaultDecision::parse,
+                &DEFAULT_DECISIONS,
+            ),
+        );
         let apply_mode_auto = v.check(
             "apply_mode",
             match self.apply_mode.trim() {
@@ -689,10 +746,38 @@ impl ReviewForm {
                 other => choice(other, |_| None::<bool>, &APPLY_MODES),
             },
         );
-        let window = v.check("sign_in_window_days", parse_number(&self.sign_in_window_days, 1..=3650, "days"));
+        let window = v.check(
+            "sign_in_window_days",
+            parse_number(&self.sign_in_window_days, 1..=3650, "days"),
+        );
         v.finish()?;
-        let (Some(name), Some(description), Some(scope), Some(held), Some(inactive), Some(start_at), Some(duration_days), Some(recurrence), Some(reminder_days), Some(default_decision), Some(apply_mode_auto), Some(sign_in_window_days)) =
-            (name, description, scope, held, inactive, start_at, duration_days, recurrence, reminder_days, default_decision, apply_mode_auto, window)
+        let (
+            Some(name),
+            Some(description),
+            Some(scope),
+            Some(held),
+            Some(inactive),
+            Some(start_at),
+            Some(duration_days),
+            Some(recurrence),
+            Some(reminder_days),
+            Some(default_decision),
+            Some(apply_mode_auto),
+            Some(sign_in_window_days),
+        ) = (
+            name,
+            description,
+            scope,
+            held,
+            inactive,
+            start_at,
+            duration_days,
+            recurrence,
+            reminder_days,
+            default_decision,
+            apply_mode_auto,
+            window,
+        )
         else {
             return Err(AppError::internal());
         };
@@ -758,7 +843,10 @@ mod tests {
     #[test]
     fn the_default_form_is_valid_once_named_and_scoped() {
         let draft = form().validate(NOW, None).unwrap();
-        assert_eq!(draft.scope, ScopeDraft::Packages(vec!["Finance reports".into()]));
+        assert_eq!(
+            draft.scope,
+            ScopeDraft::Packages(vec!["Finance reports".into()])
+        );
         assert_eq!(draft.stages.len(), 1);
         assert_eq!(draft.stages[0].reviewers, ReviewerDraft::Manager);
         assert_eq!(draft.recurrence, Recurrence::Quarterly);
@@ -777,9 +865,22 @@ mod tests {
         bad.recurrence = "hourly".into();
         bad.reminder_days = "3, x".into();
         bad.default_decision = "maybe".into();
-        bad.stages[1] = ReviewStageForm { reviewer_kind: "named".into(), duration_days: "3".into(), ..Default::default() };
+        bad.stages[1] = ReviewStageForm {
+            reviewer_kind: "named".into(),
+            duration_days: "3".into(),
+            ..Default::default()
+        };
         let error = bad.validate(NOW, None).unwrap_err();
-        for field in ["name", "packages", "start_at", "duration_days", "recurrence", "reminder_days", "default_decision", "stages[1][reviewers]"] {
+        for field in [
+            "name",
+            "packages",
+            "start_at",
+            "duration_days",
+            "recurrence",
+            "reminder_days",
+            "default_decision",
+            "stages[1][reviewers]",
+        ] {
             assert!(error.field_message(field).is_some(), "{field}: {error:?}");
         }
     }
@@ -788,24 +889,51 @@ mod tests {
     fn stages_are_filled_in_order_and_fit_in_the_review() {
         let mut gap = form();
         gap.stages[0].reviewer_kind = "".into();
-        gap.stages[1] = ReviewStageForm { reviewer_kind: "self".into(), duration_days: "3".into(), ..Default::default() };
-        assert!(gap.validate(NOW, None).unwrap_err().field_message("stages[1][reviewer_kind]").unwrap().contains("in order"));
+        gap.stages[1] = ReviewStageForm {
+            reviewer_kind: "self".into(),
+            duration_days: "3".into(),
+            ..Default::default()
+        };
+        assert!(gap
+            .validate(NOW, None)
+            .unwrap_err()
+            .field_message("stages[1][reviewer_kind]")
+            .unwrap()
+            .contains("in order"));
         let mut long = form();
-        long.stages[1] = ReviewStageForm { reviewer_kind: "package_owners".into(), duration_days: "7".into(), carry: "kept".into(), ..Default::default() };
-        assert!(long.validate(NOW, None).unwrap_err().field_message("duration_days").unwrap().contains("21 days"));
+        long.stages[1] = ReviewStageForm {
+            reviewer_kind: "package_owners".into(),
+            duration_days: "7".into(),
+            carry: "kept".into(),
+            ..Default::default()
+        };
+        assert!(long
+            .validate(NOW, None)
+            .unwrap_err()
+            .field_message("duration_days")
+            .unwrap()
+            .contains("21 days"));
         long.duration_days = "21".into();
         let draft = long.validate(NOW, None).unwrap();
         assert_eq!(draft.stages[1].carry, Carry::Kept);
         let mut none = form();
         none.stages[0].reviewer_kind = "".into();
-        assert!(none.validate(NOW, None).unwrap_err().field_message("stages[0][reviewer_kind]").is_some());
+        assert!(none
+            .validate(NOW, None)
+            .unwrap_err()
+            .field_message("stages[0][reviewer_kind]")
+            .is_some());
     }
 
     #[test]
     fn a_start_in_the_past_is_refused_unless_it_is_kept_from_before() {
         let mut past = form();
         past.start_at = NOW.plus_days(-1).date_time_input();
-        assert!(past.validate(NOW, None).unwrap_err().field_message("start_at").is_some());
+        assert!(past
+            .validate(NOW, None)
+            .unwrap_err()
+            .field_message("start_at")
+            .is_some());
         let kept = Timestamp::parse_date_time(&past.start_at).unwrap();
         assert!(past.validate(NOW, Some(kept)).is_ok());
     }
@@ -814,10 +942,19 @@ mod tests {
     fn reminders_fall_inside_the_review_and_recurrences_do_not_overlap() {
         let mut f = form();
         f.reminder_days = "14".into();
-        assert!(f.validate(NOW, None).unwrap_err().field_message("reminder_days").is_some());
+        assert!(f
+            .validate(NOW, None)
+            .unwrap_err()
+            .field_message("reminder_days")
+            .is_some());
         f.reminder_days = "".into();
         f.recurrence = "weekly".into();
-        assert!(f.validate(NOW, None).unwrap_err().field_message("duration_days").unwrap().contains("overlap"));
+        assert!(f
+            .validate(NOW, None)
+            .unwrap_err()
+            .field_message("duration_days")
+            .unwrap()
+            .contains("overlap"));
     }
 
     #[test]
@@ -826,17 +963,39 @@ mod tests {
         let q1 = Recurrence::Quarterly.next_start(first, first).unwrap();
         assert_eq!(q1.date_time_input(), "2027-04-30T09:00");
         let q2 = Recurrence::Quarterly.next_start(first, q1).unwrap();
-        assert_eq!(q2.date_time_input(), "2027-07-31T09:00", "no drift after a short month");
-        assert_eq!(Recurrence::Weekly.next_start(first, first).unwrap(), first.plus_days(7));
-        assert_eq!(Recurrence::Annual.next_start(first, first).unwrap().date_time_input(), "2028-01-31T09:00");
+        assert_eq!(
+            q2.date_time_input(),
+            "2027-07-31T09:00",
+            "no drift after a short month"
+        );
+        assert_eq!(
+            Recurrence::Weekly.next_start(first, first).unwrap(),
+            first.plus_days(7)
+        );
+        assert_eq!(
+            Recurrence::Annual
+                .next_start(first, first)
+                .unwrap()
+                .date_time_input(),
+            "2028-01-31T09:00"
+        );
         assert_eq!(Recurrence::Once.next_start(first, first), None);
     }
 
     #[test]
     fn unanswered_items_take_the_default() {
-        assert_eq!(DefaultDecision::NoChange.outcome(Some(Decision::Remove)), None);
-        assert_eq!(DefaultDecision::Remove.outcome(Some(Decision::Keep)), Some(Decision::Remove));
-        assert_eq!(DefaultDecision::Recommendation.outcome(Some(Decision::Remove)), Some(Decision::Remove));
+        assert_eq!(
+            DefaultDecision::NoChange.outcome(Some(Decision::Remove)),
+            None
+        );
+        assert_eq!(
+            DefaultDecision::Remove.outcome(Some(Decision::Keep)),
+            Some(Decision::Remove)
+        );
+        assert_eq!(
+            DefaultDecision::Recommendation.outcome(Some(Decision::Remove)),
+            Some(Decision::Remove)
+        );
         assert_eq!(DefaultDecision::Recommendation.outcome(None), None);
         assert!(Carry::Kept.takes(Some(Decision::Keep)) && !Carry::Kept.takes(None));
         assert!(Carry::Removed.takes(Some(Decision::Remove)) && Carry::All.takes(None));
@@ -845,20 +1004,56 @@ mod tests {
     #[test]
     fn careless_reviewers_are_flagged() {
         let at = |s: i64| Some(Timestamp(NOW.millis() + s * 1000));
-        let all_kept = ReviewerTally { assigned: 60, decided: 60, kept: 60, first_decided_at: at(0), last_decided_at: at(600) };
-        assert_eq!(quality_flags(&all_kept), vec![QualityFlag::KeptEverything { items: 60 }]);
-        let quick = ReviewerTally { assigned: 20, decided: 20, kept: 10, first_decided_at: at(0), last_decided_at: at(20) };
-        assert_eq!(quality_flags(&quick), vec![QualityFlag::TooQuick { items: 20, millis_per_item: 1000 }]);
-        let careful = ReviewerTally { assigned: 20, decided: 20, kept: 19, first_decided_at: at(0), last_decided_at: at(200) };
+        let all_kept = ReviewerTally {
+            assigned: 60,
+            decided: 60,
+            kept: 60,
+            first_decided_at: at(0),
+            last_decided_at: at(600),
+        };
+        assert_eq!(
+            quality_flags(&all_kept),
+            vec![QualityFlag::KeptEverything { items: 60 }]
+        );
+        let quick = ReviewerTally {
+            assigned: 20,
+            decided: 20,
+            kept: 10,
+            first_decided_at: at(0),
+            last_decided_at: at(20),
+        };
+        assert_eq!(
+            quality_flags(&quick),
+            vec![QualityFlag::TooQuick {
+                items: 20,
+                millis_per_item: 1000
+            }]
+        );
+        let careful = ReviewerTally {
+            assigned: 20,
+            decided: 20,
+            kept: 19,
+            first_decided_at: at(0),
+            last_decided_at: at(200),
+        };
         assert!(quality_flags(&careful).is_empty());
-        let few = ReviewerTally { assigned: 5, decided: 5, kept: 5, first_decided_at: at(0), last_decided_at: at(0) };
+        let few = ReviewerTally {
+            assigned: 5,
+            decided: 5,
+            kept: 5,
+            first_decided_at: at(0),
+            last_decided_at: at(0),
+        };
         assert!(quality_flags(&few).is_empty());
     }
 
     #[test]
     fn reasons_are_required_where_the_review_says() {
         assert!(parse_reason(Decision::Remove, " ", false, true).is_err());
-        assert_eq!(parse_reason(Decision::Keep, " ok ", false, true).unwrap(), "ok");
+        assert_eq!(
+            parse_reason(Decision::Keep, " ok ", false, true).unwrap(),
+            "ok"
+        );
         assert!(parse_reason(Decision::Keep, "", true, false).is_err());
         assert!(parse_reason(Decision::NotSure, "", true, true).is_ok());
     }
@@ -867,6 +1062,9 @@ mod tests {
     fn stages_end_one_after_another_and_the_last_at_the_end() {
         let start = NOW;
         assert_eq!(stage_ends(start, 14, &[14]), vec![start.plus_days(14)]);
-        assert_eq!(stage_ends(start, 21, &[7, 7]), vec![start.plus_days(7), start.plus_days(21)]);
+        assert_eq!(
+            stage_ends(start, 21, &[7, 7]),
+            vec![start.plus_days(7), start.plus_days(21)]
+        );
     }
 }

@@ -125,7 +125,10 @@ impl Timestamp {
         let time_of_day = self.0.rem_euclid(MILLIS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
         let index = year * 12 + i64::from(month) - 1 + i64::from(months);
-        let (year, month) = (index.div_euclid(12), u32::try_from(index.rem_euclid(12)).unwrap_or(0) + 1);
+        let (year, month) = (
+            index.div_euclid(12),
+            u32::try_from(index.rem_euclid(12)).unwrap_or(0) + 1,
+        );
         let mut day = day;
         while day > 28 && civil_from_days(days_from_civil(year, month, day)) != (year, month, day) {
             day -= 1;
@@ -224,10 +227,18 @@ mod tests {
         assert_eq!(jan31.plus_months(3).date_time_input(), "2026-04-30T09:30");
         assert_eq!(jan31.plus_months(12).date_time_input(), "2027-01-31T09:30");
         assert_eq!(
-            Timestamp::parse_date_time("2027-11-15T00:00").unwrap().plus_months(3).date_time_input(),
+            Timestamp::parse_date_time("2027-11-15T00:00")
+                .unwrap()
+                .plus_months(3)
+                .date_time_input(),
             "2028-02-15T00:00"
         );
-        assert_eq!(Timestamp::parse_date_time("2026-12-02").unwrap().date_time_input(), "2026-12-02T00:00");
+        assert_eq!(
+            Timestamp::parse_date_time("2026-12-02")
+                .unwrap()
+                .date_time_input(),
+            "2026-12-02T00:00"
+        );
         assert!(Timestamp::parse_date_time("2026-12-02T25:00").is_err());
         assert!(Timestamp::parse_date_time("soon").is_err());
     }

@@ -4,8 +4,7 @@
 //! to. A link that cannot be used says why.
 
 use crate::api::links::{
-    open_action_link, DecideView, ExtendView, LinkProblem, LinkView, ReviewLinkView,
-    UseActionLink,
+    open_action_link, DecideView, ExtendView, LinkProblem, LinkView, ReviewLinkView, UseActionLink,
 };
 use crate::components::feedback::{ErrorAlert, Loading};
 use crate::components::form::{field_class, field_error, ErrorSummary, FormTokenField};

@@ -10,8 +10,7 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::{
-    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, reviews,
-    session,
+    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, reviews, session,
 };
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeSet;
@@ -132,10 +131,16 @@ async fn finance_review(app: &TestApp) -> Foreign {
     let fiona = app.person("Fiona Fischer").await;
     let mut form = crate::reviews::manager_review(app, "Finance certification", "Finance reports");
     form.start_at = app.clock_now().date_time_input();
-    let review_id = service::save(&app.state, &fiona, None, 0, &form).await.unwrap();
+    let review_id = service::save(&app.state, &fiona, None, 0, &form)
+        .await
+        .unwrap();
     let scheduler = app::backend::workers::ReviewScheduler::new(app.state.clone());
     app.drain(&scheduler).await;
-    let instance = scalar(app, &format!("select id from review_instance where access_review_id = {review_id}")).await;
+    let instance = scalar(
+        app,
+        &format!("select id from review_instance where access_review_id = {review_id}"),
+    )
+    .await;
     Foreign {
         finance_review: review_id.to_string(),
         finance_review_version: scalar(app, &format!("select version from access_review where id = {review_id}")).await.to_string(),
@@ -589,7 +594,13 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             &[Admin, Auditor],
             ADA,
         ),
-        case(reviews::MyReviews::PATH, &[], ListedWithout, &[], "Fiona Fischer"),
+        case(
+            reviews::MyReviews::PATH,
+            &[],
+            ListedWithout,
+            &[],
+            "Fiona Fischer",
+        ),
         case(
             reviews::GetReviewItems::PATH,
             &[
@@ -744,8 +755,20 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
     );
     fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from assignment").await);
     fingerprint.push(scalar(app, "select count(decision) from review_item").await);
-    fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from access_review").await);
-    fingerprint.push(scalar(app, "select count(*) from access_review where name = 'Taken over'").await);
+    fingerprint.push(
+        scalar(
+            app,
+            "select cast(sum(version) as bigint) from access_review",
+        )
+        .await,
+    );
+    fingerprint.push(
+        scalar(
+            app,
+            "select count(*) from access_review where name = 'Taken over'",
+        )
+        .await,
+    );
     fingerprint.push(
         scalar(
             app,

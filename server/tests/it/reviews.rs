@@ -32,7 +32,9 @@ fn stage(kind: &str, days: &str) -> ReviewStageForm {
 /// at its start; returns the instance.
 pub async fn start(app: &TestApp, by: &str, form: &ReviewForm) -> (i64, i64) {
     let owner = app.person(by).await;
-    let review_id = reviews::save(&app.state, &owner, None, 0, form).await.unwrap();
+    let review_id = reviews::save(&app.state, &owner, None, 0, form)
+        .await
+        .unwrap();
     let start = Timestamp::parse_date_time(&form.start_at).unwrap();
     app.clock.set(start);
     let scheduler = ReviewScheduler::new(app.state.clone());
@@ -77,7 +79,9 @@ async fn messages(app: &TestApp, template: &str, to: &str) -> i64 {
     .await
 }
 
-async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denied(backend: TestBackend) {
+async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denied(
+    backend: TestBackend,
+) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     // Chloe signed in two days ago; nobody else in the demo ever did.
@@ -88,7 +92,9 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
         .unwrap();
     let form = manager_review(&app, "GitHub certification", "GitHub organisation");
     let ada = app.person("Ada Admin").await;
-    let review_id = reviews::save(&app.state, &ada, None, 0, &form).await.unwrap();
+    let review_id = reviews::save(&app.state, &ada, None, 0, &form)
+        .await
+        .unwrap();
     let scheduler = ReviewScheduler::new(app.state.clone());
     // Not before its time.
     app.clock.advance_minutes(59);
@@ -103,10 +109,15 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
     app.clock.set(start);
     app.drain(&scheduler).await;
     let instance = app
-        .scalar(&format!("select id from review_instance where access_review_id = {review_id}"))
+        .scalar(&format!(
+            "select id from review_instance where access_review_id = {review_id}"
+        ))
         .await;
     assert_eq!(
-        app.scalar(&format!("select start_at from review_instance where id = {instance}")).await,
+        app.scalar(&format!(
+            "select start_at from review_instance where id = {instance}"
+        ))
+        .await,
         start.millis()
     );
     // Alice manages Ben, Chloe and Hana; Morgan manages Alice.
@@ -119,44 +130,153 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
     assert_eq!(messages(&app, "review_started", "Morgan Reyes").await, 1);
     // The next instance is due a quarter later.
     assert_eq!(
-        app.scalar(&format!("select next_start_at from access_review where id = {review_id}")).await,
+        app.scalar(&format!(
+            "select next_start_at from access_review where id = {review_id}"
+        ))
+        .await,
         start.plus_months(3).millis()
     );
 
     // Each item says why it may be wrong, and how it was got.
     let alice = app.person("Alice Anders").await;
-    let page = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1).await.unwrap();
-    let hana = page.items.iter().find(|item| item.holder_name == "Hana Hill").unwrap();
-    assert_eq!(hana.recommendation, Some(Decision::Remove));
-    assert_eq!(hana.concerns, ["Never signed in to Gatehouse"]);
-    let chloe = page.items.iter().find(|item| item.holder_name == "Chloe Chen").unwrap();
-    assert_eq!(chloe.recommendation, Some(Decision::Keep));
-    assert!(chloe.concerns.is_empty());
-    assert!(chloe.facts.iter().any(|fact| fact.contains("4 of 11 people in Engineering hold this")), "{:?}", chloe.facts);
-    assert!(chloe.facts.iter().any(|fact| fact.starts_with("Assigned directly")), "{:?}", chloe.facts);
-    assert_eq!((page.my_items, page.my_decided, page.my_recommended_open), (3, 0, 3));
-    let searched = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "hana", 1).await.unwrap();
-    assert_eq!((searched.matching, searched.items.len()), (1, 1));
-    // A removal needs a reason; refused, nothing is recorded.
-    let ben_item = alice_items.iter().find(|(_, h)| h == "Ben Brooks").unwrap().0;
-    let refused = reviews::decide(&app.state, &alice, instance, &[ben_item], Decision::Remove, " ", "")
-        .await
-        .unwrap_err();
-    assert!(refused.field_message("reason").is_some(), "{refused:?}");
-    assert_eq!(app.scalar("select count(decision) from review_item").await, 0);
-    reviews::decide(&app.state, &alice, instance, &[ben_item], Decision::Remove, "Moved to the data team", "")
+    let page = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1)
         .await
         .unwrap();
+    let hana = page
+        .items
+        .iter()
+        .find(|item| item.holder_name == "Hana Hill")
+        .unwrap();
+    assert_eq!(hana.recommendation, Some(Decision::Remove));
+    assert_eq!(hana.concerns, ["Never signed in to Gatehouse"]);
+    let chloe = page
+        .items
+        .iter()
+        .find(|item| item.holder_name == "Chloe Chen")
+        .unwrap();
+    assert_eq!(chloe.recommendation, Some(Decision::Keep));
+    assert!(chloe.concerns.is_empty());
+    assert!(
+        chloe
+            .facts
+            .iter()
+            .any(|fact| fact.contains("4 of 11 people in Engineering hold this")),
+        "{:?}",
+        chloe.facts
+    );
+    assert!(
+        chloe
+            .facts
+            .iter()
+            .any(|fact| fact.starts_with("Assigned directly")),
+        "{:?}",
+        chloe.facts
+    );
+    assert_eq!(
+        (page.my_items, page.my_decided, page.my_recommended_open),
+        (3, 0, 3)
+    );
+    let searched = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "hana", 1)
+        .await
+        .unwrap();
+    assert_eq!((searched.matching, searched.items.len()), (1, 1));
+    // A removal needs a reason; refused, nothing is recorded.
+    let ben_item = alice_items
+        .iter()
+        .find(|(_, h)| h == "Ben Brooks")
+        .unwrap()
+        .0;
+    let refused = reviews::decide(
+        &app.state,
+        &alice,
+        instance,
+        &[ben_item],
+        Decision::Remove,
+        " ",
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.field_message("reason").is_some(), "{refused:?}");
+    assert_eq!(
+        app.scalar("select count(decision) from review_item").await,
+        0
+    );
+    // Her email link is hers alone, and used up with her first decision through it.
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let link = app::backend::store::action_token::mint(
+        &mut tx,
+        app.clock_now(),
+        &app::backend::mail::review_link(instance, 1, alice.id, start.plus_days(14)),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let opened = app::backend::services::links::open(
+        &app.state,
+        &link,
+        Some(&app.person("Morgan Reyes").await),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            opened,
+            app::model::links::LinkView::Problem(app::model::links::LinkProblem::SomeoneElse)
+        ),
+        "{opened:?}"
+    );
+    let opened = app::backend::services::links::open(&app.state, &link, Some(&alice))
+        .await
+        .unwrap();
+    let app::model::links::LinkView::Review(view) = opened else {
+        panic!("{opened:?}")
+    };
+    assert_eq!(
+        (view.instance_id, view.items, view.open_items),
+        (instance, 3, 3)
+    );
+    reviews::decide(
+        &app.state,
+        &alice,
+        instance,
+        &[ben_item],
+        Decision::Remove,
+        "Moved to the data team",
+        &link,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.scalar(
+            "select count(*) from action_token where purpose = 'review' and used_at is not null"
+        )
+        .await,
+        1
+    );
     // Morgan cannot decide Alice's items.
     let morgan = app.person("Morgan Reyes").await;
-    let foreign = reviews::decide(&app.state, &morgan, instance, &[ben_item], Decision::Keep, "", "")
-        .await
-        .unwrap_err();
+    let foreign = reviews::decide(
+        &app.state,
+        &morgan,
+        instance,
+        &[ben_item],
+        Decision::Keep,
+        "",
+        "",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(foreign.code, ErrorCode::NotFound);
-    let accepted = reviews::accept_recommendations(&app.state, &alice, instance).await.unwrap();
+    let accepted = reviews::accept_recommendations(&app.state, &alice, instance)
+        .await
+        .unwrap();
     assert_eq!(accepted.decided, 2);
     assert_eq!(
-        app.scalar(&format!("select count(*) from review_item where id = {ben_item} and decision = 'remove'")).await,
+        app.scalar(&format!(
+            "select count(*) from review_item where id = {ben_item} and decision = 'remove'"
+        ))
+        .await,
         1,
         "accepting the recommendations leaves decided items alone"
     );
@@ -178,17 +298,33 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
         assignment_status(&app, "Ben Brooks", "GitHub organisation").await,
         ("removed".to_string(), Some("denied_in_review".to_string()))
     );
-    assert_eq!(assignment_status(&app, "Alice Anders", "GitHub organisation").await.0, "active");
     assert_eq!(
-        app.scalar(&format!("select count(*) from review_instance where id = {instance} and status = 'applied'")).await,
+        assignment_status(&app, "Alice Anders", "GitHub organisation")
+            .await
+            .0,
+        "active"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_instance where id = {instance} and status = 'applied'"
+        ))
+        .await,
         1
     );
     assert_eq!(messages(&app, "review_ended", "Alice Anders").await, 1);
     assert_eq!(messages(&app, "access_removed", "Ben Brooks").await, 1);
     // A decision after the end is refused with the reason, and changes nothing.
-    let late = reviews::decide(&app.state, &alice, instance, &[ben_item], Decision::Keep, "", "")
-        .await
-        .unwrap_err();
+    let late = reviews::decide(
+        &app.state,
+        &alice,
+        instance,
+        &[ben_item],
+        Decision::Keep,
+        "",
+        "",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(late.code, ErrorCode::Conflict);
     assert!(late.message.contains("ended"), "{}", late.message);
     for action in [
@@ -200,7 +336,11 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
         "review_instance.applied",
     ] {
         assert!(
-            app.scalar(&format!("select count(*) from audit_event where action = '{action}'")).await >= 1,
+            app.scalar(&format!(
+                "select count(*) from audit_event where action = '{action}'"
+            ))
+            .await
+                >= 1,
             "{action} audited"
         );
     }
@@ -208,9 +348,15 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
     let report = reviews::report(&app.state, &ada, instance).await.unwrap();
     assert_eq!((report.kept, report.removed, report.undecided), (1, 2, 1));
     assert_eq!((report.applied, report.verified), (2, 2));
-    let csv = reviews::export_csv(&app.state, &ada, instance).await.unwrap();
+    let csv = reviews::export_csv(&app.state, &ada, instance)
+        .await
+        .unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
-    assert!(csv.contains("\"Ben Brooks\"") && csv.contains("remove") && csv.contains("Moved to the data team"));
+    assert!(
+        csv.contains("\"Ben Brooks\"")
+            && csv.contains("remove")
+            && csv.contains("Moved to the data team")
+    );
     app.stop().await;
 }
 
@@ -239,8 +385,28 @@ async fn stages_carry_on_what_the_definition_says_and_unanswered_items_take_the_
     let items = items_of(&app, instance, "Alice Anders").await;
     let chloe = items.iter().find(|(_, h)| h == "Chloe Chen").unwrap().0;
     let ben = items.iter().find(|(_, h)| h == "Ben Brooks").unwrap().0;
-    reviews::decide(&app.state, &alice, instance, &[chloe], Decision::Keep, "On call rota", "").await.unwrap();
-    reviews::decide(&app.state, &alice, instance, &[ben], Decision::Remove, "", "").await.unwrap();
+    reviews::decide(
+        &app.state,
+        &alice,
+        instance,
+        &[chloe],
+        Decision::Keep,
+        "On call rota",
+        "",
+    )
+    .await
+    .unwrap();
+    reviews::decide(
+        &app.state,
+        &alice,
+        instance,
+        &[ben],
+        Decision::Remove,
+        "",
+        "",
+    )
+    .await
+    .unwrap();
     // Stage 1 ends: Hana's and Alice's items (unanswered) are removed by default; only
     // Chloe's (kept) goes on to Ada.
     app.clock.advance_days(3);
@@ -250,7 +416,9 @@ async fn stages_carry_on_what_the_definition_says_and_unanswered_items_take_the_
         2
     );
     let ada = app.person("Ada Admin").await;
-    let page = reviews::reviewer_page(&app.state, &ada, instance, GroupBy::Package, "", 1).await.unwrap();
+    let page = reviews::reviewer_page(&app.state, &ada, instance, GroupBy::Package, "", 1)
+        .await
+        .unwrap();
     assert_eq!(page.stage, 2);
     assert_eq!(page.items.len(), 1);
     let item = &page.items[0];
@@ -264,20 +432,48 @@ async fn stages_carry_on_what_the_definition_says_and_unanswered_items_take_the_
         .await
         .unwrap_err();
     assert_eq!(closed.code, ErrorCode::Conflict);
-    reviews::decide(&app.state, &ada, instance, &[item.item_id], Decision::Remove, "Not needed after all", "").await.unwrap();
+    reviews::decide(
+        &app.state,
+        &ada,
+        instance,
+        &[item.item_id],
+        Decision::Remove,
+        "Not needed after all",
+        "",
+    )
+    .await
+    .unwrap();
     app.clock.advance_days(4);
     app.drain(&scheduler).await;
     // Ended; applied only when an administrator confirms.
-    assert_eq!(app.scalar(&format!("select count(*) from review_instance where id = {instance} and status = 'ended'")).await, 1);
-    assert_eq!(assignment_status(&app, "Chloe Chen", "GitHub organisation").await.0, "active");
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_instance where id = {instance} and status = 'ended'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        assignment_status(&app, "Chloe Chen", "GitHub organisation")
+            .await
+            .0,
+        "active"
+    );
     let otto = app.person("Otto Auditor").await;
-    let refused = reviews::apply_confirmed(&app.state, &otto, instance).await.unwrap_err();
+    let refused = reviews::apply_confirmed(&app.state, &otto, instance)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code, ErrorCode::Forbidden);
-    reviews::apply_confirmed(&app.state, &ada, instance).await.unwrap();
+    reviews::apply_confirmed(&app.state, &ada, instance)
+        .await
+        .unwrap();
     app.drain(&scheduler).await;
     for holder in ["Chloe Chen", "Ben Brooks", "Hana Hill", "Alice Anders"] {
         assert_eq!(
-            assignment_status(&app, holder, "GitHub organisation").await.1.as_deref(),
+            assignment_status(&app, holder, "GitHub organisation")
+                .await
+                .1
+                .as_deref(),
             Some("denied_in_review"),
             "{holder}"
         );
@@ -285,7 +481,9 @@ async fn stages_carry_on_what_the_definition_says_and_unanswered_items_take_the_
     app.stop().await;
 }
 
-async fn fallbacks_review_what_nobody_else_may_and_nobody_reviews_their_own_access(backend: TestBackend) {
+async fn fallbacks_review_what_nobody_else_may_and_nobody_reviews_their_own_access(
+    backend: TestBackend,
+) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     // Salesforce is held by Sam (its owner), Sofia and Tom.
@@ -295,11 +493,23 @@ async fn fallbacks_review_what_nobody_else_may_and_nobody_reviews_their_own_acce
         ..stage("package_owners", "14")
     };
     let (_, instance) = start(&app, "Ada Admin", &form).await;
-    let mut sams: Vec<String> = items_of(&app, instance, "Sam Sutton").await.into_iter().map(|(_, h)| h).collect();
+    let mut sams: Vec<String> = items_of(&app, instance, "Sam Sutton")
+        .await
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
     sams.sort();
     assert_eq!(sams, ["Sofia Silva", "Tom Turner"]);
-    let fionas: Vec<String> = items_of(&app, instance, "Fiona Fischer").await.into_iter().map(|(_, h)| h).collect();
-    assert_eq!(fionas, ["Sam Sutton"], "the owner's own access goes to the fallback");
+    let fionas: Vec<String> = items_of(&app, instance, "Fiona Fischer")
+        .await
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
+    assert_eq!(
+        fionas,
+        ["Sam Sutton"],
+        "the owner's own access goes to the fallback"
+    );
 
     // A manager who left: their reports' items go to the fallback.
     let mut form = manager_review(&app, "GitHub with fallback", "GitHub organisation");
@@ -310,12 +520,22 @@ async fn fallbacks_review_what_nobody_else_may_and_nobody_reviews_their_own_acce
         .unwrap();
     // Fiona owns no Engineering catalog: refused next to the packages, nothing saved.
     let fiona = app.person("Fiona Fischer").await;
-    let refused = reviews::save(&app.state, &fiona, None, 0, &form).await.unwrap_err();
+    let refused = reviews::save(&app.state, &fiona, None, 0, &form)
+        .await
+        .unwrap_err();
     assert!(refused.field_message("packages").is_some(), "{refused:?}");
     assert_eq!(app.scalar("select count(*) from access_review").await, 1);
     let (_, instance) = start(&app, "Alice Anders", &form).await;
-    let adas: Vec<String> = items_of(&app, instance, "Ada Admin").await.into_iter().map(|(_, h)| h).collect();
-    assert_eq!(adas, ["Alice Anders"], "Morgan left: Alice's item goes to the fallback");
+    let adas: Vec<String> = items_of(&app, instance, "Ada Admin")
+        .await
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
+    assert_eq!(
+        adas,
+        ["Alice Anders"],
+        "Morgan left: Alice's item goes to the fallback"
+    );
     app.stop().await;
 }
 
@@ -331,33 +551,80 @@ async fn a_reviewer_hands_an_item_on_with_a_reason(backend: TestBackend) {
         .find(|(_, h)| h == "Ben Brooks")
         .unwrap()
         .0;
-    let no_reason = reviews::reassign(&app.state, &alice, instance, ben, "fiona.fischer@example.com", "")
-        .await
-        .unwrap_err();
+    let no_reason = reviews::reassign(
+        &app.state,
+        &alice,
+        instance,
+        ben,
+        "fiona.fischer@example.com",
+        "",
+    )
+    .await
+    .unwrap_err();
     assert!(no_reason.field_message("reason").is_some());
-    let to_holder = reviews::reassign(&app.state, &alice, instance, ben, "ben.brooks@example.com", "He knows best")
-        .await
-        .unwrap_err();
-    assert!(to_holder.field_message("to").unwrap().contains("own access"));
+    let to_holder = reviews::reassign(
+        &app.state,
+        &alice,
+        instance,
+        ben,
+        "ben.brooks@example.com",
+        "He knows best",
+    )
+    .await
+    .unwrap_err();
+    assert!(to_holder
+        .field_message("to")
+        .unwrap()
+        .contains("own access"));
     let nobody = reviews::reassign(&app.state, &alice, instance, ben, "nobody@example.com", "x")
         .await
         .unwrap_err();
     assert!(nobody.field_message("to").is_some());
     let morgan = app.person("Morgan Reyes").await;
-    let not_his = reviews::reassign(&app.state, &morgan, instance, ben, "fiona.fischer@example.com", "x")
-        .await
-        .unwrap_err();
+    let not_his = reviews::reassign(
+        &app.state,
+        &morgan,
+        instance,
+        ben,
+        "fiona.fischer@example.com",
+        "x",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(not_his.code, ErrorCode::NotFound);
-    assert_eq!(app.scalar("select count(*) from audit_event where action = 'review_item.reassigned'").await, 0);
-    reviews::reassign(&app.state, &alice, instance, ben, "fiona.fischer@example.com", "Ben works on the finance tools now")
+    assert_eq!(
+        app.scalar("select count(*) from audit_event where action = 'review_item.reassigned'")
+            .await,
+        0
+    );
+    reviews::reassign(
+        &app.state,
+        &alice,
+        instance,
+        ben,
+        "fiona.fischer@example.com",
+        "Ben works on the finance tools now",
+    )
+    .await
+    .unwrap();
+    assert!(!items_of(&app, instance, "Alice Anders")
+        .await
+        .iter()
+        .any(|(id, _)| *id == ben));
+    assert_eq!(
+        items_of(&app, instance, "Fiona Fischer").await,
+        [(ben, "Ben Brooks".to_string())]
+    );
+    assert_eq!(messages(&app, "review_started", "Fiona Fischer").await, 1);
+    assert_eq!(
+        app.scalar("select count(*) from audit_event where action = 'review_item.reassigned'")
+            .await,
+        1
+    );
+    let fiona = app.person("Fiona Fischer").await;
+    reviews::decide(&app.state, &fiona, instance, &[ben], Decision::Keep, "", "")
         .await
         .unwrap();
-    assert!(!items_of(&app, instance, "Alice Anders").await.iter().any(|(id, _)| *id == ben));
-    assert_eq!(items_of(&app, instance, "Fiona Fischer").await, [(ben, "Ben Brooks".to_string())]);
-    assert_eq!(messages(&app, "review_started", "Fiona Fischer").await, 1);
-    assert_eq!(app.scalar("select count(*) from audit_event where action = 'review_item.reassigned'").await, 1);
-    let fiona = app.person("Fiona Fischer").await;
-    reviews::decide(&app.state, &fiona, instance, &[ben], Decision::Keep, "", "").await.unwrap();
     app.stop().await;
 }
 
@@ -383,11 +650,23 @@ async fn a_recurring_review_creates_each_instance_once_with_two_gatehouses(backe
     form.stages[0].duration_days = "7".into();
     form.reminder_days = "".into();
     let ada = app.person("Ada Admin").await;
-    let review_id = reviews::save(&app.state, &ada, None, 0, &form).await.unwrap();
+    let review_id = reviews::save(&app.state, &ada, None, 0, &form)
+        .await
+        .unwrap();
     let start = Timestamp::parse_date_time(&form.start_at).unwrap();
     let one = ReviewScheduler::new(app.state.clone());
-    let two = ReviewScheduler::new(second.as_ref().map_or_else(|| app.state.clone(), |second| second.state.clone()));
-    for at in [start, start.plus_days(7), start.plus_months(1), start.plus_months(1).plus_days(7), start.plus_months(2)] {
+    let two = ReviewScheduler::new(
+        second
+            .as_ref()
+            .map_or_else(|| app.state.clone(), |second| second.state.clone()),
+    );
+    for at in [
+        start,
+        start.plus_days(7),
+        start.plus_months(1),
+        start.plus_months(1).plus_days(7),
+        start.plus_months(2),
+    ] {
         app.clock.set(at);
         for _ in 0..5 {
             let (a, b) = tokio::join!(one.step(at), two.step(at));
@@ -396,14 +675,21 @@ async fn a_recurring_review_creates_each_instance_once_with_two_gatehouses(backe
         }
     }
     assert_eq!(
-        app.scalar(&format!("select count(*) from review_instance where access_review_id = {review_id}")).await,
+        app.scalar(&format!(
+            "select count(*) from review_instance where access_review_id = {review_id}"
+        ))
+        .await,
         3
     );
     assert_eq!(
         app.scalar(&format!("select count(*) from review_instance where access_review_id = {review_id} and status = 'applied'")).await,
         2
     );
-    assert_eq!(app.scalar("select count(*) from audit_event where action = 'review_instance.created'").await, 3);
+    assert_eq!(
+        app.scalar("select count(*) from audit_event where action = 'review_instance.created'")
+            .await,
+        3
+    );
     // Each instance has each assignment once, and each reviewer was told once per instance.
     assert_eq!(
         app.scalar("select count(*) from (select review_instance_id, assignment_id from review_item group by review_instance_id, assignment_id having count(*) > 1) d").await,
@@ -451,7 +737,9 @@ async fn more_items_for_alice(app: &TestApp) -> usize {
     made
 }
 
-async fn a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at_again(backend: TestBackend) {
+async fn a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at_again(
+    backend: TestBackend,
+) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     more_items_for_alice(&app).await;
@@ -462,32 +750,78 @@ async fn a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at
     form.default_decision = "keep".into();
     let (_, instance) = start(&app, "Ada Admin", &form).await;
     let alice = app.person("Alice Anders").await;
-    let mine = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1).await.unwrap();
+    let mine = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1)
+        .await
+        .unwrap();
     assert!(mine.my_items >= 10, "{} items", mine.my_items);
     // Alice accepts every recommendation in one click; Morgan decides one item slowly.
-    let accepted = reviews::accept_recommendations(&app.state, &alice, instance).await.unwrap();
+    let accepted = reviews::accept_recommendations(&app.state, &alice, instance)
+        .await
+        .unwrap();
     assert_eq!(accepted.decided, mine.my_items);
     let morgan = app.person("Morgan Reyes").await;
     let morgans = items_of(&app, instance, "Morgan Reyes").await;
-    reviews::decide(&app.state, &morgan, instance, &[morgans[0].0], Decision::Keep, "", "").await.unwrap();
+    reviews::decide(
+        &app.state,
+        &morgan,
+        instance,
+        &[morgans[0].0],
+        Decision::Keep,
+        "",
+        "",
+    )
+    .await
+    .unwrap();
     let ada = app.person("Ada Admin").await;
     let report = reviews::report(&app.state, &ada, instance).await.unwrap();
-    let alices = report.reviewers.iter().find(|row| row.reviewer_name == "Alice Anders").unwrap();
-    assert!(alices.flags.iter().any(|flag| flag.contains("seconds each")), "{:?}", alices.flags);
-    let morgans_row = report.reviewers.iter().find(|row| row.reviewer_name == "Morgan Reyes").unwrap();
+    let alices = report
+        .reviewers
+        .iter()
+        .find(|row| row.reviewer_name == "Alice Anders")
+        .unwrap();
+    assert!(
+        alices
+            .flags
+            .iter()
+            .any(|flag| flag.contains("seconds each")),
+        "{:?}",
+        alices.flags
+    );
+    let morgans_row = report
+        .reviewers
+        .iter()
+        .find(|row| row.reviewer_name == "Morgan Reyes")
+        .unwrap();
     assert!(morgans_row.flags.is_empty());
     // At the end of the (only) stage, Alice's items go to an extra stage for the owner.
     app.clock.advance_days(14);
     let scheduler = ReviewScheduler::new(app.state.clone());
     app.drain(&scheduler).await;
-    assert_eq!(app.scalar(&format!("select stage from review_instance where id = {instance}")).await, 2);
     assert_eq!(
-        app.scalar(&format!("select count(*) from review_item where review_instance_id = {instance} and stage = 2")).await,
+        app.scalar(&format!(
+            "select stage from review_instance where id = {instance}"
+        ))
+        .await,
+        2
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_item where review_instance_id = {instance} and stage = 2"
+        ))
+        .await,
         mine.my_items
     );
-    assert_eq!(app.scalar("select count(*) from audit_event where action = 'review_instance.reviewer_flagged'").await, 1);
+    assert_eq!(
+        app.scalar(
+            "select count(*) from audit_event where action = 'review_instance.reviewer_flagged'"
+        )
+        .await,
+        1
+    );
     // The owner, Ada, reviews them, except her own access: nobody reviews their own.
-    let extra = reviews::reviewer_page(&app.state, &ada, instance, GroupBy::Person, "", 1).await.unwrap();
+    let extra = reviews::reviewer_page(&app.state, &ada, instance, GroupBy::Person, "", 1)
+        .await
+        .unwrap();
     assert_eq!(extra.stage, 2);
     let adas_own = app
         .scalar(&format!("select count(*) from review_item i join person p on p.id = i.person_id where i.review_instance_id = {instance} and i.stage = 2 and p.display_name = 'Ada Admin'"))
@@ -501,7 +835,9 @@ async fn a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at
     app.stop().await;
 }
 
-async fn reviewers_see_and_decide_only_their_own_items_and_auditors_change_nothing(backend: TestBackend) {
+async fn reviewers_see_and_decide_only_their_own_items_and_auditors_change_nothing(
+    backend: TestBackend,
+) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let form = manager_review(&app, "GitHub certification", "GitHub organisation");
@@ -509,46 +845,111 @@ async fn reviewers_see_and_decide_only_their_own_items_and_auditors_change_nothi
     let before = app.scalar("select count(*) from audit_event").await;
     let otto = app.person("Otto Auditor").await;
     // Auditors read definitions and reports...
-    reviews::definition(&app.state, &otto, review_id).await.unwrap();
+    reviews::definition(&app.state, &otto, review_id)
+        .await
+        .unwrap();
     reviews::report(&app.state, &otto, instance).await.unwrap();
-    reviews::export_csv(&app.state, &otto, instance).await.unwrap();
+    reviews::export_csv(&app.state, &otto, instance)
+        .await
+        .unwrap();
     // ...and change nothing, nor see a reviewer's list.
-    let refused = reviews::save(&app.state, &otto, Some(review_id), 1, &form).await.unwrap_err();
+    let refused = reviews::save(&app.state, &otto, Some(review_id), 1, &form)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code, ErrorCode::Forbidden);
-    assert_eq!(reviews::start_now(&app.state, &otto, review_id).await.unwrap_err().code, ErrorCode::Forbidden);
     assert_eq!(
-        reviews::reviewer_page(&app.state, &otto, instance, GroupBy::Person, "", 1).await.unwrap_err().code,
+        reviews::start_now(&app.state, &otto, review_id)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        reviews::reviewer_page(&app.state, &otto, instance, GroupBy::Person, "", 1)
+            .await
+            .unwrap_err()
+            .code,
         ErrorCode::NotFound
     );
-    assert_eq!(reviews::accept_recommendations(&app.state, &otto, instance).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        reviews::accept_recommendations(&app.state, &otto, instance)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
     // An employee sees nothing of it.
     let dev = app.person("Dev Patel").await;
-    assert_eq!(reviews::definition(&app.state, &dev, review_id).await.unwrap_err().code, ErrorCode::NotFound);
-    assert_eq!(reviews::report(&app.state, &dev, instance).await.unwrap_err().code, ErrorCode::NotFound);
-    assert_eq!(reviews::export_csv(&app.state, &dev, instance).await.unwrap_err().code, ErrorCode::NotFound);
-    assert!(reviews::list(&app.state, &dev, 1).await.unwrap().reviews.is_empty());
+    assert_eq!(
+        reviews::definition(&app.state, &dev, review_id)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        reviews::report(&app.state, &dev, instance)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        reviews::export_csv(&app.state, &dev, instance)
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+    assert!(reviews::list(&app.state, &dev, 1)
+        .await
+        .unwrap()
+        .reviews
+        .is_empty());
     // Morgan reviews only Alice's item; the page lists only his.
     let morgan = app.person("Morgan Reyes").await;
-    let page = reviews::reviewer_page(&app.state, &morgan, instance, GroupBy::Person, "", 1).await.unwrap();
+    let page = reviews::reviewer_page(&app.state, &morgan, instance, GroupBy::Person, "", 1)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].holder_name, "Alice Anders");
-    assert_eq!(app.scalar("select count(*) from audit_event").await, before, "nothing changed");
-    assert_eq!(app.scalar("select count(decision) from review_item").await, 0);
+    assert_eq!(
+        app.scalar("select count(*) from audit_event").await,
+        before,
+        "nothing changed"
+    );
+    assert_eq!(
+        app.scalar("select count(decision) from review_item").await,
+        0
+    );
     // The CSV over HTTP: the auditor gets it, an employee gets "not found".
     let client = crate::harness::new_client();
     app.sign_in_as(&client, "Otto Auditor").await;
-    let response = client.get(app.url(&format!("/manage/reviews/instances/{instance}/items.csv"))).send().await.unwrap();
+    let response = client
+        .get(app.url(&format!("/manage/reviews/instances/{instance}/items.csv")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     assert!(response.text().await.unwrap().contains("Hana Hill"));
     let client = crate::harness::new_client();
     app.sign_in_as(&client, "Dev Patel").await;
-    let response = client.get(app.url(&format!("/manage/reviews/instances/{instance}/items.csv"))).send().await.unwrap();
+    let response = client
+        .get(app.url(&format!("/manage/reviews/instances/{instance}/items.csv")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     app.stop().await;
 }
 
-async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_removed(backend: TestBackend) {
+async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_removed(
+    backend: TestBackend,
+) {
     let app = TestApp::spawn(backend).await;
     app.seed_demo().await;
     let now = app.clock_now();
@@ -559,7 +960,9 @@ async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_rem
         .fetch_one(&mut *tx)
         .await
         .unwrap();
-    let scim = app::backend::store::connector::insert(&mut tx, now, "Okta SCIM", "scim").await.unwrap();
+    let scim = app::backend::store::connector::insert(&mut tx, now, "Okta SCIM", "scim")
+        .await
+        .unwrap();
     let group = app::backend::store::resource::insert(
         &mut tx,
         now,
@@ -574,11 +977,14 @@ async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_rem
     )
     .await
     .unwrap();
-    let github: i64 = sqlx::query_scalar("select id from access_package where name = 'GitHub organisation'")
-        .fetch_one(&mut *tx)
+    let github: i64 =
+        sqlx::query_scalar("select id from access_package where name = 'GitHub organisation'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    app::backend::store::package::add_resource(&mut tx, now, github, group)
         .await
         .unwrap();
-    app::backend::store::package::add_resource(&mut tx, now, github, group).await.unwrap();
     for (who, account) in [("Dev Patel", "acct-dev"), ("Eli Evans", "acct-eli")] {
         sqlx::query(
             "insert into drift (connector_id, resource_id, account_id, person_id, kind, found_at, seen_at) \
@@ -594,22 +1000,51 @@ async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_rem
         .unwrap();
     }
     tx.commit().await.unwrap();
-    let mut form = manager_review(&app, "GitHub with what is really there", "GitHub organisation");
+    let mut form = manager_review(
+        &app,
+        "GitHub with what is really there",
+        "GitHub organisation",
+    );
     form.include_drift = Some("on".into());
     let (_, instance) = start(&app, "Ada Admin", &form).await;
     let alice = app.person("Alice Anders").await;
-    let page = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1).await.unwrap();
+    let page = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1)
+        .await
+        .unwrap();
     let unexplained: Vec<_> = page.items.iter().filter(|item| item.unexplained).collect();
     assert_eq!(unexplained.len(), 2, "{:?}", page.items);
     for item in &unexplained {
         assert_eq!(item.access_name, "github-org-members");
         assert_eq!(item.recommendation, Some(Decision::Remove));
-        assert_eq!(item.concerns, ["Found downstream without any grant in Gatehouse"]);
+        assert_eq!(
+            item.concerns,
+            ["Found downstream without any grant in Gatehouse"]
+        );
     }
-    let dev = unexplained.iter().find(|item| item.holder_name == "Dev Patel").unwrap().item_id;
-    let eli = unexplained.iter().find(|item| item.holder_name == "Eli Evans").unwrap().item_id;
-    reviews::decide(&app.state, &alice, instance, &[dev], Decision::Keep, "", "").await.unwrap();
-    reviews::decide(&app.state, &alice, instance, &[eli], Decision::Remove, "Not on the team", "").await.unwrap();
+    let dev = unexplained
+        .iter()
+        .find(|item| item.holder_name == "Dev Patel")
+        .unwrap()
+        .item_id;
+    let eli = unexplained
+        .iter()
+        .find(|item| item.holder_name == "Eli Evans")
+        .unwrap()
+        .item_id;
+    reviews::decide(&app.state, &alice, instance, &[dev], Decision::Keep, "", "")
+        .await
+        .unwrap();
+    reviews::decide(
+        &app.state,
+        &alice,
+        instance,
+        &[eli],
+        Decision::Remove,
+        "Not on the team",
+        "",
+    )
+    .await
+    .unwrap();
     app.clock.set(app.clock_now().plus_days(14));
     let scheduler = ReviewScheduler::new(app.state.clone());
     app.drain(&scheduler).await;
@@ -628,7 +1063,10 @@ async fn downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_rem
         .fetch_all(app.state.db.reader())
         .await
         .unwrap();
-    assert_eq!(results, [("granted".to_string(),), ("removal_queued".to_string(),)]);
+    assert_eq!(
+        results,
+        [("granted".to_string(),), ("removal_queued".to_string(),)]
+    );
     app.stop().await;
 }
 
@@ -643,23 +1081,40 @@ async fn access_that_no_longer_fits_its_policy_is_recommended_for_removal_and_ke
         .execute(app.state.db.reader())
         .await
         .unwrap();
-    sqlx::query("update person set last_sign_in_at = $1 where display_name in ('Grace Green', 'Kira Kim')")
-        .bind(app.clock_now().plus_days(-1).millis())
-        .execute(app.state.db.reader())
-        .await
-        .unwrap();
+    sqlx::query(
+        "update person set last_sign_in_at = $1 where display_name in ('Grace Green', 'Kira Kim')",
+    )
+    .bind(app.clock_now().plus_days(-1).millis())
+    .execute(app.state.db.reader())
+    .await
+    .unwrap();
     let mut form = manager_review(&app, "Finance reports review", "Finance reports");
     form.extend_kept = Some("on".into());
     let (_, instance) = start(&app, "Fiona Fischer", &form).await;
     let fiona = app.person("Fiona Fischer").await;
-    let page = reviews::reviewer_page(&app.state, &fiona, instance, GroupBy::Person, "", 1).await.unwrap();
-    let grace = page.items.iter().find(|item| item.holder_name == "Grace Green").unwrap();
+    let page = reviews::reviewer_page(&app.state, &fiona, instance, GroupBy::Person, "", 1)
+        .await
+        .unwrap();
+    let grace = page
+        .items
+        .iter()
+        .find(|item| item.holder_name == "Grace Green")
+        .unwrap();
     assert_eq!(grace.recommendation, Some(Decision::Remove));
-    assert_eq!(grace.concerns, ["No longer matches the rule of the policy it was granted under"]);
-    let kira = page.items.iter().find(|item| item.holder_name == "Kira Kim").unwrap();
+    assert_eq!(
+        grace.concerns,
+        ["No longer matches the rule of the policy it was granted under"]
+    );
+    let kira = page
+        .items
+        .iter()
+        .find(|item| item.holder_name == "Kira Kim")
+        .unwrap();
     assert_eq!(kira.recommendation, Some(Decision::Keep));
     assert!(kira.concerns.is_empty());
-    reviews::accept_recommendations(&app.state, &fiona, instance).await.unwrap();
+    reviews::accept_recommendations(&app.state, &fiona, instance)
+        .await
+        .unwrap();
     app.clock.set(app.clock_now().plus_days(14));
     app.drain(&ReviewScheduler::new(app.state.clone())).await;
     assert_eq!(

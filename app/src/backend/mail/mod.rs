@@ -157,7 +157,12 @@ pub fn extend_link(assignment_id: i64, version: i64, holder_id: i64, end: Timest
 
 /// A `review` link for a reviewer of an instance's stage, valid until the stage ends: it
 /// opens the reviewer's list, and is used up with their first decision through it.
-pub fn review_link(instance_id: i64, stage: i64, reviewer_id: i64, stage_end: Timestamp) -> ActionSpec {
+pub fn review_link(
+    instance_id: i64,
+    stage: i64,
+    reviewer_id: i64,
+    stage_end: Timestamp,
+) -> ActionSpec {
     ActionSpec {
         purpose: "review".to_string(),
         subject_kind: "review_instance".to_string(),

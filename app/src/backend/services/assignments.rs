@@ -481,12 +481,19 @@ pub(crate) async fn extend_by_policy(
         return Ok(false);
     };
     let new_end = now.plus_days(days);
-    if row.status != AssignmentStatus::Active || row.end_at.is_none_or(|end| end >= new_end.millis()) {
+    if row.status != AssignmentStatus::Active
+        || row.end_at.is_none_or(|end| end >= new_end.millis())
+    {
         return Ok(false);
     }
     let extended = row
         .state()
-        .apply(AssignmentEvent::Extend { new_end: Some(new_end) }, now)
+        .apply(
+            AssignmentEvent::Extend {
+                new_end: Some(new_end),
+            },
+            now,
+        )
         .map_err(refused)?;
     if !store::assignment::store_state(tx, now, &row, &extended).await? {
         return Ok(false);
@@ -497,7 +504,9 @@ pub(crate) async fn extend_by_policy(
         actor,
         audit::Change::new("assignment.extended", "assignment", row.id)
             .before(serde_json::json!({ "end_at": row.end_at }))
-            .after(serde_json::json!({ "end_at": extended.end_at, "why": "kept in an access review" })),
+            .after(
+                serde_json::json!({ "end_at": extended.end_at, "why": "kept in an access review" }),
+            ),
     )
     .await?;
     Ok(true)

@@ -93,7 +93,8 @@ async fn check(
             };
             if instance.status != "in_progress" || instance.stage_end_at <= now.millis() {
                 return Ok(Err(LinkProblem::Settled {
-                    message: "This review has ended; decisions can no longer be recorded.".to_string(),
+                    message: "This review has ended; decisions can no longer be recorded."
+                        .to_string(),
                 }));
             }
             if instance.stage != token.spec.subject_version

@@ -729,11 +729,16 @@ pub async fn stored_policy(
 }
 
 /// Who may request under a policy, as stored.
-pub async fn scope_of_policy(tx: &mut Tx, policy_id: i64) -> Result<Option<RequestorScope>, sqlx::Error> {
-    let row = sqlx::query("select requestor_scope, requestor_rule_json from assignment_policy where id = $1")
-        .bind(policy_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+pub async fn scope_of_policy(
+    tx: &mut Tx,
+    policy_id: i64,
+) -> Result<Option<RequestorScope>, sqlx::Error> {
+    let row = sqlx::query(
+        "select requestor_scope, requestor_rule_json from assignment_policy where id = $1",
+    )
+    .bind(policy_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.map(|row| {
         parse_scope(
             &row.try_get::<String, _>("requestor_scope")?,

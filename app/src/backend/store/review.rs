@@ -42,7 +42,10 @@ const REVIEW_COLUMNS: &str = "id, name, description, scope_kind, catalog_id, dep
     default_decision, apply_mode, extend_kept, sign_in_window_days, quality_extra_stage, \
     is_enabled, next_start_at, owner_id, version";
 
-fn json_list<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Vec<T>, sqlx::Error> {
+fn json_list<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Vec<T>, sqlx::Error> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|error| sqlx::Error::ColumnDecode {
         index: column.to_string(),
@@ -81,13 +84,15 @@ fn review_from(row: &AnyRow) -> Result<ReviewRow, sqlx::Error> {
 }
 
 pub async fn find(tx: &mut Tx, review_id: i64) -> Result<Option<ReviewRow>, sqlx::Error> {
-    sqlx::query(&format!("select {REVIEW_COLUMNS} from access_review where id = $1"))
-        .bind(review_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .as_ref()
-        .map(review_from)
-        .transpose()
+    sqlx::query(&format!(
+        "select {REVIEW_COLUMNS} from access_review where id = $1"
+    ))
+    .bind(review_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .as_ref()
+    .map(review_from)
+    .transpose()
 }
 
 /// Definitions a viewer may see, by name, a page at a time: every one (`all`), or those
@@ -272,7 +277,11 @@ pub async fn set_parts(
     stages: &[StageRow],
     people: &[(i64, &str, i64)],
 ) -> Result<(), sqlx::Error> {
-    for table in ["access_review_package", "access_review_stage", "access_review_person"] {
+    for table in [
+        "access_review_package",
+        "access_review_stage",
+        "access_review_person",
+    ] {
         sqlx::query(&format!("delete from {table} where access_review_id = $1"))
             .bind(review_id)
             .execute(&mut **tx)
@@ -360,7 +369,10 @@ pub async fn people_of(tx: &mut Tx, review_id: i64) -> Result<Vec<StagePerson>, 
 }
 
 /// The packages of a definition scoped to chosen packages: (id, name, catalog id).
-pub async fn packages_of(tx: &mut Tx, review_id: i64) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+pub async fn packages_of(
+    tx: &mut Tx,
+    review_id: i64,
+) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
     sqlx::query(
         "select p.id, p.name, p.catalog_id from access_review_package rp \
          join access_package p on p.id = rp.access_package_id \
@@ -370,7 +382,13 @@ pub async fn packages_of(tx: &mut Tx, review_id: i64) -> Result<Vec<(i64, String
     .fetch_all(&mut **tx)
     .await?
     .iter()
-    .map(|row| Ok((row.try_get("id")?, row.try_get("name")?, row.try_get("catalog_id")?)))
+    .map(|row| {
+        Ok((
+            row.try_get("id")?,
+            row.try_get("name")?,
+            row.try_get("catalog_id")?,
+        ))
+    })
     .collect()
 }
 
@@ -395,7 +413,10 @@ pub async fn packages_by_name(
 }
 
 /// A catalog's id and name by its name, whatever the case.
-pub async fn catalog_by_name(tx: &mut Tx, name: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+pub async fn catalog_by_name(
+    tx: &mut Tx,
+    name: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
     sqlx::query("select id, name from catalog where lower(name) = lower($1)")
         .bind(name)
         .fetch_optional(&mut **tx)
@@ -443,10 +464,12 @@ pub async fn choices(
 
 /// A group's id by its name, whatever the case.
 pub async fn group_by_name(tx: &mut Tx, name: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("select id from person_group where lower(name) = lower($1) order by id limit 1")
-        .bind(name)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_scalar(
+        "select id from person_group where lower(name) = lower($1) order by id limit 1",
+    )
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// A group's name.
@@ -458,7 +481,11 @@ pub async fn group_name(tx: &mut Tx, group_id: i64) -> Result<String, sqlx::Erro
 }
 
 /// Definitions whose next instance is due by `now`: (id, next start).
-pub async fn due_to_start(pool: &sqlx::AnyPool, now: Timestamp, limit: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+pub async fn due_to_start(
+    pool: &sqlx::AnyPool,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query(
         "select id, next_start_at from access_review where is_enabled and next_start_at is not null \
          and next_start_at <= $1 order by next_start_at limit $2",
@@ -506,7 +533,12 @@ pub async fn advance_next_start(
 }
 
 /// Sets the next start to `at` (an administrator's "start now").
-pub async fn set_next_start(tx: &mut Tx, now: Timestamp, review_id: i64, at: Timestamp) -> Result<(), sqlx::Error> {
+pub async fn set_next_start(
+    tx: &mut Tx,
+    now: Timestamp,
+    review_id: i64,
+    at: Timestamp,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update access_review set next_start_at = $1, updated_at = $2, version = version + 1 where id = $3")
         .bind(at.millis())
         .bind(now.millis())

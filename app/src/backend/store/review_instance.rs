@@ -25,7 +25,8 @@ pub struct InstanceRow {
     pub applied_at: Option<i64>,
 }
 
-const INSTANCE_COLUMNS: &str = "i.id, i.access_review_id, r.name as review_name, i.status, i.stage, \
+const INSTANCE_COLUMNS: &str =
+    "i.id, i.access_review_id, r.name as review_name, i.status, i.stage, \
     i.stage_count, i.start_at, i.end_at, i.stage_end_at, i.snapshot_after_id, i.snapshot_until_id, \
     i.ended_at, i.applied_at";
 
@@ -61,7 +62,11 @@ pub async fn find(tx: &mut Tx, instance_id: i64) -> Result<Option<InstanceRow>, 
 }
 
 /// The instances of a definition, newest first, at most `limit`.
-pub async fn of_review(tx: &mut Tx, review_id: i64, limit: i64) -> Result<Vec<InstanceRow>, sqlx::Error> {
+pub async fn of_review(
+    tx: &mut Tx,
+    review_id: i64,
+    limit: i64,
+) -> Result<Vec<InstanceRow>, sqlx::Error> {
     sqlx::query(&format!(
         "select {INSTANCE_COLUMNS} from review_instance i join access_review r on r.id = i.access_review_id \
          where i.access_review_id = $1 order by i.start_at desc, i.id desc limit $2"
@@ -77,7 +82,11 @@ pub async fn of_review(tx: &mut Tx, review_id: i64, limit: i64) -> Result<Vec<In
 
 /// Items and decided items of a stage: the instance's counters for its current stage (a
 /// stage can have a million items; pages read this on every load), counted otherwise.
-pub async fn stage_progress(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
+pub async fn stage_progress(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+) -> Result<(i64, i64), sqlx::Error> {
     let current = sqlx::query(
         "select stage_items, stage_decided from review_instance where id = $1 and stage = $2 \
          and status <> 'starting'",
@@ -94,7 +103,11 @@ pub async fn stage_progress(tx: &mut Tx, instance_id: i64, stage: i64) -> Result
 
 /// Counts the items and decided items of a stage, and keeps the counts on the instance
 /// when it is the current stage.
-pub async fn recount_stage(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
+pub async fn recount_stage(
+    tx: &mut Tx,
+    instance_id: i64,
+    stage: i64,
+) -> Result<(i64, i64), sqlx::Error> {
     let (items, decided) = count_stage(tx, instance_id, stage).await?;
     sqlx::query("update review_instance set stage_items = $1, stage_decided = $2 where id = $3 and stage = $4")
         .bind(items)
@@ -123,10 +136,16 @@ pub async fn undecided_among(tx: &mut Tx, item_ids: &[i64]) -> Result<i64, sqlx:
     if item_ids.is_empty() {
         return Ok(0);
     }
-    let list = item_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    sqlx::query_scalar(&format!("select count(*) from review_item where id in ({list}) and decision is null"))
-        .fetch_one(&mut **tx)
-        .await
+    let list = item_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query_scalar(&format!(
+        "select count(*) from review_item where id in ({list}) and decision is null"
+    ))
+    .fetch_one(&mut **tx)
+    .await
 }
 
 async fn count_stage(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, i64), sqlx::Error> {
@@ -170,10 +189,12 @@ pub async fn create(
 
 /// Instances whose snapshot is not complete yet.
 pub async fn starting(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("select id from review_instance where status = 'starting' order by id limit $1")
-        .bind(limit)
-        .fetch_all(pool)
-        .await
+    sqlx::query_scalar(
+        "select id from review_instance where status = 'starting' order by id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 enum Bind {
@@ -227,7 +248,9 @@ pub async fn snapshot_batch(
             .map(|department| next(&mut binds, Bind::Text(department.to_lowercase())))
             .collect::<Vec<_>>()
             .join(", ");
-        filters.push_str(&format!(" and lower(coalesce(h.department, '')) in ({list})"));
+        filters.push_str(&format!(
+            " and lower(coalesce(h.department, '')) in ({list})"
+        ));
     }
     if !review.employee_types.is_empty() {
         // Attributes are stored as compact JSON (serde_json), so the pair reads exactly so.
@@ -240,7 +263,10 @@ pub async fn snapshot_batch(
                     serde_json::to_string(kind).unwrap_or_default()
                 );
                 let pattern = format!("%{}%", pair.replace('%', "\\%").replace('_', "\\_"));
-                format!("h.attributes_json like {} escape '\\'", next(&mut binds, Bind::Text(pattern)))
+                format!(
+                    "h.attributes_json like {} escape '\\'",
+                    next(&mut binds, Bind::Text(pattern))
+                )
             })
             .collect::<Vec<_>>()
             .join(" or ");
@@ -376,7 +402,8 @@ pub async fn resolve_reviewers(
             .await?
             .rows_affected()
     };
-    let unresolved = "not exists (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
+    let unresolved =
+        "not exists (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
     written += sqlx::query(&format!(
         "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
          join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $2 \
@@ -449,7 +476,11 @@ pub async fn set_status(
 }
 
 /// Instances in progress whose current stage has ended by `now`.
-pub async fn stage_due(pool: &sqlx::AnyPool, now: Timestamp, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn stage_due(
+    pool: &sqlx::AnyPool,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "select id from review_instance where status = 'in_progress' and stage_end_at <= $1 \
          order by stage_end_at limit $2",
@@ -471,7 +502,10 @@ pub async fn earliest_stage_end(pool: &sqlx::AnyPool) -> Result<Option<Timestamp
 }
 
 /// Instances in progress, with their review's reminder days, for reminders.
-pub async fn in_progress(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<(i64, i64, i64, String)>, sqlx::Error> {
+pub async fn in_progress(
+    pool: &sqlx::AnyPool,
+    limit: i64,
+) -> Result<Vec<(i64, i64, i64, String)>, sqlx::Error> {
     sqlx::query(
         "select i.id, i.stage, i.stage_end_at, r.reminder_days_json from review_instance i \
          join access_review r on r.id = i.access_review_id where i.status = 'in_progress' \
@@ -535,7 +569,10 @@ pub async fn carry_on(
     let by = match only_decided_by {
         Some(ids) if !ids.is_empty() => format!(
             " and decided_by_id in ({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ids.iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Some(_) => " and 1 = 0".to_string(),
         None => String::new(),
@@ -633,7 +670,11 @@ pub async fn decide(
     if item_ids.is_empty() {
         return Ok(0);
     }
-    let list = item_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = item_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     Ok(sqlx::query(&format!(
         "update review_item set decision = $1, reason = $2, decided_by_id = $3, decided_at = $4 \
          where review_instance_id = $5 and stage = $6 and id in ({list}) \
@@ -775,7 +816,11 @@ pub async fn page_of_reviewer(
 ) -> Result<(i64, Vec<ItemRow>), sqlx::Error> {
     let pattern = format!(
         "%{}%",
-        query.trim().to_lowercase().replace('%', "\\%").replace('_', "\\_")
+        query
+            .trim()
+            .to_lowercase()
+            .replace('%', "\\%")
+            .replace('_', "\\_")
     );
     let from = "from review_item_reviewer r join review_item i on i.id = r.review_item_id \
          join person h on h.id = i.person_id \
@@ -865,7 +910,8 @@ pub async fn reviewer_progress(
     Ok((
         row.try_get("items")?,
         row.try_get("decided")?,
-        row.try_get::<Option<i64>, _>("open_recommended")?.unwrap_or(0),
+        row.try_get::<Option<i64>, _>("open_recommended")?
+            .unwrap_or(0),
     ))
 }
 
@@ -897,7 +943,11 @@ pub async fn of_reviewer(
 }
 
 /// Whether `person` has any item in the instance (any stage).
-pub async fn is_reviewer(tx: &mut Tx, instance_id: i64, person_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn is_reviewer(
+    tx: &mut Tx,
+    instance_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar(
         "select review_item_id from review_item_reviewer where person_id = $1 and review_instance_id = $2 limit 1",
     )
@@ -919,7 +969,11 @@ pub async fn earlier_decisions(
     if assignment_ids.is_empty() || stage <= 1 {
         return Ok(Vec::new());
     }
-    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = assignment_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     sqlx::query(&format!(
         "select i.assignment_id, i.stage, d.display_name, i.decision, i.reason from review_item i \
          left join person d on d.id = i.decided_by_id \
@@ -954,7 +1008,11 @@ pub async fn history(
     if assignment_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = assignment_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     sqlx::query(&format!(
         "select i.assignment_id, ri.start_at, i.decision from review_item i \
          join review_instance ri on ri.id = i.review_instance_id \
@@ -973,7 +1031,12 @@ pub async fn history(
 }
 
 /// Start instants of the earlier instances of a review, newest first, at most `limit`.
-pub async fn earlier_starts(tx: &mut Tx, review_id: i64, before_start: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn earlier_starts(
+    tx: &mut Tx,
+    review_id: i64,
+    before_start: i64,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "select start_at from review_instance where access_review_id = $1 and start_at < $2 \
          and status <> 'cancelled' order by start_at desc limit $3",
@@ -994,7 +1057,11 @@ pub async fn approvals_of(
     if assignment_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = assignment_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     sqlx::query(&format!(
         "select a.id, p.display_name, d.outcome, d.justification from assignment a \
          join decision d on d.access_request_id = a.access_request_id \
@@ -1023,7 +1090,11 @@ pub async fn origins_of(
     if assignment_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = assignment_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = assignment_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     sqlx::query(&format!(
         "select a.id, a.access_request_id, \
          (select e.actor_label from audit_event e where e.object_kind = 'assignment' \
@@ -1090,7 +1161,11 @@ pub struct FinalItem {
 
 /// Up to `limit` items of an instance not applied yet, each the last stage its assignment
 /// reached.
-pub async fn unapplied_final(tx: &mut Tx, instance_id: i64, limit: i64) -> Result<Vec<FinalItem>, sqlx::Error> {
+pub async fn unapplied_final(
+    tx: &mut Tx,
+    instance_id: i64,
+    limit: i64,
+) -> Result<Vec<FinalItem>, sqlx::Error> {
     sqlx::query(
         "select i.id, i.assignment_id, i.drift_id, i.decision, i.reason, i.decided_by_id, d.display_name \
          from review_item i left join person d on d.id = i.decided_by_id \
@@ -1120,7 +1195,13 @@ pub async fn unapplied_final(tx: &mut Tx, instance_id: i64, limit: i64) -> Resul
 }
 
 /// Marks an item (and the earlier stages' items of the same assignment) applied.
-pub async fn mark_applied(tx: &mut Tx, now: Timestamp, instance_id: i64, item: &FinalItem, result: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_applied(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    item: &FinalItem,
+    result: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update review_item set applied_at = $1, applied_result = $2 where review_instance_id = $3 \
          and applied_at is null and (id = $4 or assignment_id = $5 or drift_id = $6)",
@@ -1152,7 +1233,11 @@ pub struct TallyRow {
 }
 
 /// Per stage and reviewer: their items, and what they decided themselves.
-pub async fn tallies(tx: &mut Tx, instance_id: i64, only_stage: Option<i64>) -> Result<Vec<TallyRow>, sqlx::Error> {
+pub async fn tallies(
+    tx: &mut Tx,
+    instance_id: i64,
+    only_stage: Option<i64>,
+) -> Result<Vec<TallyRow>, sqlx::Error> {
     sqlx::query(
         "select r.stage, r.person_id, p.display_name, count(*) as items, \
          sum(case when i.decided_by_id = r.person_id and i.decision = 'keep' then 1 else 0 end) as kept, \
@@ -1210,17 +1295,24 @@ pub async fn totals(tx: &mut Tx, instance_id: i64) -> Result<[i64; 6], sqlx::Err
     .fetch_one(&mut **tx)
     .await?;
     let mut out = [0i64; 6];
-    for (slot, column) in out
-        .iter_mut()
-        .zip(["kept", "removed", "not_sure", "undecided", "applied", "verified"])
-    {
+    for (slot, column) in out.iter_mut().zip([
+        "kept",
+        "removed",
+        "not_sure",
+        "undecided",
+        "applied",
+        "verified",
+    ]) {
         *slot = row.try_get::<Option<i64>, _>(column)?.unwrap_or(0);
     }
     Ok(out)
 }
 
 /// Decisions per day: (day's midnight, decisions that day).
-pub async fn decisions_per_day(tx: &mut Tx, instance_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+pub async fn decisions_per_day(
+    tx: &mut Tx,
+    instance_id: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query(&format!(
         "select (decided_at / {MILLIS_PER_DAY}) * {MILLIS_PER_DAY} as day, count(*) as decided \
          from review_item where review_instance_id = $1 and decided_at is not null \
@@ -1254,7 +1346,12 @@ pub struct ExportRow {
 }
 
 /// Up to `limit` items of an instance after item `after`, for the export.
-pub async fn export_page(tx: &mut Tx, instance_id: i64, after: i64, limit: i64) -> Result<Vec<ExportRow>, sqlx::Error> {
+pub async fn export_page(
+    tx: &mut Tx,
+    instance_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ExportRow>, sqlx::Error> {
     let rows = sqlx::query(
         "select i.id, i.stage, h.display_name as holder, h.email, coalesce(pk.name, res.name, '') as access, \
          i.recommendation, i.decision, i.reason, d.display_name as decided_by, i.decided_at, i.applied_at, \
@@ -1300,7 +1397,8 @@ pub async fn export_page(tx: &mut Tx, instance_id: i64, after: i64, limit: i64) 
         .bind(last)
         .fetch_all(&mut **tx)
         .await?;
-        let mut by_item: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+        let mut by_item: std::collections::HashMap<i64, Vec<String>> =
+            std::collections::HashMap::new();
         for row in &names {
             by_item
                 .entry(row.try_get("review_item_id")?)
@@ -1330,10 +1428,12 @@ pub async fn policy_days(tx: &mut Tx, assignment_id: i64) -> Result<Option<i64>,
 
 /// Instances whose results are being applied.
 pub async fn applying(pool: &sqlx::AnyPool, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("select id from review_instance where status = 'applying' order by id limit $1")
-        .bind(limit)
-        .fetch_all(pool)
-        .await
+    sqlx::query_scalar(
+        "select id from review_instance where status = 'applying' order by id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// Whether `person` reviewed any of `item_ids` at a stage before `stage`.
@@ -1347,7 +1447,11 @@ pub async fn reviewed_at_earlier_stage(
     if item_ids.is_empty() {
         return Ok(false);
     }
-    let list = item_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = item_ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     let found: i64 = sqlx::query_scalar(&format!(
         "select count(*) from review_item_reviewer where person_id = $1 and review_instance_id = $2 \
          and stage < $3 and review_item_id in ({list})"
@@ -1362,7 +1466,12 @@ pub async fn reviewed_at_earlier_stage(
 
 /// Moves the end of the instance's current stage `stage` to `now`; false when the
 /// instance is not in progress at that stage.
-pub async fn end_stage_at(tx: &mut Tx, now: Timestamp, instance_id: i64, stage: i64) -> Result<bool, sqlx::Error> {
+pub async fn end_stage_at(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "update review_instance set stage_end_at = $1, updated_at = $1, version = version + 1 \
          where id = $2 and stage = $3 and status = 'in_progress' and stage_end_at > $1",
@@ -1412,7 +1521,10 @@ pub async fn snapshot_drift(
 }
 
 /// What a drift item is about: (person, resource, its connector, resource name, still open).
-pub async fn drift_subject(tx: &mut Tx, drift_id: i64) -> Result<Option<(i64, i64, i64, String, bool)>, sqlx::Error> {
+pub async fn drift_subject(
+    tx: &mut Tx,
+    drift_id: i64,
+) -> Result<Option<(i64, i64, i64, String, bool)>, sqlx::Error> {
     sqlx::query(
         "select d.person_id, d.resource_id, d.connector_id, r.name, d.resolved_at from drift d \
          join resource r on r.id = d.resource_id where d.id = $1 and d.person_id is not null",
@@ -1469,7 +1581,11 @@ pub struct HolderUnderPolicy {
 }
 
 /// The stage-1 items of the instance granted under `policy_id`, with their holders.
-pub async fn holders_under_policy(tx: &mut Tx, instance_id: i64, policy_id: i64) -> Result<Vec<HolderUnderPolicy>, sqlx::Error> {
+pub async fn holders_under_policy(
+    tx: &mut Tx,
+    instance_id: i64,
+    policy_id: i64,
+) -> Result<Vec<HolderUnderPolicy>, sqlx::Error> {
     sqlx::query(
         "select i.id, i.person_id, h.department, h.job_title, h.attributes_json, i.recommendation_json \
          from review_item i join assignment a on a.id = i.assignment_id join person h on h.id = i.person_id \
@@ -1495,7 +1611,11 @@ pub async fn holders_under_policy(tx: &mut Tx, instance_id: i64, policy_id: i64)
 
 /// The groups of the holders of the instance's stage-1 items under `policy_id`:
 /// (person, group).
-pub async fn groups_of_holders(tx: &mut Tx, instance_id: i64, policy_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+pub async fn groups_of_holders(
+    tx: &mut Tx,
+    instance_id: i64,
+    policy_id: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query(
         "select m.person_id, m.person_group_id from person_group_member m where m.person_id in \
          (select i.person_id from review_item i join assignment a on a.id = i.assignment_id \
@@ -1511,11 +1631,17 @@ pub async fn groups_of_holders(tx: &mut Tx, instance_id: i64, policy_id: i64) ->
 }
 
 /// Recommends removing an item, with its concerns.
-pub async fn set_concerns(tx: &mut Tx, item_id: i64, concerns_json: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update review_item set recommendation = 'remove', recommendation_json = $1 where id = $2")
-        .bind(concerns_json)
-        .bind(item_id)
-        .execute(&mut **tx)
-        .await?;
+pub async fn set_concerns(
+    tx: &mut Tx,
+    item_id: i64,
+    concerns_json: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update review_item set recommendation = 'remove', recommendation_json = $1 where id = $2",
+    )
+    .bind(concerns_json)
+    .bind(item_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -15,9 +15,17 @@ use std::collections::HashMap;
 const MAX_ITEMS_PER_DECISION: usize = 1_000;
 
 /// The instance, if `person` reviews anything in it; otherwise as if it did not exist.
-async fn reviewed_by(tx: &mut Tx, person: &PersonRow, instance_id: i64) -> Result<InstanceRow, AppError> {
+async fn reviewed_by(
+    tx: &mut Tx,
+    person: &PersonRow,
+    instance_id: i64,
+) -> Result<InstanceRow, AppError> {
     match store::review_instance::find(tx, instance_id).await? {
-        Some(instance) if store::review_instance::is_reviewer(tx, instance.id, person.id).await? => Ok(instance),
+        Some(instance)
+            if store::review_instance::is_reviewer(tx, instance.id, person.id).await? =>
+        {
+            Ok(instance)
+        }
         _ => Err(AppError::not_found("review")),
     }
 }
@@ -48,7 +56,9 @@ pub async fn my_reviews(state: &AppState, person: &PersonRow) -> Result<Vec<MyRe
         .into_iter()
         .map(|(instance, items, decided)| MyReview {
             instance_id: instance.id,
-            open: instance.status == "in_progress" && now.millis() < instance.stage_end_at && items > 0,
+            open: instance.status == "in_progress"
+                && now.millis() < instance.stage_end_at
+                && items > 0,
             review_name: instance.review_name,
             stage: instance.stage,
             stage_count: instance.stage_count,
@@ -86,10 +96,12 @@ pub async fn reviewer_page(
         .ok_or_else(AppError::internal)?;
     // The current stage, or the last one the person had items in.
     let mut stage = instance.stage;
-    let mut mine = store::review_instance::reviewer_progress(&mut tx, instance.id, stage, person.id).await?;
+    let mut mine =
+        store::review_instance::reviewer_progress(&mut tx, instance.id, stage, person.id).await?;
     while mine.0 == 0 && stage > 1 {
         stage -= 1;
-        mine = store::review_instance::reviewer_progress(&mut tx, instance.id, stage, person.id).await?;
+        mine = store::review_instance::reviewer_progress(&mut tx, instance.id, stage, person.id)
+            .await?;
     }
     let (matching, rows) = store::review_instance::page_of_reviewer(
         &mut tx,
@@ -114,22 +126,30 @@ pub async fn reviewer_page(
         .into_iter()
         .map(|(package, department, people, holders)| ((package, department), (people, holders)))
         .collect();
-    let earlier_starts = store::review_instance::earlier_starts(&mut tx, review.id, instance.start_at, 3).await?;
-    let history = store::review_instance::history(&mut tx, review.id, instance.start_at, &assignment_ids).await?;
-    let origins: HashMap<i64, (Option<i64>, Option<String>)> = store::review_instance::origins_of(&mut tx, &assignment_ids)
-        .await?
-        .into_iter()
-        .map(|(id, request, actor)| (id, (request, actor)))
-        .collect();
+    let earlier_starts =
+        store::review_instance::earlier_starts(&mut tx, review.id, instance.start_at, 3).await?;
+    let history =
+        store::review_instance::history(&mut tx, review.id, instance.start_at, &assignment_ids)
+            .await?;
+    let origins: HashMap<i64, (Option<i64>, Option<String>)> =
+        store::review_instance::origins_of(&mut tx, &assignment_ids)
+            .await?
+            .into_iter()
+            .map(|(id, request, actor)| (id, (request, actor)))
+            .collect();
     let approvals = store::review_instance::approvals_of(&mut tx, &assignment_ids).await?;
-    let earlier = store::review_instance::earlier_decisions(&mut tx, instance.id, stage, &assignment_ids).await?;
+    let earlier =
+        store::review_instance::earlier_decisions(&mut tx, instance.id, stage, &assignment_ids)
+            .await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let mut facts = Vec::new();
         if let (Some(package), Some(department)) = (row.package_id, row.department.clone()) {
             if let Some((people, holders)) = peers.get(&(package, department.clone())) {
                 if *people > 0 {
-                    facts.push(format!("{holders} of {people} people in {department} hold this"));
+                    facts.push(format!(
+                        "{holders} of {people} people in {department} hold this"
+                    ));
                 }
             }
         }
@@ -141,7 +161,11 @@ pub async fn reviewer_page(
                         .iter()
                         .filter(|(id, ..)| *id == assignment)
                         .map(|(_, name, outcome, why)| {
-                            let verb = if outcome == "approve" { "approved" } else { "denied" };
+                            let verb = if outcome == "approve" {
+                                "approved"
+                            } else {
+                                "denied"
+                            };
                             if why.trim().is_empty() {
                                 format!("{verb} by {name}")
                             } else {
@@ -150,9 +174,14 @@ pub async fn reviewer_page(
                         })
                         .collect();
                     if approved.is_empty() {
-                        facts.push(format!("Requested (request {request_id}); granted without approval"));
+                        facts.push(format!(
+                            "Requested (request {request_id}); granted without approval"
+                        ));
                     } else {
-                        facts.push(format!("Requested (request {request_id}); {}", approved.join("; ")));
+                        facts.push(format!(
+                            "Requested (request {request_id}); {}",
+                            approved.join("; ")
+                        ));
                     }
                 }
                 Some((None, Some(actor))) => facts.push(format!("Assigned directly by {actor}")),
@@ -167,7 +196,9 @@ pub async fn reviewer_page(
                 .filter(|(assignment, ..)| Some(*assignment) == row.assignment_id)
                 .map(|(_, stage, name, decision, reason)| EarlierDecision {
                     stage: *stage,
-                    reviewer_name: name.clone().unwrap_or_else(|| "Nobody (the review's default)".to_string()),
+                    reviewer_name: name
+                        .clone()
+                        .unwrap_or_else(|| "Nobody (the review's default)".to_string()),
                     decision: decision.as_deref().and_then(Decision::parse),
                     reason: reason.clone(),
                 })
@@ -186,7 +217,8 @@ pub async fn reviewer_page(
             decided_at: row.decided_at.map(Timestamp),
         });
     }
-    let (stage_items, stage_decided) = store::review_instance::stage_progress(&mut tx, instance.id, stage).await?;
+    let (stage_items, stage_decided) =
+        store::review_instance::stage_progress(&mut tx, instance.id, stage).await?;
     Ok(ReviewerPage {
         instance_id: instance.id,
         review_name: review.name,
@@ -211,9 +243,16 @@ pub async fn reviewer_page(
 }
 
 /// "New since the last review", "Kept in the last 3 reviews".
-fn history_words(assignment: i64, earlier_starts: &[i64], history: &[(i64, i64, Option<String>)]) -> Option<String> {
+fn history_words(
+    assignment: i64,
+    earlier_starts: &[i64],
+    history: &[(i64, i64, Option<String>)],
+) -> Option<String> {
     let latest = *earlier_starts.first()?;
-    let mine: Vec<&(i64, i64, Option<String>)> = history.iter().filter(|(id, ..)| *id == assignment).collect();
+    let mine: Vec<&(i64, i64, Option<String>)> = history
+        .iter()
+        .filter(|(id, ..)| *id == assignment)
+        .collect();
     if !mine.iter().any(|(_, start, _)| *start == latest) {
         return Some("New since the last review".to_string());
     }
@@ -232,7 +271,13 @@ fn history_words(assignment: i64, earlier_starts: &[i64], history: &[(i64, i64, 
 }
 
 /// Uses up the email link the reviewer came by, if it is theirs and for this instance.
-async fn use_link(tx: &mut Tx, now: Timestamp, person: &PersonRow, instance_id: i64, link: &str) -> Result<(), AppError> {
+async fn use_link(
+    tx: &mut Tx,
+    now: Timestamp,
+    person: &PersonRow,
+    instance_id: i64,
+    link: &str,
+) -> Result<(), AppError> {
     if link.trim().is_empty() {
         return Ok(());
     }
@@ -266,7 +311,10 @@ pub async fn decide(
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
-        return Err(AppError::invalid_field("item_ids", "Choose at least one item."));
+        return Err(AppError::invalid_field(
+            "item_ids",
+            "Choose at least one item.",
+        ));
     }
     if ids.len() > MAX_ITEMS_PER_DECISION {
         return Err(AppError::invalid_field(
@@ -280,8 +328,13 @@ pub async fn decide(
     let review = store::review::find(&mut tx, instance.review_id)
         .await?
         .ok_or_else(AppError::internal)?;
-    let reason = parse_reason(decision, reason, review.reason_on_keep, review.reason_on_remove)
-        .map_err(|message| AppError::invalid_field("reason", message))?;
+    let reason = parse_reason(
+        decision,
+        reason,
+        review.reason_on_keep,
+        review.reason_on_remove,
+    )
+    .map_err(|message| AppError::invalid_field("reason", message))?;
     let newly = store::review_instance::undecided_among(&mut tx, &ids).await?;
     let decided = store::review_instance::decide(
         &mut tx,
@@ -297,7 +350,15 @@ pub async fn decide(
     if usize::try_from(decided).unwrap_or(0) != ids.len() {
         // Nothing is recorded when any of the items is not the person's to decide; an
         // item of theirs from a stage that has ended says so.
-        if store::review_instance::reviewed_at_earlier_stage(&mut tx, instance.id, instance.stage, person.id, &ids).await? {
+        if store::review_instance::reviewed_at_earlier_stage(
+            &mut tx,
+            instance.id,
+            instance.stage,
+            person.id,
+            &ids,
+        )
+        .await?
+        {
             return Err(AppError::new(
                 ErrorCode::Conflict,
                 "The stage you reviewed has ended; decisions can no longer be recorded or changed.",
@@ -333,16 +394,25 @@ pub async fn accept_recommendations(
     let mut tx = state.db.begin_write().await?;
     let instance = reviewed_by(&mut tx, person, instance_id).await?;
     require_open(&instance, now)?;
-    let decided =
-        store::review_instance::accept_recommendations(&mut tx, now, instance.id, instance.stage, person.id).await?;
-    store::review_instance::add_decided(&mut tx, instance.id, i64::try_from(decided).unwrap_or(0)).await?;
+    let decided = store::review_instance::accept_recommendations(
+        &mut tx,
+        now,
+        instance.id,
+        instance.stage,
+        person.id,
+    )
+    .await?;
+    store::review_instance::add_decided(&mut tx, instance.id, i64::try_from(decided).unwrap_or(0))
+        .await?;
     audit::append(
         &mut tx,
         now,
         &actor_of(person),
-        audit::Change::new("review_item.decided", "review_instance", instance.id).after(serde_json::json!({
-            "stage": instance.stage, "accepted_recommendations": decided,
-        })),
+        audit::Change::new("review_item.decided", "review_instance", instance.id).after(
+            serde_json::json!({
+                "stage": instance.stage, "accepted_recommendations": decided,
+            }),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -365,40 +435,64 @@ pub async fn reassign(
     let mut tx = state.db.begin_write().await?;
     let instance = reviewed_by(&mut tx, person, instance_id).await?;
     require_open(&instance, now)?;
-    if !store::review_instance::reviews_item(&mut tx, instance.id, instance.stage, item_id, person.id).await? {
+    if !store::review_instance::reviews_item(
+        &mut tx,
+        instance.id,
+        instance.stage,
+        item_id,
+        person.id,
+    )
+    .await?
+    {
         return Err(AppError::not_found("review item"));
     }
     let mut v = crate::domain::error::Validation::new();
     let reason = v.check(
         "reason",
-        crate::domain::drafts::parse_text(reason, crate::domain::review::MAX_REASON_CHARS).and_then(|reason| {
-            if reason.is_empty() {
-                Err("Say why someone else should decide this.".to_string())
-            } else {
-                Ok(reason)
-            }
-        }),
+        crate::domain::drafts::parse_text(reason, crate::domain::review::MAX_REASON_CHARS)
+            .and_then(|reason| {
+                if reason.is_empty() {
+                    Err("Say why someone else should decide this.".to_string())
+                } else {
+                    Ok(reason)
+                }
+            }),
     );
     let email = v.check(
         "to",
-        crate::domain::person::Email::parse(to).map_err(|_| "Enter the email address of the new reviewer.".to_string()),
+        crate::domain::person::Email::parse(to)
+            .map_err(|_| "Enter the email address of the new reviewer.".to_string()),
     );
     v.finish()?;
     let (Some(reason), Some(email)) = (reason, email) else {
         return Err(AppError::internal());
     };
-    let to_id = match store::person::people_by_email(&mut tx, &[email.as_str().to_string()]).await? {
+    let to_id = match store::person::people_by_email(&mut tx, &[email.as_str().to_string()]).await?
+    {
         Ok(ids) => ids.first().copied().ok_or_else(AppError::internal)?,
         Err(message) => return Err(AppError::invalid_field("to", message)),
     };
     let holder = store::review_instance::holder_of(&mut tx, item_id).await?;
     if to_id == holder {
-        return Err(AppError::invalid_field("to", "Nobody reviews their own access; choose someone else."));
+        return Err(AppError::invalid_field(
+            "to",
+            "Nobody reviews their own access; choose someone else.",
+        ));
     }
     if to_id == person.id {
         return Err(AppError::invalid_field("to", "This item is already yours."));
     }
-    store::review_instance::reassign(&mut tx, now, instance.id, instance.stage, item_id, person.id, to_id, &reason).await?;
+    store::review_instance::reassign(
+        &mut tx,
+        now,
+        instance.id,
+        instance.stage,
+        item_id,
+        person.id,
+        to_id,
+        &reason,
+    )
+    .await?;
     audit::append(
         &mut tx,
         now,
@@ -414,7 +508,12 @@ pub async fn reassign(
         now,
         to_id,
         &Notice::review_started(&instance.review_name, 1, stage_end),
-        &[mail::review_link(instance.id, instance.stage, to_id, stage_end)],
+        &[mail::review_link(
+            instance.id,
+            instance.stage,
+            to_id,
+            stage_end,
+        )],
     )
     .await?;
     tx.commit().await?;

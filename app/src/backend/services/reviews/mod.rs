@@ -12,14 +12,16 @@ mod run;
 
 pub use decide::{accept_recommendations, decide, my_reviews, reassign, reviewer_page};
 pub use report::{export_csv, report};
-pub use run::{apply_confirmed, end_due_stages, end_stage_now, send_reminders, snapshot_starting, start_due};
+pub use run::{
+    apply_confirmed, end_due_stages, end_stage_now, send_reminders, snapshot_starting, start_due,
+};
 
 use crate::backend::auth::permissions;
 use crate::backend::store::{self, audit, person::PersonRow, review::ReviewRow, Tx};
 use crate::backend::AppState;
 use crate::domain::review::{
-    Recurrence, ReviewDraft, ReviewForm, ReviewStageForm, ReviewerDraft, ScopeDraft,
-    RECURRENCES, REVIEWER_KINDS,
+    Recurrence, ReviewDraft, ReviewForm, ReviewStageForm, ReviewerDraft, ScopeDraft, RECURRENCES,
+    REVIEWER_KINDS,
 };
 use crate::domain::{AppError, ErrorCode, Timestamp};
 use crate::model::reviews::*;
@@ -64,7 +66,11 @@ async fn owns_all(tx: &mut Tx, person: &PersonRow, catalogs: &[i64]) -> Result<b
 }
 
 /// Administrators, or the review's owner while they still own the catalogs it covers.
-pub(crate) async fn may_change(tx: &mut Tx, person: &PersonRow, review: &ReviewRow) -> Result<bool, sqlx::Error> {
+pub(crate) async fn may_change(
+    tx: &mut Tx,
+    person: &PersonRow,
+    review: &ReviewRow,
+) -> Result<bool, sqlx::Error> {
     if permissions::administers(person) {
         return Ok(true);
     }
@@ -76,7 +82,11 @@ pub(crate) async fn may_change(tx: &mut Tx, person: &PersonRow, review: &ReviewR
 }
 
 /// Administrators, auditors, the review's owner and the owners of a catalog it covers.
-pub(crate) async fn may_read(tx: &mut Tx, person: &PersonRow, review: &ReviewRow) -> Result<bool, sqlx::Error> {
+pub(crate) async fn may_read(
+    tx: &mut Tx,
+    person: &PersonRow,
+    review: &ReviewRow,
+) -> Result<bool, sqlx::Error> {
     if permissions::reads_everything(person) || review.owner_id == person.id {
         return Ok(true);
     }
@@ -89,7 +99,11 @@ pub(crate) async fn may_read(tx: &mut Tx, person: &PersonRow, review: &ReviewRow
 }
 
 /// The definition, if `person` may read it; otherwise as if it did not exist.
-pub(crate) async fn readable(tx: &mut Tx, person: &PersonRow, review_id: i64) -> Result<ReviewRow, AppError> {
+pub(crate) async fn readable(
+    tx: &mut Tx,
+    person: &PersonRow,
+    review_id: i64,
+) -> Result<ReviewRow, AppError> {
     match store::review::find(tx, review_id).await? {
         Some(review) if may_read(tx, person, &review).await? => Ok(review),
         _ => Err(AppError::not_found("access review")),
@@ -132,11 +146,18 @@ async fn scope_words(tx: &mut Tx, review: &ReviewRow) -> Result<String, sqlx::Er
     Ok(words)
 }
 
-pub(crate) fn instance_summary(instance: &store::review_instance::InstanceRow, items: i64, decided: i64) -> InstanceSummary {
+pub(crate) fn instance_summary(
+    instance: &store::review_instance::InstanceRow,
+    items: i64,
+    decided: i64,
+) -> InstanceSummary {
     let status_label = match instance.status.as_str() {
         "starting" => "Starting: taking the snapshot".to_string(),
         "in_progress" if instance.stage_count > 1 => {
-            format!("In progress, stage {} of {}", instance.stage, instance.stage_count)
+            format!(
+                "In progress, stage {} of {}",
+                instance.stage, instance.stage_count
+            )
         }
         "in_progress" => "In progress".to_string(),
         "ended" => "Ended: waiting for an administrator to apply the results".to_string(),
@@ -173,12 +194,20 @@ pub async fn list(state: &AppState, person: &PersonRow, page: i64) -> Result<Rev
     .await?;
     let has_more = rows.len() > usize::try_from(REVIEWS_PER_PAGE).unwrap_or(usize::MAX);
     let mut reviews = Vec::new();
-    for review in rows.into_iter().take(usize::try_from(REVIEWS_PER_PAGE).unwrap_or(0)) {
+    for review in rows
+        .into_iter()
+        .take(usize::try_from(REVIEWS_PER_PAGE).unwrap_or(0))
+    {
         let stages = store::review::stages_of(&mut tx, review.id).await?;
-        let latest = match store::review_instance::of_review(&mut tx, review.id, 1).await?.into_iter().next() {
+        let latest = match store::review_instance::of_review(&mut tx, review.id, 1)
+            .await?
+            .into_iter()
+            .next()
+        {
             Some(instance) => {
                 let (items, decided) =
-                    store::review_instance::stage_progress(&mut tx, instance.id, instance.stage).await?;
+                    store::review_instance::stage_progress(&mut tx, instance.id, instance.stage)
+                        .await?;
                 Some(instance_summary(&instance, items, decided))
             }
             None => None,
@@ -194,12 +223,18 @@ pub async fn list(state: &AppState, person: &PersonRow, page: i64) -> Result<Rev
                 .collect::<Vec<_>>()
                 .join(", then "),
             enabled: review.is_enabled,
-            next_start_at: review.next_start_at.filter(|_| review.is_enabled).map(Timestamp),
+            next_start_at: review
+                .next_start_at
+                .filter(|_| review.is_enabled)
+                .map(Timestamp),
             latest,
         });
     }
     let can_create = permissions::administers(person)
-        || !store::review::choices(&mut tx, person.id, false, 1).await?.0.is_empty();
+        || !store::review::choices(&mut tx, person.id, false, 1)
+            .await?
+            .0
+            .is_empty();
     Ok(ReviewList {
         reviews,
         can_create,
@@ -255,8 +290,14 @@ async fn form_of(tx: &mut Tx, review: &ReviewRow) -> Result<ReviewForm, AppError
         },
         departments: review.departments.join(", "),
         employee_types: review.employee_types.join(", "),
-        held_longer_than_days: review.held_longer_than_days.map(|d| d.to_string()).unwrap_or_default(),
-        inactive_days: review.inactive_days.map(|d| d.to_string()).unwrap_or_default(),
+        held_longer_than_days: review
+            .held_longer_than_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        inactive_days: review
+            .inactive_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         include_drift: flag(review.include_drift),
         stages: stage_forms,
         start_at: Timestamp(review.start_at).date_time_input(),
@@ -281,11 +322,16 @@ async fn form_of(tx: &mut Tx, review: &ReviewRow) -> Result<ReviewForm, AppError
 
 /// A definition with its instances, or (`review_id` 0) the form of a new one.
 #[tracing::instrument(skip_all, fields(person_id = person.id, review_id = review_id))]
-pub async fn definition(state: &AppState, person: &PersonRow, review_id: i64) -> Result<ReviewDefinition, AppError> {
+pub async fn definition(
+    state: &AppState,
+    person: &PersonRow,
+    review_id: i64,
+) -> Result<ReviewDefinition, AppError> {
     let now = state.clock.now();
     let mut tx = state.db.reader().begin().await?;
     let all = permissions::administers(person);
-    let (catalog_names, package_names) = store::review::choices(&mut tx, person.id, all, 500).await?;
+    let (catalog_names, package_names) =
+        store::review::choices(&mut tx, person.id, all, 500).await?;
     if review_id == 0 {
         if !all && catalog_names.is_empty() {
             return Err(AppError::new(
@@ -317,7 +363,10 @@ pub async fn definition(state: &AppState, person: &PersonRow, review_id: i64) ->
         form: form_of(&mut tx, &review).await?,
         can_edit: may_change(&mut tx, person, &review).await?,
         instances,
-        next_start_at: review.next_start_at.filter(|_| review.is_enabled).map(Timestamp),
+        next_start_at: review
+            .next_start_at
+            .filter(|_| review.is_enabled)
+            .map(Timestamp),
         catalog_names,
         package_names,
     })
@@ -350,7 +399,10 @@ async fn resolve(tx: &mut Tx, draft: &ReviewDraft) -> Result<Resolved, AppError>
                 .filter(|name| !found.iter().any(|(typed, _, _)| typed == *name))
                 .collect();
             if let Some(name) = missing.first() {
-                v.check::<()>("packages", Err(format!("There is no package named \"{name}\".")));
+                v.check::<()>(
+                    "packages",
+                    Err(format!("There is no package named \"{name}\".")),
+                );
             }
             for (_, id, catalog) in found {
                 resolved.package_ids.push(id);
@@ -365,7 +417,10 @@ async fn resolve(tx: &mut Tx, draft: &ReviewDraft) -> Result<Resolved, AppError>
                 resolved.catalogs.push(id);
             }
             None => {
-                v.check::<()>("catalog", Err(format!("There is no catalog named \"{name}\".")));
+                v.check::<()>(
+                    "catalog",
+                    Err(format!("There is no catalog named \"{name}\".")),
+                );
             }
         },
         ScopeDraft::All => {}
@@ -389,12 +444,19 @@ async fn resolve(tx: &mut Tx, draft: &ReviewDraft) -> Result<Resolved, AppError>
             ReviewerDraft::Group(name) => match store::review::group_by_name(tx, name).await? {
                 Some(id) => group_id = Some(id),
                 None => {
-                    v.check::<()>(&field("group"), Err(format!("There is no group named \"{name}\".")));
+                    v.check::<()>(
+                        &field("group"),
+                        Err(format!("There is no group named \"{name}\".")),
+                    );
                 }
             },
             _ => {}
         }
-        let fallbacks: Vec<String> = stage.fallbacks.iter().map(|e| e.as_str().to_string()).collect();
+        let fallbacks: Vec<String> = stage
+            .fallbacks
+            .iter()
+            .map(|e| e.as_str().to_string())
+            .collect();
         match store::person::people_by_email(tx, &fallbacks).await? {
             Ok(ids) => resolved
                 .people
@@ -431,7 +493,10 @@ pub async fn save(
         Some(id) => {
             let review = readable(&mut tx, person, id).await?;
             if !may_change(&mut tx, person, &review).await? {
-                return Err(AppError::new(ErrorCode::Forbidden, "You may read this review but not change it."));
+                return Err(AppError::new(
+                    ErrorCode::Forbidden,
+                    "You may read this review but not change it.",
+                ));
             }
             Some(review)
         }
@@ -483,7 +548,11 @@ pub async fn save(
         reason_on_keep: draft.reason_on_keep,
         reason_on_remove: draft.reason_on_remove,
         default_decision: draft.default_decision.as_str(),
-        apply_mode: if draft.apply_mode_auto { "auto" } else { "confirm" },
+        apply_mode: if draft.apply_mode_auto {
+            "auto"
+        } else {
+            "confirm"
+        },
         extend_kept: draft.extend_kept,
         sign_in_window_days: draft.sign_in_window_days,
         quality_extra_stage: draft.quality_extra_stage,
@@ -502,15 +571,27 @@ pub async fn save(
         }
         None => store::review::insert(&mut tx, now, person.id, &write).await?,
     };
-    store::review::set_parts(&mut tx, id, &resolved.package_ids, &resolved.stages, &resolved.people).await?;
+    store::review::set_parts(
+        &mut tx,
+        id,
+        &resolved.package_ids,
+        &resolved.stages,
+        &resolved.people,
+    )
+    .await?;
     let mut change = audit::Change::new(
-        if existing.is_some() { "access_review.updated" } else { "access_review.created" },
+        if existing.is_some() {
+            "access_review.updated"
+        } else {
+            "access_review.created"
+        },
         "access_review",
         id,
     )
     .after(serde_json::to_value(form).unwrap_or_default());
     if let Some(review) = &existing {
-        change = change.before(serde_json::to_value(form_of(&mut tx, review).await.ok()).unwrap_or_default());
+        change = change
+            .before(serde_json::to_value(form_of(&mut tx, review).await.ok()).unwrap_or_default());
     }
     audit::append(&mut tx, now, &actor_of(person), change).await?;
     tx.commit().await?;
@@ -520,15 +601,25 @@ pub async fn save(
 
 /// Starts the next instance now instead of at its time.
 #[tracing::instrument(skip_all, fields(person_id = person.id, review_id = review_id))]
-pub async fn start_now(state: &AppState, person: &PersonRow, review_id: i64) -> Result<(), AppError> {
+pub async fn start_now(
+    state: &AppState,
+    person: &PersonRow,
+    review_id: i64,
+) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let review = readable(&mut tx, person, review_id).await?;
     if !may_change(&mut tx, person, &review).await? {
-        return Err(AppError::new(ErrorCode::Forbidden, "You may read this review but not start it."));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "You may read this review but not start it.",
+        ));
     }
     if !review.is_enabled {
-        return Err(AppError::new(ErrorCode::Conflict, "This review is switched off; switch it on first."));
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "This review is switched off; switch it on first.",
+        ));
     }
     if let Some(open) = store::review_instance::of_review(&mut tx, review.id, 1)
         .await?
@@ -537,7 +628,10 @@ pub async fn start_now(state: &AppState, person: &PersonRow, review_id: i64) -> 
     {
         return Err(AppError::new(
             ErrorCode::Conflict,
-            format!("An instance of this review is still running (started {}).", Timestamp(open.start_at)),
+            format!(
+                "An instance of this review is still running (started {}).",
+                Timestamp(open.start_at)
+            ),
         ));
     }
     store::review::set_next_start(&mut tx, now, review.id, now).await?;

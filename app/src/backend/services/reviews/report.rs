@@ -13,7 +13,11 @@ use crate::model::reviews::*;
 /// Items read per query of the export.
 const EXPORT_PAGE: i64 = 5_000;
 
-async fn reported(tx: &mut Tx, person: &PersonRow, instance_id: i64) -> Result<InstanceRow, AppError> {
+async fn reported(
+    tx: &mut Tx,
+    person: &PersonRow,
+    instance_id: i64,
+) -> Result<InstanceRow, AppError> {
     let Some(instance) = store::review_instance::find(tx, instance_id).await? else {
         return Err(AppError::not_found("review"));
     };
@@ -25,10 +29,15 @@ async fn reported(tx: &mut Tx, person: &PersonRow, instance_id: i64) -> Result<I
 
 /// Decisions by reviewer and stage, completion over time, what was applied and verified.
 #[tracing::instrument(skip_all, fields(person_id = person.id, instance_id = instance_id))]
-pub async fn report(state: &AppState, person: &PersonRow, instance_id: i64) -> Result<ReviewReport, AppError> {
+pub async fn report(
+    state: &AppState,
+    person: &PersonRow,
+    instance_id: i64,
+) -> Result<ReviewReport, AppError> {
     let mut tx = state.db.reader().begin().await?;
     let instance = reported(&mut tx, person, instance_id).await?;
-    let (items, decided) = store::review_instance::stage_progress(&mut tx, instance.id, instance.stage).await?;
+    let (items, decided) =
+        store::review_instance::stage_progress(&mut tx, instance.id, instance.stage).await?;
     let reviewers = store::review_instance::tallies(&mut tx, instance.id, None)
         .await?
         .into_iter()
@@ -97,7 +106,13 @@ fn instant(at: Option<i64>) -> String {
     at.map(|at| {
         let t = Timestamp(at);
         let seconds = at.rem_euclid(MILLIS_PER_DAY) / 1000;
-        format!("{}T{:02}:{:02}:{:02}Z", t.date_utc(), seconds / 3600, seconds / 60 % 60, seconds % 60)
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            t.date_utc(),
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )
     })
     .unwrap_or_default()
 }
@@ -105,7 +120,11 @@ fn instant(at: Option<i64>) -> String {
 /// Every item of an instance as CSV: person, package, reviewers, decision, reason, time,
 /// applied, verified removed downstream.
 #[tracing::instrument(skip_all, fields(person_id = person.id, instance_id = instance_id))]
-pub async fn export_csv(state: &AppState, person: &PersonRow, instance_id: i64) -> Result<String, AppError> {
+pub async fn export_csv(
+    state: &AppState,
+    person: &PersonRow,
+    instance_id: i64,
+) -> Result<String, AppError> {
     let mut tx = state.db.reader().begin().await?;
     let instance = reported(&mut tx, person, instance_id).await?;
     let mut out = String::from(
@@ -113,7 +132,8 @@ pub async fn export_csv(state: &AppState, person: &PersonRow, instance_id: i64) 
     );
     let mut after = 0;
     loop {
-        let rows = store::review_instance::export_page(&mut tx, instance.id, after, EXPORT_PAGE).await?;
+        let rows =
+            store::review_instance::export_page(&mut tx, instance.id, after, EXPORT_PAGE).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         for row in &rows {
@@ -131,7 +151,10 @@ pub async fn export_csv(state: &AppState, person: &PersonRow, instance_id: i64) 
                 instant(row.decided_at),
                 instant(row.applied_at),
                 row.applied_result.clone().unwrap_or_default(),
-                instant(row.verified_at.filter(|_| row.applied_result.as_deref() == Some("ended"))),
+                instant(
+                    row.verified_at
+                        .filter(|_| row.applied_result.as_deref() == Some("ended")),
+                ),
             ];
             out.push_str(&fields.join(","));
             out.push_str("\r\n");

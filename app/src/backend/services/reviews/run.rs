@@ -9,7 +9,9 @@ use super::{actor_of, recurrence_of};
 use crate::backend::auth::permissions;
 use crate::backend::mail::{self, render::Notice};
 use crate::backend::services::assignments::{end_in, Ending};
-use crate::backend::store::{self, audit, person::PersonRow, review::ReviewRow, review_instance::InstanceRow, Tx};
+use crate::backend::store::{
+    self, audit, person::PersonRow, review::ReviewRow, review_instance::InstanceRow, Tx,
+};
 use crate::backend::AppState;
 use crate::domain::assignment::RemovalReason;
 use crate::domain::review::{quality_flags, stage_ends, DefaultDecision, ReviewerTally};
@@ -34,7 +36,8 @@ pub async fn start_due(state: &AppState, now: Timestamp) -> Result<usize, AppErr
             continue;
         };
         let stages = store::review::stages_of(&mut tx, review.id).await?;
-        let next = recurrence_of(&review).next_start(Timestamp(review.start_at), Timestamp(next_start));
+        let next =
+            recurrence_of(&review).next_start(Timestamp(review.start_at), Timestamp(next_start));
         // Moving the next start is the claim: another Gatehouse that read the same start
         // finds it moved and creates nothing.
         if !store::review::advance_next_start(&mut tx, now, review.id, next_start, next).await? {
@@ -65,13 +68,12 @@ pub async fn start_due(state: &AppState, now: Timestamp) -> Result<usize, AppErr
                 &mut tx,
                 now,
                 &SCHEDULER,
-                audit::Change::new("review_instance.created", "review_instance", instance_id).after(
-                    serde_json::json!({
+                audit::Change::new("review_instance.created", "review_instance", instance_id)
+                    .after(serde_json::json!({
                         "access_review_id": review.id, "start_at": start.millis(),
                         "end_at": end.millis(), "stages": stage_count,
                         "next_start_at": next.map(Timestamp::millis),
-                    }),
-                ),
+                    })),
             )
             .await?;
             started += 1;
@@ -104,9 +106,19 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
             if instance.snapshot_after_id >= instance.snapshot_until_id {
                 if review.include_drift {
                     let after_item = store::review_instance::max_item_id(&mut tx).await?;
-                    if store::review_instance::snapshot_drift(&mut tx, now, instance.id, &review).await? > 0 {
-                        store::review_instance::resolve_reviewers(&mut tx, now, instance.id, first, &review, after_item)
-                            .await?;
+                    if store::review_instance::snapshot_drift(&mut tx, now, instance.id, &review)
+                        .await?
+                        > 0
+                    {
+                        store::review_instance::resolve_reviewers(
+                            &mut tx,
+                            now,
+                            instance.id,
+                            first,
+                            &review,
+                            after_item,
+                        )
+                        .await?;
                     }
                 }
                 flag_policy_mismatches(&mut tx, instance.id).await?;
@@ -115,7 +127,8 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
                 batches += 1;
                 break;
             }
-            let upto = (instance.snapshot_after_id + SNAPSHOT_BATCH).min(instance.snapshot_until_id);
+            let upto =
+                (instance.snapshot_after_id + SNAPSHOT_BATCH).min(instance.snapshot_until_id);
             let after_item = store::review_instance::max_item_id(&mut tx).await?;
             if store::review_instance::snapshot_batch(&mut tx, now, &instance, &review, upto)
                 .await?
@@ -123,8 +136,15 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
             {
                 break;
             }
-            store::review_instance::resolve_reviewers(&mut tx, now, instance.id, first, &review, after_item)
-                .await?;
+            store::review_instance::resolve_reviewers(
+                &mut tx,
+                now,
+                instance.id,
+                first,
+                &review,
+                after_item,
+            )
+            .await?;
             tx.commit().await?;
             batches += 1;
         }
@@ -152,7 +172,15 @@ async fn open_first_stage(
         ),
     )
     .await?;
-    tell_reviewers_stage_opened(tx, now, instance.id, 1, Timestamp(instance.stage_end_at), &review.name).await
+    tell_reviewers_stage_opened(
+        tx,
+        now,
+        instance.id,
+        1,
+        Timestamp(instance.stage_end_at),
+        &review.name,
+    )
+    .await
 }
 
 async fn tell_reviewers_stage_opened(
@@ -168,8 +196,17 @@ async fn tell_reviewers_stage_opened(
             tx,
             now,
             share.person_id,
-            &Notice::review_started(review_name, usize::try_from(share.items).unwrap_or(0), stage_end),
-            &[mail::review_link(instance_id, stage, share.person_id, stage_end)],
+            &Notice::review_started(
+                review_name,
+                usize::try_from(share.items).unwrap_or(0),
+                stage_end,
+            ),
+            &[mail::review_link(
+                instance_id,
+                stage,
+                share.person_id,
+                stage_end,
+            )],
         )
         .await?;
     }
@@ -202,7 +239,12 @@ pub async fn send_reminders(state: &AppState, now: Timestamp) -> Result<usize, A
         let mut tx = state.db.begin_write().await?;
         let mut fresh = false;
         for day in &due {
-            fresh |= store::message::mark_notice_sent(&mut tx, now, &format!("review:{instance_id}:{stage}:{day}")).await?;
+            fresh |= store::message::mark_notice_sent(
+                &mut tx,
+                now,
+                &format!("review:{instance_id}:{stage}:{day}"),
+            )
+            .await?;
         }
         if !fresh {
             continue;
@@ -210,7 +252,8 @@ pub async fn send_reminders(state: &AppState, now: Timestamp) -> Result<usize, A
         let instance = store::review_instance::find(&mut tx, instance_id)
             .await?
             .ok_or_else(AppError::internal)?;
-        for share in store::review_instance::reviewers_of_stage(&mut tx, instance_id, stage).await? {
+        for share in store::review_instance::reviewers_of_stage(&mut tx, instance_id, stage).await?
+        {
             if share.open == 0 {
                 continue;
             }
@@ -218,8 +261,17 @@ pub async fn send_reminders(state: &AppState, now: Timestamp) -> Result<usize, A
                 &mut tx,
                 now,
                 share.person_id,
-                &Notice::review_reminder(&instance.review_name, usize::try_from(share.open).unwrap_or(0), stage_end),
-                &[mail::review_link(instance_id, stage, share.person_id, stage_end)],
+                &Notice::review_reminder(
+                    &instance.review_name,
+                    usize::try_from(share.open).unwrap_or(0),
+                    stage_end,
+                ),
+                &[mail::review_link(
+                    instance_id,
+                    stage,
+                    share.person_id,
+                    stage_end,
+                )],
             )
             .await?;
             sent += 1;
@@ -268,20 +320,42 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
         .await?
         .ok_or_else(AppError::internal)?;
     let stages = store::review::stages_of(&mut tx, review.id).await?;
-    let default = DefaultDecision::parse(&review.default_decision).unwrap_or(DefaultDecision::NoChange);
+    let default =
+        DefaultDecision::parse(&review.default_decision).unwrap_or(DefaultDecision::NoChange);
     let defaulted = match default {
         DefaultDecision::NoChange => 0,
         DefaultDecision::Recommendation => {
-            store::review_instance::apply_default(&mut tx, now, instance.id, instance.stage, None, &default_reason(default, instance.stage)).await?
+            store::review_instance::apply_default(
+                &mut tx,
+                now,
+                instance.id,
+                instance.stage,
+                None,
+                &default_reason(default, instance.stage),
+            )
+            .await?
         }
         DefaultDecision::Keep | DefaultDecision::Remove => {
-            let decision = if default == DefaultDecision::Keep { "keep" } else { "remove" };
-            store::review_instance::apply_default(&mut tx, now, instance.id, instance.stage, Some(decision), &default_reason(default, instance.stage)).await?
+            let decision = if default == DefaultDecision::Keep {
+                "keep"
+            } else {
+                "remove"
+            };
+            store::review_instance::apply_default(
+                &mut tx,
+                now,
+                instance.id,
+                instance.stage,
+                Some(decision),
+                &default_reason(default, instance.stage),
+            )
+            .await?
         }
     };
     // Careless answers are flagged on the report and in the trail.
     let mut flagged = Vec::new();
-    for tally in store::review_instance::tallies(&mut tx, instance.id, Some(instance.stage)).await? {
+    for tally in store::review_instance::tallies(&mut tx, instance.id, Some(instance.stage)).await?
+    {
         let flags = quality_flags(&ReviewerTally {
             assigned: tally.items,
             decided: tally.kept + tally.removed + tally.not_sure,
@@ -294,12 +368,15 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                 &mut tx,
                 now,
                 &SCHEDULER,
-                audit::Change::new("review_instance.reviewer_flagged", "review_instance", instance.id).after(
-                    serde_json::json!({
-                        "stage": instance.stage, "reviewer_id": tally.person_id,
-                        "flags": flags.iter().map(|flag| flag.describe()).collect::<Vec<_>>(),
-                    }),
-                ),
+                audit::Change::new(
+                    "review_instance.reviewer_flagged",
+                    "review_instance",
+                    instance.id,
+                )
+                .after(serde_json::json!({
+                    "stage": instance.stage, "reviewer_id": tally.person_id,
+                    "flags": flags.iter().map(|flag| flag.describe()).collect::<Vec<_>>(),
+                })),
             )
             .await?;
             flagged.push(tally.person_id);
@@ -315,17 +392,47 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
     )
     .await?;
     let defined = i64::try_from(stages.len()).unwrap_or(1);
-    let next = stages.iter().find(|stage| stage.position == instance.stage + 1);
+    let next = stages
+        .iter()
+        .find(|stage| stage.position == instance.stage + 1);
     let opened = match next {
         Some(next) => {
             let after_item = store::review_instance::max_item_id(&mut tx).await?;
-            store::review_instance::carry_on(&mut tx, now, instance.id, instance.stage, &next.carry, None).await?;
-            store::review_instance::resolve_reviewers(&mut tx, now, instance.id, next, &review, after_item).await?;
+            store::review_instance::carry_on(
+                &mut tx,
+                now,
+                instance.id,
+                instance.stage,
+                &next.carry,
+                None,
+            )
+            .await?;
+            store::review_instance::resolve_reviewers(
+                &mut tx,
+                now,
+                instance.id,
+                next,
+                &review,
+                after_item,
+            )
+            .await?;
             let days: Vec<i64> = stages.iter().map(|stage| stage.duration_days).collect();
             let ends = stage_ends(Timestamp(instance.start_at), review.duration_days, &days);
             let index = usize::try_from(next.position - 1).unwrap_or(0);
-            let end = ends.get(index).copied().unwrap_or(Timestamp(instance.end_at)).max(now.plus_minutes(1));
-            store::review_instance::set_stage(&mut tx, now, instance.id, next.position, instance.stage_count, end.millis()).await?;
+            let end = ends
+                .get(index)
+                .copied()
+                .unwrap_or(Timestamp(instance.end_at))
+                .max(now.plus_minutes(1));
+            store::review_instance::set_stage(
+                &mut tx,
+                now,
+                instance.id,
+                next.position,
+                instance.stage_count,
+                end.millis(),
+            )
+            .await?;
             store::review_instance::recount_stage(&mut tx, instance.id, next.position).await?;
             Some((next.position, end))
         }
@@ -340,11 +447,35 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                 carry: "all".to_string(),
             };
             let after_item = store::review_instance::max_item_id(&mut tx).await?;
-            let carried = store::review_instance::carry_on(&mut tx, now, instance.id, instance.stage, "all", Some(&flagged)).await?;
+            let carried = store::review_instance::carry_on(
+                &mut tx,
+                now,
+                instance.id,
+                instance.stage,
+                "all",
+                Some(&flagged),
+            )
+            .await?;
             if carried > 0 {
-                store::review_instance::resolve_reviewers(&mut tx, now, instance.id, &extra, &review, after_item).await?;
+                store::review_instance::resolve_reviewers(
+                    &mut tx,
+                    now,
+                    instance.id,
+                    &extra,
+                    &review,
+                    after_item,
+                )
+                .await?;
                 let end = now.plus_days(extra.duration_days);
-                store::review_instance::set_stage(&mut tx, now, instance.id, extra.position, extra.position, end.millis()).await?;
+                store::review_instance::set_stage(
+                    &mut tx,
+                    now,
+                    instance.id,
+                    extra.position,
+                    extra.position,
+                    end.millis(),
+                )
+                .await?;
                 store::review_instance::recount_stage(&mut tx, instance.id, extra.position).await?;
                 Some((extra.position, end))
             } else {
@@ -371,13 +502,18 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
     .await?;
     let mut told = std::collections::BTreeSet::new();
     for stage in 1..=instance.stage {
-        for share in store::review_instance::reviewers_of_stage(&mut tx, instance.id, stage).await? {
+        for share in store::review_instance::reviewers_of_stage(&mut tx, instance.id, stage).await?
+        {
             if told.insert(share.person_id) {
                 mail::notify(
                     &mut tx,
                     now,
                     share.person_id,
-                    &Notice::review_ended(&review.name, usize::try_from(kept).unwrap_or(0), usize::try_from(removed).unwrap_or(0)),
+                    &Notice::review_ended(
+                        &review.name,
+                        usize::try_from(kept).unwrap_or(0),
+                        usize::try_from(removed).unwrap_or(0),
+                    ),
                     &[],
                 )
                 .await?;
@@ -393,7 +529,11 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
 
 /// An administrator confirms the results of an ended instance; the worker applies them.
 #[tracing::instrument(skip_all, fields(person_id = person.id, instance_id = instance_id))]
-pub async fn apply_confirmed(state: &AppState, person: &PersonRow, instance_id: i64) -> Result<(), AppError> {
+pub async fn apply_confirmed(
+    state: &AppState,
+    person: &PersonRow,
+    instance_id: i64,
+) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let Some(instance) = store::review_instance::find(&mut tx, instance_id).await? else {
@@ -416,7 +556,11 @@ pub async fn apply_confirmed(state: &AppState, person: &PersonRow, instance_id: 
         &mut tx,
         now,
         &actor_of(person),
-        audit::Change::new("review_instance.apply_confirmed", "review_instance", instance.id),
+        audit::Change::new(
+            "review_instance.apply_confirmed",
+            "review_instance",
+            instance.id,
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -427,7 +571,11 @@ pub async fn apply_confirmed(state: &AppState, person: &PersonRow, instance_id: 
 /// Applies up to one batch of an instance's results: removed access ended (reason "denied
 /// in review", the reviewer as the actor, their reason as the comment), kept access
 /// extended when the review says so; the instance is applied once nothing is left.
-async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Result<usize, AppError> {
+async fn apply_batch(
+    state: &AppState,
+    instance_id: i64,
+    now: Timestamp,
+) -> Result<usize, AppError> {
     let mut tx = state.db.begin_write().await?;
     audit::lock_chain(&mut tx).await?;
     let Some(instance) = store::review_instance::find(&mut tx, instance_id).await? else {
@@ -441,7 +589,8 @@ async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Resu
         .ok_or_else(AppError::internal)?;
     let items = store::review_instance::unapplied_final(&mut tx, instance.id, APPLY_BATCH).await?;
     if items.is_empty() {
-        store::review_instance::set_status(&mut tx, now, instance.id, "applying", "applied").await?;
+        store::review_instance::set_status(&mut tx, now, instance.id, "applying", "applied")
+            .await?;
         let [kept, removed, not_sure, undecided, applied, _] =
             store::review_instance::totals(&mut tx, instance.id).await?;
         audit::append(
@@ -492,7 +641,14 @@ async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Resu
                 None => "kept",
             },
             (Some("keep"), Some(assignment_id)) if review.extend_kept => {
-                if crate::backend::services::assignments::extend_by_policy(&mut tx, now, assignment_id, &audit::Actor::System("review")).await? {
+                if crate::backend::services::assignments::extend_by_policy(
+                    &mut tx,
+                    now,
+                    assignment_id,
+                    &audit::Actor::System("review"),
+                )
+                .await?
+                {
                     "extended"
                 } else {
                     "kept"
@@ -518,7 +674,11 @@ async fn apply_batch(state: &AppState, instance_id: i64, now: Timestamp) -> Resu
 /// Ends the current stage now (administrators and the review's owner): the worker then
 /// does what the end of the stage does.
 #[tracing::instrument(skip_all, fields(person_id = person.id, instance_id = instance_id))]
-pub async fn end_stage_now(state: &AppState, person: &PersonRow, instance_id: i64) -> Result<(), AppError> {
+pub async fn end_stage_now(
+    state: &AppState,
+    person: &PersonRow,
+    instance_id: i64,
+) -> Result<(), AppError> {
     let now = state.clock.now();
     let mut tx = state.db.begin_write().await?;
     let Some(instance) = store::review_instance::find(&mut tx, instance_id).await? else {
@@ -528,18 +688,30 @@ pub async fn end_stage_now(state: &AppState, person: &PersonRow, instance_id: i6
         .await
         .map_err(|_| AppError::not_found("review"))?;
     if !super::may_change(&mut tx, person, &review).await? {
-        return Err(AppError::new(ErrorCode::Forbidden, "You may read this review but not end it."));
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            "You may read this review but not end it.",
+        ));
     }
     if !store::review_instance::end_stage_at(&mut tx, now, instance.id, instance.stage).await? {
-        return Err(AppError::new(ErrorCode::Conflict, "This review is not in progress."));
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "This review is not in progress.",
+        ));
     }
     audit::append(
         &mut tx,
         now,
         &actor_of(person),
-        audit::Change::new("review_instance.stage_ended_early", "review_instance", instance.id)
-            .before(serde_json::json!({ "stage": instance.stage, "stage_end_at": instance.stage_end_at }))
-            .after(serde_json::json!({ "stage_end_at": now.millis() })),
+        audit::Change::new(
+            "review_instance.stage_ended_early",
+            "review_instance",
+            instance.id,
+        )
+        .before(
+            serde_json::json!({ "stage": instance.stage, "stage_end_at": instance.stage_end_at }),
+        )
+        .after(serde_json::json!({ "stage_end_at": now.millis() })),
     )
     .await?;
     tx.commit().await?;
@@ -569,7 +741,15 @@ async fn remove_unexplained(
     if !open {
         return Ok("already_ended");
     }
-    store::provisioning::queue_unexplained_removal(tx, now, drift_id, person_id, resource_id, connector_id).await?;
+    store::provisioning::queue_unexplained_removal(
+        tx,
+        now,
+        drift_id,
+        person_id,
+        resource_id,
+        connector_id,
+    )
+    .await?;
     let actor = match &item.decided_by {
         Some((id, label)) => audit::Actor::person(*id, label),
         None => audit::Actor::System("review"),
@@ -587,7 +767,11 @@ async fn remove_unexplained(
         tx,
         now,
         person_id,
-        &Notice::access_removed(&name, "a reviewer decided it is no longer needed", &item.reason),
+        &Notice::access_removed(
+            &name,
+            "a reviewer decided it is no longer needed",
+            &item.reason,
+        ),
         &[],
     )
     .await?;
@@ -603,7 +787,9 @@ async fn grant_unexplained(
     item: &store::review_instance::FinalItem,
     review: &ReviewRow,
 ) -> Result<&'static str, AppError> {
-    let Some((person_id, resource_id, ..)) = store::review_instance::drift_subject(tx, drift_id).await? else {
+    let Some((person_id, resource_id, ..)) =
+        store::review_instance::drift_subject(tx, drift_id).await?
+    else {
         return Ok("no_change");
     };
     let Some(package_id) = store::review_instance::package_granting(tx, resource_id).await? else {
@@ -651,7 +837,9 @@ async fn flag_policy_mismatches(tx: &mut Tx, instance_id: i64) -> Result<(), App
             continue;
         };
         let groups = store::review_instance::groups_of_holders(tx, instance_id, policy_id).await?;
-        for holder in store::review_instance::holders_under_policy(tx, instance_id, policy_id).await? {
+        for holder in
+            store::review_instance::holders_under_policy(tx, instance_id, policy_id).await?
+        {
             let attributes: std::collections::BTreeMap<String, String> =
                 serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&holder.attributes_json)
                     .map_err(|error| {
