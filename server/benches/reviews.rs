@@ -362,14 +362,23 @@ async fn main() {
         "Access reviews: {people} people holding {packages} packages each ({} assignments)",
         people * packages
     );
+    // BENCH_ONLY=sqlite|postgres runs one backend; BENCH_KEEP=1 keeps the PostgreSQL
+    // database afterwards (its name is printed) for EXPLAIN.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let keep = std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1");
     let dir = tempfile::tempdir().unwrap();
-    run(
-        "SQLite",
-        &format!("sqlite://{}/reviews.db", dir.path().display()),
-        people,
-        packages,
-    )
-    .await;
+    if only.is_empty() || only == "sqlite" {
+        run(
+            "SQLite",
+            &format!("sqlite://{}/reviews.db", dir.path().display()),
+            people,
+            packages,
+        )
+        .await;
+    }
+    if !(only.is_empty() || only == "postgres") {
+        return;
+    }
     let base = std::env::var("BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
     let name = format!("gatehouse_bench_reviews_{}", std::process::id());
@@ -382,6 +391,10 @@ async fn main() {
             let mut url = url::Url::parse(&base).unwrap();
             url.set_path(&name);
             run("PostgreSQL", url.as_str(), people, packages).await;
+            if keep {
+                println!("  kept database {name}");
+                return;
+            }
             sqlx::query(&format!("drop database if exists {name} with (force)"))
                 .execute(&admin)
                 .await

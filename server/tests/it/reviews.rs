@@ -176,6 +176,14 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
         (page.my_items, page.my_decided, page.my_recommended_open),
         (3, 0, 3)
     );
+    let names: Vec<String> = page
+        .items
+        .iter()
+        .map(|item| item.holder_name.to_lowercase())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "grouped by person, in name order");
     let searched = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "hana", 1)
         .await
         .unwrap();
@@ -279,6 +287,14 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
         .await,
         1,
         "accepting the recommendations leaves decided items alone"
+    );
+    // Her progress counts what she decided, one at a time and all at once.
+    let after = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.my_items, after.my_decided, after.my_recommended_open),
+        (3, 3, 0)
     );
 
     // Reminders 7 and 1 days before the end, once each, only to those with items left.
@@ -622,9 +638,26 @@ async fn a_reviewer_hands_an_item_on_with_a_reason(backend: TestBackend) {
         1
     );
     let fiona = app.person("Fiona Fischer").await;
+    let before = reviews::reviewer_page(&app.state, &fiona, instance, GroupBy::Package, "", 1)
+        .await
+        .unwrap();
+    assert_eq!((before.my_items, before.my_decided), (1, 0));
     reviews::decide(&app.state, &fiona, instance, &[ben], Decision::Keep, "", "")
         .await
         .unwrap();
+    let after = reviews::reviewer_page(&app.state, &fiona, instance, GroupBy::Package, "ben", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            after.my_items,
+            after.my_decided,
+            after.matching,
+            after.items.len()
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(after.items[0].holder_name, "Ben Brooks");
     app.stop().await;
 }
 

@@ -298,7 +298,9 @@ pub async fn snapshot_batch(
          where a.id > $4 and a.id <= $5 and a.status = 'active'{filters} \
          on conflict do nothing"
     );
-    let mut query = sqlx::query(&sql);
+    // Planned with its values each time (a generic plan on PostgreSQL does not see that the
+    // id range is narrow).
+    let mut query = sqlx::query(&sql).persistent(false);
     for bind in binds {
         query = match bind {
             Bind::Int(value) => query.bind(value),
@@ -320,7 +322,9 @@ pub async fn snapshot_batch(
     if moved != 1 {
         return Ok(None);
     }
-    Ok(Some(query.execute(&mut **tx).await?.rows_affected()))
+    let made = query.execute(&mut **tx).await?.rows_affected();
+    count_peers(tx, instance.id, review, instance.snapshot_after_id, upto).await?;
+    Ok(Some(made))
 }
 
 /// The largest item id so far (items made later have larger ids).
@@ -329,6 +333,12 @@ pub async fn max_item_id(tx: &mut Tx) -> Result<i64, sqlx::Error> {
         .fetch_one(&mut **tx)
         .await
 }
+
+/// A reviewer row's sort and search keys (the page orders, searches and pages by them
+/// without reading the items): the holder's name and email, and the access's name, lower
+/// case. `h` is the holder, `i` the item, `pk` / `res` its package / resource.
+const HOLDER_KEY: &str = "lower(h.display_name) || ' ' || lower(h.email)";
+const ACCESS_KEY: &str = "lower(coalesce(pk.name, res.name, ''))";
 
 /// Gives the items of `stage` with ids above `after_item` their reviewers by the stage's
 /// rule, then fallbacks to those left without one, then the review's owner, then the
@@ -342,43 +352,47 @@ pub async fn resolve_reviewers(
     review: &ReviewRow,
     after_item: i64,
 ) -> Result<u64, sqlx::Error> {
-    let insert = "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, created_at)";
     // The new items are a range of ids: read by the primary key, not by an index over the
     // whole instance (which made each batch of a snapshot slower than the one before).
-    // `+ 0` keeps the planners from choosing that index.
+    // `+ 0` keeps the planners from choosing that index. Every statement is planned with
+    // its values (`persistent(false)`): a generic plan does not see that the range is narrow.
     let upto = max_item_id(tx).await?;
     let scope = format!(
         "i.id > $3 and i.id <= {upto} and i.review_instance_id + 0 = $1 and i.stage + 0 = $2"
     );
+    // Binds: $1 instance, $2 stage, $3 after_item, $4 now, $5 and $6 per statement.
+    let insert = |joins: &str, filter: &str| {
+        format!(
+            "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, \
+             created_at, holder_key, access_key, decided, recommended) \
+             select i.id, m.id, i.review_instance_id, i.stage, $4, {HOLDER_KEY}, {ACCESS_KEY}, \
+             i.decision is not null, i.recommendation is not null \
+             from review_item i join person h on h.id = i.person_id \
+             left join access_package pk on pk.id = i.access_package_id \
+             left join resource res on res.id = i.resource_id {joins} \
+             where {scope} and m.status = 'active' and {filter} on conflict do nothing"
+        )
+    };
+    let not_holder = "m.id <> i.person_id";
     let rule = match stage.reviewer_kind.as_str() {
-        "manager" => format!(
-            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-             join person h on h.id = i.person_id join person m on m.id = h.manager_id \
-             where {scope} and m.status = 'active' and m.id <> i.person_id and $5 = $5 and $6 = $6 on conflict do nothing"
+        "manager" => insert(
+            "join person m on m.id = h.manager_id",
+            "m.id <> i.person_id and $5 = $5 and $6 = $6",
         ),
-        "self" => format!(
-            "{insert} select i.id, i.person_id, i.review_instance_id, i.stage, $4 from review_item i \
-             join person h on h.id = i.person_id \
-             where {scope} and h.status = 'active' and $5 = $5 and $6 = $6 on conflict do nothing"
+        "self" => insert("join person m on m.id = i.person_id", "$5 = $5 and $6 = $6"),
+        "package_owners" => insert(
+            "join access_package_owner o on o.access_package_id = i.access_package_id \
+             join person m on m.id = o.person_id",
+            "m.id <> i.person_id and $5 = $5 and $6 = $6",
         ),
-        "package_owners" => format!(
-            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-             join access_package_owner o on o.access_package_id = i.access_package_id \
-             join person m on m.id = o.person_id \
-             where {scope} and m.status = 'active' and m.id <> i.person_id and $5 = $5 and $6 = $6 on conflict do nothing"
+        "named" => insert(
+            "join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $6 \
+             and rp.role = 'reviewer' join person m on m.id = rp.person_id",
+            not_holder,
         ),
-        "named" => format!(
-            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-             join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $6 \
-                  and rp.role = 'reviewer' \
-             join person m on m.id = rp.person_id \
-             where {scope} and m.status = 'active' and m.id <> i.person_id on conflict do nothing"
-        ),
-        "group" => format!(
-            "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-             join person_group_member g on g.person_group_id = $5 \
-             join person m on m.id = g.person_id \
-             where {scope} and m.status = 'active' and m.id <> i.person_id and $6 = $6 on conflict do nothing"
+        "group" => insert(
+            "join person_group_member g on g.person_group_id = $5 join person m on m.id = g.person_id",
+            "m.id <> i.person_id and $6 = $6",
         ),
         // An extra stage: only the owner and administrators below.
         _ => String::new(),
@@ -398,53 +412,79 @@ pub async fn resolve_reviewers(
             .bind(now.millis())
             .bind(first)
             .bind(stage.position)
+            .persistent(false)
             .execute(&mut **tx)
             .await?
             .rows_affected()
     };
     let unresolved =
         "not exists (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
-    written += sqlx::query(&format!(
-        "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-         join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $2 \
-              and rp.role = 'fallback' \
-         join person m on m.id = rp.person_id \
-         where {scope} and m.status = 'active' and m.id <> i.person_id and {unresolved} on conflict do nothing"
-    ))
-    .bind(instance_id)
-    .bind(stage.position)
-    .bind(after_item)
-    .bind(now.millis())
-    .bind(review.id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    written += sqlx::query(&format!(
-        "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-         join person m on m.id = $5 \
-         where {scope} and m.status = 'active' and m.id <> i.person_id and {unresolved} on conflict do nothing"
-    ))
-    .bind(instance_id)
-    .bind(stage.position)
-    .bind(after_item)
-    .bind(now.millis())
-    .bind(review.owner_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    written += sqlx::query(&format!(
-        "{insert} select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i \
-         join person m on m.is_admin = $5 \
-         where {scope} and m.status = 'active' and m.id <> i.person_id and {unresolved} on conflict do nothing"
-    ))
-    .bind(instance_id)
-    .bind(stage.position)
-    .bind(after_item)
-    .bind(now.millis())
-    .bind(true)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    // Most batches are resolved by the rule alone: then the fallbacks need not read them.
+    // A manager or self-review names at most one reviewer per item, so a reviewer row per
+    // item means every item has one; other rules are asked.
+    let one_each = matches!(stage.reviewer_kind.as_str(), "manager" | "self");
+    let items: i64 =
+        sqlx::query_scalar(&format!("select count(*) from review_item i where {scope}"))
+            .bind(instance_id)
+            .bind(stage.position)
+            .bind(after_item)
+            .persistent(false)
+            .fetch_one(&mut **tx)
+            .await?;
+    let all_resolved = if one_each {
+        u64::try_from(items).unwrap_or(u64::MAX) == written
+    } else {
+        sqlx::query_scalar::<_, i64>(&format!(
+            "select count(*) from review_item i where {scope} and {unresolved}"
+        ))
+        .bind(instance_id)
+        .bind(stage.position)
+        .bind(after_item)
+        .persistent(false)
+        .fetch_one(&mut **tx)
+        .await?
+            == 0
+    };
+    if all_resolved {
+        return Ok(written);
+    }
+    let fallbacks = [
+        (
+            insert(
+                "join access_review_person rp on rp.access_review_id = $5 \
+                 and rp.stage_position = $2 and rp.role = 'fallback' \
+                 join person m on m.id = rp.person_id",
+                &format!("{not_holder} and {unresolved}"),
+            ),
+            review.id,
+        ),
+        (
+            insert(
+                "join person m on m.id = $5",
+                &format!("{not_holder} and {unresolved}"),
+            ),
+            review.owner_id,
+        ),
+        (
+            insert(
+                "join person m on m.is_admin",
+                &format!("{not_holder} and {unresolved} and $5 = $5"),
+            ),
+            0,
+        ),
+    ];
+    for (sql, value) in fallbacks {
+        written += sqlx::query(&sql)
+            .bind(instance_id)
+            .bind(stage.position)
+            .bind(after_item)
+            .bind(now.millis())
+            .bind(value)
+            .persistent(false)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    }
     Ok(written)
 }
 
@@ -536,7 +576,7 @@ pub async fn apply_default(
     decision: Option<&str>,
     reason: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    let decided = sqlx::query(
         "update review_item set decision = coalesce($1, recommendation), reason = $2, decided_at = $3 \
          where review_instance_id = $4 and stage = $5 and decision is null \
          and coalesce($1, recommendation) is not null",
@@ -548,7 +588,19 @@ pub async fn apply_default(
     .bind(stage)
     .execute(&mut **tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    if decided > 0 {
+        sqlx::query(
+            "update review_item_reviewer set decided = true where review_instance_id = $1 \
+             and stage = $2 and not decided and review_item_id in (select id from review_item \
+             where review_instance_id = $1 and stage = $2 and decision is not null)",
+        )
+        .bind(instance_id)
+        .bind(stage)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(decided)
 }
 
 /// Copies the items of `from_stage` that go on (`carry`: all, kept, removed) to the next
@@ -675,7 +727,7 @@ pub async fn decide(
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(sqlx::query(&format!(
+    let decided = sqlx::query(&format!(
         "update review_item set decision = $1, reason = $2, decided_by_id = $3, decided_at = $4 \
          where review_instance_id = $5 and stage = $6 and id in ({list}) \
          and exists (select 1 from review_item_reviewer r where r.review_item_id = review_item.id \
@@ -689,11 +741,26 @@ pub async fn decide(
     .bind(stage)
     .execute(&mut **tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    mark_decided(tx, &list).await?;
+    Ok(decided)
+}
+
+/// Marks the reviewer rows of the items in `list` (ids, comma-separated) that now have a
+/// decision as decided.
+async fn mark_decided(tx: &mut Tx, list: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "update review_item_reviewer set decided = true where review_item_id in ({list}) \
+         and not decided and review_item_id in (select id from review_item where id in ({list}) \
+         and decision is not null)"
+    ))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Takes the recommendation for every undecided item of `person` on the stage; returns
-/// how many.
+/// how many. Driven by the reviewer's rows, so only their items are read.
 pub async fn accept_recommendations(
     tx: &mut Tx,
     now: Timestamp,
@@ -701,20 +768,31 @@ pub async fn accept_recommendations(
     stage: i64,
     person_id: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    let mine = "select review_item_id from review_item_reviewer where person_id = $1 \
+                and review_instance_id = $2 and stage = $3 and not decided and recommended";
+    // Items first (their reviewer rows still say undecided), then every reviewer row of them.
+    let decided = sqlx::query(&format!(
         "update review_item set decision = recommendation, reason = 'Accepted the recommendation', \
-         decided_by_id = $1, decided_at = $2 \
-         where review_instance_id = $3 and stage = $4 and decision is null and recommendation is not null \
-         and id in (select review_item_id from review_item_reviewer where person_id = $1 \
-                    and review_instance_id = $3 and stage = $4)",
-    )
+         decided_by_id = $1, decided_at = $4 \
+         where id in ({mine}) and decision is null and recommendation is not null"
+    ))
     .bind(person_id)
+    .bind(instance_id)
+    .bind(stage)
     .bind(now.millis())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query(&format!(
+        "update review_item_reviewer set decided = true where review_item_id in ({mine}) \
+         and review_item_id in (select id from review_item where id in ({mine}) and decision is not null)"
+    ))
+    .bind(person_id)
     .bind(instance_id)
     .bind(stage)
     .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    .await?;
+    Ok(decided)
 }
 
 /// Whether `person` reviews item `item_id` (of the instance's stage).
@@ -758,14 +836,12 @@ pub async fn reassign(
     to: i64,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from review_item_reviewer where review_item_id = $1 and person_id = $2")
-        .bind(item_id)
-        .bind(from)
-        .execute(&mut **tx)
-        .await?;
+    // The new row first, with the old one's sort keys and state; then the old one goes.
     sqlx::query(
         "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, \
-         reassigned_by_id, reassign_reason, created_at) values ($1, $2, $3, $4, $5, $6, $7) \
+         reassigned_by_id, reassign_reason, created_at, holder_key, access_key, decided, recommended) \
+         select $1, $2, $3, $4, $5, $6, $7, r.holder_key, r.access_key, r.decided, r.recommended \
+         from review_item_reviewer r where r.review_item_id = $1 and r.person_id = $5 \
          on conflict do nothing",
     )
     .bind(item_id)
@@ -777,6 +853,11 @@ pub async fn reassign(
     .bind(now.millis())
     .execute(&mut **tx)
     .await?;
+    sqlx::query("delete from review_item_reviewer where review_item_id = $1 and person_id = $2")
+        .bind(item_id)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -802,7 +883,11 @@ pub struct ItemRow {
 }
 
 /// A page of `person`'s items on the stage, ordered by holder (`by_package` false) or by
-/// package, filtered by `query` (holder's name or email, or the access's name).
+/// package, filtered by `query` (holder's name or email, or the access's name), with how
+/// many match (`known_total` is taken as the count when there is no search).
+///
+/// The order, the search and the page come from the reviewer's own rows (their keys, one
+/// index range); only the page's items are read in full.
 #[allow(clippy::too_many_arguments)]
 pub async fn page_of_reviewer(
     tx: &mut Tx,
@@ -811,6 +896,7 @@ pub async fn page_of_reviewer(
     person_id: i64,
     by_package: bool,
     query: &str,
+    known_total: Option<i64>,
     limit: i64,
     offset: i64,
 ) -> Result<(i64, Vec<ItemRow>), sqlx::Error> {
@@ -822,45 +908,71 @@ pub async fn page_of_reviewer(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let from = "from review_item_reviewer r join review_item i on i.id = r.review_item_id \
-         join person h on h.id = i.person_id \
-         left join access_package pk on pk.id = i.access_package_id \
-         left join resource res on res.id = i.resource_id \
+    // Only the reviewer's rows are read: their keys hold the holder's name and email and
+    // the access's name.
+    let from = if query.trim().is_empty() {
+        "from review_item_reviewer r \
+         where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3"
+    } else {
+        "from review_item_reviewer r \
          where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3 \
-         and ($4 = '' or lower(h.display_name) like $5 escape '\\' or lower(h.email) like $5 escape '\\' \
-              or lower(coalesce(pk.name, res.name, '')) like $5 escape '\\')";
-    let matching: i64 = sqlx::query_scalar(&format!("select count(*) {from}"))
+         and (r.holder_key like $4 escape '\\' or r.access_key like $4 escape '\\')"
+    };
+    let searching = !query.trim().is_empty();
+    let matching: i64 = match known_total {
+        Some(total) if !searching => total,
+        _ => {
+            let sql = format!("select count(*) {from}");
+            let mut count = sqlx::query_scalar(&sql)
+                .bind(person_id)
+                .bind(instance_id)
+                .bind(stage);
+            if searching {
+                count = count.bind(&pattern);
+            }
+            count.fetch_one(&mut **tx).await?
+        }
+    };
+    let order = if by_package {
+        "r.access_key, r.holder_key, r.review_item_id"
+    } else {
+        "r.holder_key, r.access_key, r.review_item_id"
+    };
+    let (limit_at, offset_at) = if searching {
+        ("$5", "$6")
+    } else {
+        ("$4", "$5")
+    };
+    let sql = format!(
+        "select r.review_item_id {from} order by {order} limit {limit_at} offset {offset_at}"
+    );
+    let mut ids = sqlx::query_scalar(&sql)
         .bind(person_id)
         .bind(instance_id)
-        .bind(stage)
-        .bind(query.trim())
-        .bind(&pattern)
-        .fetch_one(&mut **tx)
-        .await?;
-    let order = if by_package {
-        "lower(coalesce(pk.name, res.name, '')), i.access_package_id, lower(h.display_name), i.id"
-    } else {
-        "lower(h.display_name), i.person_id, lower(coalesce(pk.name, res.name, '')), i.id"
-    };
-    let rows = sqlx::query(&format!(
+        .bind(stage);
+    if searching {
+        ids = ids.bind(&pattern);
+    }
+    let ids: Vec<i64> = ids.bind(limit).bind(offset).fetch_all(&mut **tx).await?;
+    if ids.is_empty() {
+        return Ok((matching, Vec::new()));
+    }
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut rows = sqlx::query(&format!(
         "select i.id, i.person_id, h.display_name, h.email, h.department, \
          coalesce(pk.name, res.name, '') as access_name, i.drift_id, i.assignment_id, \
          i.access_package_id, a.start_at, i.recommendation, i.recommendation_json, i.decision, \
          i.reason, d.display_name as decided_by, i.decided_at \
-         {from_with_joins} order by {order} limit $6 offset $7",
-        from_with_joins = from.replace(
-            "where r.person_id",
-            "left join assignment a on a.id = i.assignment_id \
-             left join person d on d.id = i.decided_by_id where r.person_id"
-        ),
+         from review_item i join person h on h.id = i.person_id \
+         left join access_package pk on pk.id = i.access_package_id \
+         left join resource res on res.id = i.resource_id \
+         left join assignment a on a.id = i.assignment_id \
+         left join person d on d.id = i.decided_by_id where i.id in ({list})"
     ))
-    .bind(person_id)
-    .bind(instance_id)
-    .bind(stage)
-    .bind(query.trim())
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
     .fetch_all(&mut **tx)
     .await?
     .iter()
@@ -886,6 +998,8 @@ pub async fn page_of_reviewer(
         })
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // In the page's order.
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
     Ok((matching, rows))
 }
 
@@ -897,10 +1011,9 @@ pub async fn reviewer_progress(
     person_id: i64,
 ) -> Result<(i64, i64, i64), sqlx::Error> {
     let row = sqlx::query(
-        "select count(*) as items, count(i.decision) as decided, \
-         sum(case when i.decision is null and i.recommendation is not null then 1 else 0 end) as open_recommended \
-         from review_item_reviewer r join review_item i on i.id = r.review_item_id \
-         where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3",
+        "select count(*) as items, count(case when decided then 1 end) as decided, \
+         count(case when recommended and not decided then 1 end) as open_recommended \
+         from review_item_reviewer where person_id = $1 and review_instance_id = $2 and stage = $3",
     )
     .bind(person_id)
     .bind(instance_id)
@@ -1108,44 +1221,131 @@ pub async fn origins_of(
     .collect()
 }
 
-/// Peers: for each (package, department) asked, (active people in the department, of
-/// whom hold the package).
+/// Peers, as counted when the instance was filled: for each (package, department) asked,
+/// (active people in the department, of whom hold the package).
 pub async fn peers(
     tx: &mut Tx,
+    instance_id: i64,
     pairs: &[(i64, String)],
 ) -> Result<Vec<(i64, String, i64, i64)>, sqlx::Error> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let mut parts = Vec::new();
-    for (index, _) in pairs.iter().enumerate() {
-        let (p, d) = (index * 2 + 1, index * 2 + 2);
-        parts.push(format!(
-            "select cast(${p} as bigint) as package_id, cast(${d} as text) as department, \
-             (select count(*) from person x where x.department = ${d} and x.status = 'active') as people, \
-             (select count(*) from person x where x.department = ${d} and x.status = 'active' \
-              and exists (select 1 from assignment a where a.person_id = x.id and a.access_package_id = ${p} \
-                          and a.status = 'active')) as holders"
-        ));
+    let mut packages: Vec<i64> = pairs.iter().map(|(package, _)| *package).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    let mut departments: Vec<&str> = pairs
+        .iter()
+        .map(|(_, department)| department.as_str())
+        .collect();
+    departments.sort_unstable();
+    departments.dedup();
+    let package_list = packages
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let department_list = (2..departments.len() + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "select p.access_package_id, p.department, d.people, p.holders from review_peer p \
+         join review_department d on d.review_instance_id = p.review_instance_id \
+              and d.department = p.department \
+         where p.review_instance_id = $1 and p.access_package_id in ({package_list}) \
+         and p.department in ({department_list})"
+    );
+    let mut query = sqlx::query(&sql).bind(instance_id);
+    for department in &departments {
+        query = query.bind(*department);
     }
-    let sql = parts.join(" union all ");
-    let mut query = sqlx::query(&sql);
-    for (package, department) in pairs {
-        query = query.bind(*package).bind(department.clone());
-    }
-    query
+    let found = query
         .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(|row| {
             Ok((
-                row.try_get("package_id")?,
+                row.try_get("access_package_id")?,
                 row.try_get("department")?,
                 row.try_get("people")?,
                 row.try_get("holders")?,
             ))
         })
-        .collect()
+        .collect::<Result<Vec<(i64, String, i64, i64)>, sqlx::Error>>()?;
+    Ok(found
+        .into_iter()
+        .filter(|(package, department, ..)| {
+            pairs.iter().any(|(p, d)| p == package && d == department)
+        })
+        .collect())
+}
+
+/// Counts the active holders of the packages in the review's scope, per department, among
+/// the assignments with ids in (`after`, `upto`], adding them to the instance's peers.
+pub async fn count_peers(
+    tx: &mut Tx,
+    instance_id: i64,
+    review: &ReviewRow,
+    after: i64,
+    upto: i64,
+) -> Result<(), sqlx::Error> {
+    let (filter, value) = match review.scope_kind.as_str() {
+        "packages" => (
+            " and a.access_package_id in (select access_package_id from access_review_package \
+             where access_review_id = $4)",
+            review.id,
+        ),
+        "catalog" => (
+            " and a.access_package_id in (select id from access_package where catalog_id = $4)",
+            review.catalog_id.unwrap_or(0),
+        ),
+        _ => (" and $4 = $4", 0),
+    };
+    sqlx::query(&format!(
+        "insert into review_peer (review_instance_id, access_package_id, department, holders) \
+         select $1, a.access_package_id, h.department, count(*) \
+         from assignment a join person h on h.id = a.person_id \
+         where a.id > $2 and a.id <= $3 and a.status = 'active' and h.status = 'active' \
+         and h.department is not null{filter} \
+         group by a.access_package_id, h.department \
+         on conflict (review_instance_id, access_package_id, department) \
+         do update set holders = review_peer.holders + excluded.holders"
+    ))
+    .bind(instance_id)
+    .bind(after)
+    .bind(upto)
+    .bind(value)
+    .persistent(false)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Counts the active people of each department, once the instance is filled.
+pub async fn count_departments(tx: &mut Tx, instance_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into review_department (review_instance_id, department, people) \
+         select $1, department, count(*) from person where status = 'active' \
+         and department is not null group by department on conflict do nothing",
+    )
+    .bind(instance_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// After a large change to the review tables (an instance filled, a stage opened),
+/// PostgreSQL's statistics are renewed at once: planned on stale ones, a reviewer's
+/// "accept all" over a freshly filled instance took minutes instead of milliseconds.
+/// (SQLite's planner does not depend on them.)
+pub async fn refresh_statistics(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("analyze review_item, review_item_reviewer")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// An item whose result is to be applied: the decision of the last stage it reached.
@@ -1557,14 +1757,21 @@ pub async fn package_granting(tx: &mut Tx, resource_id: i64) -> Result<Option<i6
 }
 
 /// The policies with a requester rule (groups, departments or attributes) that the
-/// instance's stage-1 items were granted under.
-pub async fn policies_with_rules(tx: &mut Tx, instance_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+/// instance's stage-1 items with ids above `after_item` were granted under.
+pub async fn policies_with_rules(
+    tx: &mut Tx,
+    instance_id: i64,
+    after_item: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "select distinct a.assignment_policy_id from review_item i join assignment a on a.id = i.assignment_id \
          join assignment_policy p on p.id = a.assignment_policy_id \
-         where i.review_instance_id = $1 and i.stage = 1 and p.requestor_scope in ('groups', 'attribute_rule')",
+         where i.id > $2 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 \
+         and p.requestor_scope in ('groups', 'attribute_rule')",
     )
     .bind(instance_id)
+    .bind(after_item)
+    .persistent(false)
     .fetch_all(&mut **tx)
     .await
 }
@@ -1580,19 +1787,23 @@ pub struct HolderUnderPolicy {
     pub recommendation_json: String,
 }
 
-/// The stage-1 items of the instance granted under `policy_id`, with their holders.
+/// The stage-1 items of the instance with ids above `after_item` granted under
+/// `policy_id`, with their holders (one snapshot batch at most).
 pub async fn holders_under_policy(
     tx: &mut Tx,
     instance_id: i64,
     policy_id: i64,
+    after_item: i64,
 ) -> Result<Vec<HolderUnderPolicy>, sqlx::Error> {
     sqlx::query(
         "select i.id, i.person_id, h.department, h.job_title, h.attributes_json, i.recommendation_json \
          from review_item i join assignment a on a.id = i.assignment_id join person h on h.id = i.person_id \
-         where i.review_instance_id = $1 and i.stage = 1 and a.assignment_policy_id = $2",
+         where i.id > $3 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 and a.assignment_policy_id = $2",
     )
     .bind(instance_id)
     .bind(policy_id)
+    .bind(after_item)
+    .persistent(false)
     .fetch_all(&mut **tx)
     .await?
     .iter()
@@ -1609,20 +1820,24 @@ pub async fn holders_under_policy(
     .collect()
 }
 
-/// The groups of the holders of the instance's stage-1 items under `policy_id`:
-/// (person, group).
+/// The groups of the holders of the instance's stage-1 items with ids above `after_item`
+/// under `policy_id`: (person, group).
 pub async fn groups_of_holders(
     tx: &mut Tx,
     instance_id: i64,
     policy_id: i64,
+    after_item: i64,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query(
         "select m.person_id, m.person_group_id from person_group_member m where m.person_id in \
          (select i.person_id from review_item i join assignment a on a.id = i.assignment_id \
-          where i.review_instance_id = $1 and i.stage = 1 and a.assignment_policy_id = $2)",
+          where i.id > $3 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 \
+          and a.assignment_policy_id = $2)",
     )
     .bind(instance_id)
     .bind(policy_id)
+    .bind(after_item)
+    .persistent(false)
     .fetch_all(&mut **tx)
     .await?
     .iter()

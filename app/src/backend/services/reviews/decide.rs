@@ -110,6 +110,7 @@ pub async fn reviewer_page(
         person.id,
         group_by == GroupBy::Package,
         query,
+        Some(mine.0),
         ITEMS_PER_PAGE,
         (page - 1) * ITEMS_PER_PAGE,
     )
@@ -121,11 +122,14 @@ pub async fn reviewer_page(
         .collect();
     pairs.sort();
     pairs.dedup();
-    let peers: HashMap<(i64, String), (i64, i64)> = store::review_instance::peers(&mut tx, &pairs)
-        .await?
-        .into_iter()
-        .map(|(package, department, people, holders)| ((package, department), (people, holders)))
-        .collect();
+    let peers: HashMap<(i64, String), (i64, i64)> =
+        store::review_instance::peers(&mut tx, instance.id, &pairs)
+            .await?
+            .into_iter()
+            .map(|(package, department, people, holders)| {
+                ((package, department), (people, holders))
+            })
+            .collect();
     let earlier_starts =
         store::review_instance::earlier_starts(&mut tx, review.id, instance.start_at, 3).await?;
     let history =

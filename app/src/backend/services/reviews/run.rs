@@ -121,7 +121,8 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
                         .await?;
                     }
                 }
-                flag_policy_mismatches(&mut tx, instance.id).await?;
+                store::review_instance::count_departments(&mut tx, instance.id).await?;
+                store::review_instance::refresh_statistics(&mut tx).await?;
                 open_first_stage(&mut tx, now, &instance, &review).await?;
                 tx.commit().await?;
                 batches += 1;
@@ -136,6 +137,7 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
             {
                 break;
             }
+            flag_policy_mismatches(&mut tx, instance.id, after_item).await?;
             store::review_instance::resolve_reviewers(
                 &mut tx,
                 now,
@@ -434,6 +436,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
             )
             .await?;
             store::review_instance::recount_stage(&mut tx, instance.id, next.position).await?;
+            store::review_instance::refresh_statistics(&mut tx).await?;
             Some((next.position, end))
         }
         None if review.quality_extra_stage && !flagged.is_empty() && instance.stage == defined => {
@@ -828,17 +831,26 @@ async fn grant_unexplained(
 
 /// Items whose holder no longer matches the requester rule of the policy the access was
 /// granted under (moved department, other groups) are recommended for removal, saying so.
-/// People are few next to assignments: the holders under each such policy are read once.
-async fn flag_policy_mismatches(tx: &mut Tx, instance_id: i64) -> Result<(), AppError> {
+/// Run on each snapshot batch, so what is read is bounded by the batch.
+async fn flag_policy_mismatches(
+    tx: &mut Tx,
+    instance_id: i64,
+    after_item: i64,
+) -> Result<(), AppError> {
     use crate::domain::policy::Requestor;
     use crate::domain::review::Concern;
-    for policy_id in store::review_instance::policies_with_rules(tx, instance_id).await? {
+    for policy_id in
+        store::review_instance::policies_with_rules(tx, instance_id, after_item).await?
+    {
         let Some(scope) = store::policy::scope_of_policy(tx, policy_id).await? else {
             continue;
         };
-        let groups = store::review_instance::groups_of_holders(tx, instance_id, policy_id).await?;
+        let groups =
+            store::review_instance::groups_of_holders(tx, instance_id, policy_id, after_item)
+                .await?;
         for holder in
-            store::review_instance::holders_under_policy(tx, instance_id, policy_id).await?
+            store::review_instance::holders_under_policy(tx, instance_id, policy_id, after_item)
+                .await?
         {
             let attributes: std::collections::BTreeMap<String, String> =
                 serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&holder.attributes_json)
