@@ -908,9 +908,10 @@ pub async fn page_of_reviewer(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
+    let searching = !query.trim().is_empty();
     // Only the reviewer's rows are read: their keys hold the holder's name and email and
     // the access's name.
-    let from = if query.trim().is_empty() {
+    let from = if !searching {
         "from review_item_reviewer r \
          where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3"
     } else {
@@ -918,7 +919,6 @@ pub async fn page_of_reviewer(
          where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3 \
          and (r.holder_key like $4 escape '\\' or r.access_key like $4 escape '\\')"
     };
-    let searching = !query.trim().is_empty();
     let matching: i64 = match known_total {
         Some(total) if !searching => total,
         _ => {
