@@ -758,6 +758,13 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
     fingerprint.push(
         scalar(
             app,
+            "select cast(coalesce(sum(reviewer_id), 0) as bigint) from review_item",
+        )
+        .await,
+    );
+    fingerprint.push(
+        scalar(
+            app,
             "select cast(sum(version) as bigint) from access_review",
         )
         .await,

@@ -865,6 +865,10 @@ async fn a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at
         app.scalar("select count(*) from review_item_reviewer r join review_item i on i.id = r.review_item_id where r.person_id = i.person_id").await,
         0
     );
+    assert_eq!(
+        app.scalar("select count(*) from review_item where reviewer_id = person_id").await,
+        0
+    );
     app.stop().await;
 }
 

@@ -171,7 +171,7 @@ pub async fn create(
     stage_end_at: i64,
     stage_count: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    let id: Option<i64> = sqlx::query_scalar(
         "insert into review_instance (access_review_id, status, stage, stage_count, start_at, end_at, \
          stage_end_at, snapshot_after_id, snapshot_until_id, created_at, updated_at) \
          values ($1, 'starting', 1, $2, $3, $4, $5, 0, (select coalesce(max(id), 0) from assignment), $6, $6) \
@@ -184,7 +184,34 @@ pub async fn create(
     .bind(stage_end_at)
     .bind(now.millis())
     .fetch_optional(&mut **tx)
-    .await
+    .await?;
+    if let Some(id) = id {
+        rank_names(tx, id).await?;
+    }
+    Ok(id)
+}
+
+/// Ranks the names of people and of packages and resources as they are now, for the
+/// instance's items to be ordered by (integers index and compare much faster than text).
+async fn rank_names(tx: &mut Tx, instance_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into review_rank (review_instance_id, subject, subject_id, position) \
+         select $1, 'person', id, row_number() over (order by lower(display_name), lower(email), id) \
+         from person",
+    )
+    .bind(instance_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "insert into review_rank (review_instance_id, subject, subject_id, position) \
+         select $1, subject, id, row_number() over (order by lower(name), subject, id) \
+         from (select 'package' as subject, id, name from access_package \
+               union all select 'resource' as subject, id, name from resource) x",
+    )
+    .bind(instance_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Instances whose snapshot is not complete yet.
@@ -202,15 +229,59 @@ enum Bind {
     Text(String),
 }
 
+/// The reviewer an item names itself under a stage's rule, when the rule names one person
+/// (`h` is the holder, `m` their manager joined by [`MANAGER_JOIN`]); none for rules of
+/// several reviewers, which get reviewer rows.
+fn single_reviewer(reviewer_kind: &str) -> &'static str {
+    match reviewer_kind {
+        "manager" => "m.id",
+        "self" => "case when h.status = 'active' then h.id end",
+        _ => "null",
+    }
+}
+
+/// The holder's manager, when active and not the holder.
+const MANAGER_JOIN: &str =
+    "left join person m on m.id = h.manager_id and m.status = 'active' and m.id <> h.id";
+
+/// Items with their reviewers, as a derived table: `person_id` (the reviewer) and
+/// `columns` of the item `i`, from the reviewer the item names and from its reviewer rows.
+/// In `filter`, `x.` stands for the pair: `x.person_id`, `x.review_item_id`,
+/// `x.review_instance_id`, `x.stage`. Each half is one index range: the item's reviewer by
+/// `review_item_reviewer_id_idx`, the rows by their own indexes.
+fn assigned(columns: &str, filter: &str) -> String {
+    let on_item = filter
+        .replace("x.person_id", "i.reviewer_id")
+        .replace("x.review_item_id", "i.id")
+        .replace("x.", "i.");
+    let on_row = filter.replace("x.", "r.");
+    format!(
+        "(select i.reviewer_id as person_id, {columns} from review_item i \
+         where i.reviewer_id is not null and {on_item} \
+         union all select r.person_id, {columns} from review_item_reviewer r \
+         join review_item i on i.id = r.review_item_id where {on_row})"
+    )
+}
+
+/// `person` (a bind) reviews the item `item` (a table alias).
+fn reviews(item: &str, person: &str) -> String {
+    format!(
+        "({item}.reviewer_id = {person} or exists (select 1 from review_item_reviewer r \
+         where r.review_item_id = {item}.id and r.person_id = {person}))"
+    )
+}
+
 /// Puts the assignments with ids in (`after`, `upto`] that the review covers into the
-/// instance as stage-1 items, with their recommendation, in one INSERT ... SELECT; records
-/// how far the snapshot got. Returns how many items it made, or none when another
+/// instance as stage-1 items, with their recommendation, their ranks and, under a rule of
+/// one reviewer (`reviewer_kind` of stage 1), their reviewer, in one INSERT ... SELECT;
+/// records how far the snapshot got. Returns how many items it made, or none when another
 /// instance of Gatehouse took this batch first.
 pub async fn snapshot_batch(
     tx: &mut Tx,
     now: Timestamp,
     instance: &InstanceRow,
     review: &ReviewRow,
+    reviewer_kind: &str,
     upto: i64,
 ) -> Result<Option<u64>, sqlx::Error> {
     let window_cutoff = now.millis() - review.sign_in_window_days * MILLIS_PER_DAY;
@@ -284,8 +355,9 @@ pub async fn snapshot_batch(
     }
     let sql = format!(
         "insert into review_item (review_instance_id, stage, assignment_id, person_id, access_package_id, \
-         recommendation, recommendation_json, created_at) \
-         select $1, 1, a.id, a.person_id, a.access_package_id, \
+         reviewer_id, holder_rank, access_rank, recommendation, recommendation_json, created_at) \
+         select $1, 1, a.id, a.person_id, a.access_package_id, {reviewer}, \
+         coalesce(hr.position, 0), coalesce(ar.position, 0), \
          case when h.status <> 'active' or h.last_sign_in_at <= $3 \
               or (h.last_sign_in_at is null and a.start_at <= $3) then 'remove' else 'keep' end, \
          case when h.status <> 'active' then '[{{\"kind\":\"holder_not_active\"}}]' \
@@ -294,9 +366,15 @@ pub async fn snapshot_batch(
                    || cast(($2 - h.last_sign_in_at) / {MILLIS_PER_DAY} as text) || '}}]' \
               else '[]' end, \
          $2 \
-         from assignment a join person h on h.id = a.person_id \
+         from assignment a join person h on h.id = a.person_id {manager} \
+         left join review_rank hr on hr.review_instance_id = $1 and hr.subject = 'person' \
+              and hr.subject_id = a.person_id \
+         left join review_rank ar on ar.review_instance_id = $1 and ar.subject = 'package' \
+              and ar.subject_id = a.access_package_id \
          where a.id > $4 and a.id <= $5 and a.status = 'active'{filters} \
-         on conflict do nothing"
+         on conflict do nothing",
+        reviewer = single_reviewer(reviewer_kind),
+        manager = if reviewer_kind == "manager" { MANAGER_JOIN } else { "" },
     );
     // Planned with its values each time (a generic plan on PostgreSQL does not see that the
     // id range is narrow).
@@ -334,16 +412,11 @@ pub async fn max_item_id(tx: &mut Tx) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// A reviewer row's sort and search keys (the page orders, searches and pages by them
-/// without reading the items): the holder's name and email, and the access's name, lower
-/// case. `h` is the holder, `i` the item, `pk` / `res` its package / resource.
-const HOLDER_KEY: &str = "lower(h.display_name) || ' ' || lower(h.email)";
-const ACCESS_KEY: &str = "lower(coalesce(pk.name, res.name, ''))";
-
 /// Gives the items of `stage` with ids above `after_item` their reviewers by the stage's
-/// rule, then fallbacks to those left without one, then the review's owner, then the
-/// administrators. Nobody reviews their own access, except in a self-review. Returns how
-/// many reviewer rows were written.
+/// rule (a manager or the holder on the item itself, several people as reviewer rows), then
+/// fallbacks to those left without one, then the review's owner, then the administrators.
+/// Nobody reviews their own access, except in a self-review. Items snapshotted with their
+/// reviewer already (stage 1 of a manager or self-review) are left as they are.
 pub async fn resolve_reviewers(
     tx: &mut Tx,
     now: Timestamp,
@@ -351,141 +424,130 @@ pub async fn resolve_reviewers(
     stage: &StageRow,
     review: &ReviewRow,
     after_item: i64,
-) -> Result<u64, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     // The new items are a range of ids: read by the primary key, not by an index over the
     // whole instance (which made each batch of a snapshot slower than the one before).
     // `+ 0` keeps the planners from choosing that index. Every statement is planned with
     // its values (`persistent(false)`): a generic plan does not see that the range is narrow.
     let upto = max_item_id(tx).await?;
+    let range = format!(
+        "id > $3 and id <= {upto} and review_instance_id + 0 = $1 and stage + 0 = $2"
+    );
     let scope = format!(
         "i.id > $3 and i.id <= {upto} and i.review_instance_id + 0 = $1 and i.stage + 0 = $2"
     );
-    // Binds: $1 instance, $2 stage, $3 after_item, $4 now, $5 and $6 per statement.
-    let insert = |joins: &str, filter: &str| {
-        format!(
-            "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, \
-             created_at, holder_key, access_key, decided, recommended) \
-             select i.id, m.id, i.review_instance_id, i.stage, $4, {HOLDER_KEY}, {ACCESS_KEY}, \
-             i.decision is not null, i.recommendation is not null \
-             from review_item i join person h on h.id = i.person_id \
-             left join access_package pk on pk.id = i.access_package_id \
-             left join resource res on res.id = i.resource_id {joins} \
-             where {scope} and m.status = 'active' and {filter} on conflict do nothing"
-        )
-    };
-    let not_holder = "m.id <> i.person_id";
-    let rule = match stage.reviewer_kind.as_str() {
-        "manager" => insert(
-            "join person m on m.id = h.manager_id",
-            "m.id <> i.person_id and $5 = $5 and $6 = $6",
-        ),
-        "self" => insert("join person m on m.id = i.person_id", "$5 = $5 and $6 = $6"),
-        "package_owners" => insert(
-            "join access_package_owner o on o.access_package_id = i.access_package_id \
-             join person m on m.id = o.person_id",
-            "m.id <> i.person_id and $5 = $5 and $6 = $6",
-        ),
-        "named" => insert(
-            "join access_review_person rp on rp.access_review_id = $5 and rp.stage_position = $6 \
-             and rp.role = 'reviewer' join person m on m.id = rp.person_id",
-            not_holder,
-        ),
-        "group" => insert(
-            "join person_group_member g on g.person_group_id = $5 join person m on m.id = g.person_id",
-            "m.id <> i.person_id and $6 = $6",
-        ),
-        // An extra stage: only the owner and administrators below.
-        _ => String::new(),
-    };
-    let first = if stage.reviewer_kind == "group" {
-        stage.person_group_id.unwrap_or(0)
-    } else {
-        review.id
-    };
-    let mut written = if rule.is_empty() {
-        0
-    } else {
-        sqlx::query(&rule)
+    match stage.reviewer_kind.as_str() {
+        "manager" | "self" => {
+            let reviewer = if stage.reviewer_kind == "manager" {
+                "(select m.id from person h join person m on m.id = h.manager_id \
+                 where h.id = review_item.person_id and m.status = 'active' and m.id <> h.id)"
+            } else {
+                "(select h.id from person h where h.id = review_item.person_id and h.status = 'active')"
+            };
+            sqlx::query(&format!(
+                "update review_item set reviewer_id = {reviewer} \
+                 where {range} and reviewer_id is null and {reviewer} is not null"
+            ))
             .bind(instance_id)
             .bind(stage.position)
             .bind(after_item)
-            .bind(now.millis())
-            .bind(first)
-            .bind(stage.position)
             .persistent(false)
             .execute(&mut **tx)
-            .await?
-            .rows_affected()
-    };
-    let unresolved =
-        "not exists (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
+            .await?;
+        }
+        "package_owners" | "named" | "group" => {
+            let (joins, first) = match stage.reviewer_kind.as_str() {
+                "package_owners" => (
+                    "join access_package_owner o on o.access_package_id = i.access_package_id \
+                     join person m on m.id = o.person_id and $5 = $5",
+                    0,
+                ),
+                "named" => (
+                    "join access_review_person rp on rp.access_review_id = $5 \
+                     and rp.stage_position = $2 and rp.role = 'reviewer' join person m on m.id = rp.person_id",
+                    review.id,
+                ),
+                _ => (
+                    "join person_group_member g on g.person_group_id = $5 join person m on m.id = g.person_id",
+                    stage.person_group_id.unwrap_or(0),
+                ),
+            };
+            add_reviewer_rows(tx, now, instance_id, stage.position, after_item, &scope, joins, "", first)
+                .await?;
+        }
+        // An extra stage: only the owner and administrators below.
+        _ => {}
+    }
+    let unresolved = "i.reviewer_id is null and not exists \
+         (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
     // Most batches are resolved by the rule alone: then the fallbacks need not read them.
-    // A manager or self-review names at most one reviewer per item, so a reviewer row per
-    // item means every item has one; other rules are asked.
-    let one_each = matches!(stage.reviewer_kind.as_str(), "manager" | "self");
-    let items: i64 =
-        sqlx::query_scalar(&format!("select count(*) from review_item i where {scope}"))
+    let left: i64 =
+        sqlx::query_scalar(&format!("select count(*) from review_item i where {scope} and {unresolved}"))
             .bind(instance_id)
             .bind(stage.position)
             .bind(after_item)
             .persistent(false)
             .fetch_one(&mut **tx)
             .await?;
-    let all_resolved = if one_each {
-        u64::try_from(items).unwrap_or(u64::MAX) == written
-    } else {
-        sqlx::query_scalar::<_, i64>(&format!(
-            "select count(*) from review_item i where {scope} and {unresolved}"
-        ))
-        .bind(instance_id)
-        .bind(stage.position)
-        .bind(after_item)
-        .persistent(false)
-        .fetch_one(&mut **tx)
-        .await?
-            == 0
-    };
-    if all_resolved {
-        return Ok(written);
+    if left == 0 {
+        return Ok(());
     }
     let fallbacks = [
         (
-            insert(
-                "join access_review_person rp on rp.access_review_id = $5 \
-                 and rp.stage_position = $2 and rp.role = 'fallback' \
-                 join person m on m.id = rp.person_id",
-                &format!("{not_holder} and {unresolved}"),
-            ),
+            "join access_review_person rp on rp.access_review_id = $5 \
+             and rp.stage_position = $2 and rp.role = 'fallback' \
+             join person m on m.id = rp.person_id",
             review.id,
         ),
-        (
-            insert(
-                "join person m on m.id = $5",
-                &format!("{not_holder} and {unresolved}"),
-            ),
-            review.owner_id,
-        ),
-        (
-            insert(
-                "join person m on m.is_admin",
-                &format!("{not_holder} and {unresolved} and $5 = $5"),
-            ),
-            0,
-        ),
+        ("join person m on m.id = $5", review.owner_id),
+        ("join person m on m.is_admin and $5 = $5", 0),
     ];
-    for (sql, value) in fallbacks {
-        written += sqlx::query(&sql)
-            .bind(instance_id)
-            .bind(stage.position)
-            .bind(after_item)
-            .bind(now.millis())
-            .bind(value)
-            .persistent(false)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+    for (joins, value) in fallbacks {
+        add_reviewer_rows(
+            tx,
+            now,
+            instance_id,
+            stage.position,
+            after_item,
+            &scope,
+            joins,
+            &format!(" and {unresolved}"),
+            value,
+        )
+        .await?;
     }
-    Ok(written)
+    Ok(())
+}
+
+/// Reviewer rows for the items in `scope`: each active person `m` that `joins` finds for
+/// an item, except its holder. Binds: $1 instance, $2 stage, $3 after_item, $4 now, $5
+/// `value`.
+#[allow(clippy::too_many_arguments)]
+async fn add_reviewer_rows(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+    stage: i64,
+    after_item: i64,
+    scope: &str,
+    joins: &str,
+    filter: &str,
+    value: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, created_at) \
+         select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i {joins} \
+         where {scope} and m.status = 'active' and m.id <> i.person_id{filter} on conflict do nothing"
+    ))
+    .bind(instance_id)
+    .bind(stage)
+    .bind(after_item)
+    .bind(now.millis())
+    .bind(value)
+    .persistent(false)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Moves an instance from `from` status to `to`; false when it was not in `from`.
@@ -589,17 +651,6 @@ pub async fn apply_default(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    if decided > 0 {
-        sqlx::query(
-            "update review_item_reviewer set decided = true where review_instance_id = $1 \
-             and stage = $2 and not decided and review_item_id in (select id from review_item \
-             where review_instance_id = $1 and stage = $2 and decision is not null)",
-        )
-        .bind(instance_id)
-        .bind(stage)
-        .execute(&mut **tx)
-        .await?;
-    }
     Ok(decided)
 }
 
@@ -631,9 +682,10 @@ pub async fn carry_on(
     };
     Ok(sqlx::query(&format!(
         "insert into review_item (review_instance_id, stage, assignment_id, drift_id, person_id, \
-         access_package_id, resource_id, recommendation, recommendation_json, created_at) \
+         access_package_id, resource_id, holder_rank, access_rank, recommendation, recommendation_json, \
+         created_at) \
          select review_instance_id, stage + 1, assignment_id, drift_id, person_id, access_package_id, \
-         resource_id, recommendation, recommendation_json, $1 from review_item \
+         resource_id, holder_rank, access_rank, recommendation, recommendation_json, $1 from review_item \
          where review_instance_id = $2 and stage = $3{filter}{by} on conflict do nothing"
     ))
     .bind(now.millis())
@@ -683,12 +735,13 @@ pub async fn reviewers_of_stage(
     stage: i64,
 ) -> Result<Vec<ReviewerShare>, sqlx::Error> {
     sqlx::query(
-        "select r.person_id, p.display_name, count(*) as items, \
-         sum(case when i.decision is null then 1 else 0 end) as open \
-         from review_item_reviewer r join review_item i on i.id = r.review_item_id \
-         join person p on p.id = r.person_id \
-         where r.review_instance_id = $1 and r.stage = $2 group by r.person_id, p.display_name \
-         order by r.person_id",
+        &format!(
+            "select y.person_id, p.display_name, count(*) as items, \
+             sum(case when y.decision is null then 1 else 0 end) as open \
+             from {} y join person p on p.id = y.person_id \
+             group by y.person_id, p.display_name order by y.person_id",
+            assigned("i.decision", "x.review_instance_id = $1 and x.stage = $2")
+        ),
     )
     .bind(instance_id)
     .bind(stage)
@@ -729,9 +782,8 @@ pub async fn decide(
         .join(", ");
     let decided = sqlx::query(&format!(
         "update review_item set decision = $1, reason = $2, decided_by_id = $3, decided_at = $4 \
-         where review_instance_id = $5 and stage = $6 and id in ({list}) \
-         and exists (select 1 from review_item_reviewer r where r.review_item_id = review_item.id \
-                     and r.person_id = $3)"
+         where review_instance_id = $5 and stage = $6 and id in ({list}) and {mine}",
+        mine = reviews("review_item", "$3")
     ))
     .bind(decision)
     .bind(reason)
@@ -742,25 +794,11 @@ pub async fn decide(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    mark_decided(tx, &list).await?;
     Ok(decided)
 }
 
-/// Marks the reviewer rows of the items in `list` (ids, comma-separated) that now have a
-/// decision as decided.
-async fn mark_decided(tx: &mut Tx, list: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "update review_item_reviewer set decided = true where review_item_id in ({list}) \
-         and not decided and review_item_id in (select id from review_item where id in ({list}) \
-         and decision is not null)"
-    ))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Takes the recommendation for every undecided item of `person` on the stage; returns
-/// how many. Driven by the reviewer's rows, so only their items are read.
+/// how many. Only the reviewer's items are read.
 pub async fn accept_recommendations(
     tx: &mut Tx,
     now: Timestamp,
@@ -768,13 +806,16 @@ pub async fn accept_recommendations(
     stage: i64,
     person_id: i64,
 ) -> Result<u64, sqlx::Error> {
-    let mine = "select review_item_id from review_item_reviewer where person_id = $1 \
-                and review_instance_id = $2 and stage = $3 and not decided and recommended";
-    // Items first (their reviewer rows still say undecided), then every reviewer row of them.
+    let mine = assigned(
+        "i.id as item_id, i.decision, i.recommendation",
+        "x.person_id = $1 and x.review_instance_id = $2 and x.stage = $3",
+    );
     let decided = sqlx::query(&format!(
         "update review_item set decision = recommendation, reason = 'Accepted the recommendation', \
          decided_by_id = $1, decided_at = $4 \
-         where id in ({mine}) and decision is null and recommendation is not null"
+         where id in (select y.item_id from {mine} y where y.decision is null \
+                      and y.recommendation is not null) \
+         and decision is null and recommendation is not null"
     ))
     .bind(person_id)
     .bind(instance_id)
@@ -783,15 +824,6 @@ pub async fn accept_recommendations(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    sqlx::query(&format!(
-        "update review_item_reviewer set decided = true where review_item_id in ({mine}) \
-         and review_item_id in (select id from review_item where id in ({mine}) and decision is not null)"
-    ))
-    .bind(person_id)
-    .bind(instance_id)
-    .bind(stage)
-    .execute(&mut **tx)
-    .await?;
     Ok(decided)
 }
 
@@ -803,10 +835,11 @@ pub async fn reviews_item(
     item_id: i64,
     person_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "select r.review_item_id from review_item_reviewer r where r.review_item_id = $1 \
-         and r.person_id = $2 and r.review_instance_id = $3 and r.stage = $4",
-    )
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "select i.id from review_item i where i.id = $1 and i.review_instance_id = $3 \
+         and i.stage = $4 and {}",
+        reviews("i", "$2")
+    ))
     .bind(item_id)
     .bind(person_id)
     .bind(instance_id)
@@ -836,12 +869,11 @@ pub async fn reassign(
     to: i64,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    // The new row first, with the old one's sort keys and state; then the old one goes.
+    // The new reviewer's row, saying who handed the item over and why; then the old
+    // reviewer goes, whether the item named them or they had a row.
     sqlx::query(
         "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, \
-         reassigned_by_id, reassign_reason, created_at, holder_key, access_key, decided, recommended) \
-         select $1, $2, $3, $4, $5, $6, $7, r.holder_key, r.access_key, r.decided, r.recommended \
-         from review_item_reviewer r where r.review_item_id = $1 and r.person_id = $5 \
+         reassigned_by_id, reassign_reason, created_at) values ($1, $2, $3, $4, $5, $6, $7) \
          on conflict do nothing",
     )
     .bind(item_id)
@@ -854,6 +886,11 @@ pub async fn reassign(
     .execute(&mut **tx)
     .await?;
     sqlx::query("delete from review_item_reviewer where review_item_id = $1 and person_id = $2")
+        .bind(item_id)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("update review_item set reviewer_id = null where id = $1 and reviewer_id = $2")
         .bind(item_id)
         .bind(from)
         .execute(&mut **tx)
@@ -886,8 +923,8 @@ pub struct ItemRow {
 /// package, filtered by `query` (holder's name or email, or the access's name), with how
 /// many match (`known_total` is taken as the count when there is no search).
 ///
-/// The order, the search and the page come from the reviewer's own rows (their keys, one
-/// index range); only the page's items are read in full.
+/// The order and the page come from the reviewer's items' ranks (one index range for the
+/// items that name them); only the page's items are read in full.
 #[allow(clippy::too_many_arguments)]
 pub async fn page_of_reviewer(
     tx: &mut Tx,
@@ -909,15 +946,23 @@ pub async fn page_of_reviewer(
             .replace('_', "\\_")
     );
     let searching = !query.trim().is_empty();
-    // Only the reviewer's rows are read: their keys hold the holder's name and email and
-    // the access's name.
+    // The order, the count and the search read only the reviewer's items: without a search
+    // their ranks alone (in the index), with one the names of their holders and access.
+    let mine = assigned(
+        "i.id as item_id, i.holder_rank, i.access_rank, i.person_id as holder_id, \
+         i.access_package_id, i.resource_id",
+        "x.person_id = $1 and x.review_instance_id = $2 and x.stage = $3",
+    );
     let from = if !searching {
-        "from review_item_reviewer r \
-         where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3"
+        format!("from {mine} y")
     } else {
-        "from review_item_reviewer r \
-         where r.person_id = $1 and r.review_instance_id = $2 and r.stage = $3 \
-         and (r.holder_key like $4 escape '\\' or r.access_key like $4 escape '\\')"
+        format!(
+            "from {mine} y join person h on h.id = y.holder_id \
+             left join access_package pk on pk.id = y.access_package_id \
+             left join resource res on res.id = y.resource_id \
+             where lower(h.display_name) || ' ' || lower(h.email) like $4 escape '\\' \
+             or lower(coalesce(pk.name, res.name, '')) like $4 escape '\\'"
+        )
     };
     let matching: i64 = match known_total {
         Some(total) if !searching => total,
@@ -934,18 +979,16 @@ pub async fn page_of_reviewer(
         }
     };
     let order = if by_package {
-        "r.access_key, r.holder_key, r.review_item_id"
+        "y.access_rank, y.holder_rank, y.item_id"
     } else {
-        "r.holder_key, r.access_key, r.review_item_id"
+        "y.holder_rank, y.access_rank, y.item_id"
     };
     let (limit_at, offset_at) = if searching {
         ("$5", "$6")
     } else {
         ("$4", "$5")
     };
-    let sql = format!(
-        "select r.review_item_id {from} order by {order} limit {limit_at} offset {offset_at}"
-    );
+    let sql = format!("select y.item_id {from} order by {order} limit {limit_at} offset {offset_at}");
     let mut ids = sqlx::query_scalar(&sql)
         .bind(person_id)
         .bind(instance_id)
@@ -1010,11 +1053,15 @@ pub async fn reviewer_progress(
     stage: i64,
     person_id: i64,
 ) -> Result<(i64, i64, i64), sqlx::Error> {
-    let row = sqlx::query(
-        "select count(*) as items, count(case when decided then 1 end) as decided, \
-         count(case when recommended and not decided then 1 end) as open_recommended \
-         from review_item_reviewer where person_id = $1 and review_instance_id = $2 and stage = $3",
-    )
+    let row = sqlx::query(&format!(
+        "select count(*) as items, count(y.decision) as decided, \
+         count(case when y.recommendation is not null and y.decision is null then 1 end) \
+         as open_recommended from {} y",
+        assigned(
+            "i.decision, i.recommendation",
+            "x.person_id = $1 and x.review_instance_id = $2 and x.stage = $3"
+        )
+    ))
     .bind(person_id)
     .bind(instance_id)
     .bind(stage)
@@ -1035,15 +1082,11 @@ pub async fn of_reviewer(
     person_id: i64,
     limit: i64,
 ) -> Result<Vec<(InstanceRow, i64, i64)>, sqlx::Error> {
-    sqlx::query(&format!(
-        "select {INSTANCE_COLUMNS}, \
-         (select count(*) from review_item_reviewer x where x.person_id = $1 and x.review_instance_id = i.id \
-           and x.stage = i.stage) as items, \
-         (select count(*) from review_item_reviewer x join review_item y on y.id = x.review_item_id \
-           where x.person_id = $1 and x.review_instance_id = i.id and x.stage = i.stage \
-           and y.decision is not null) as decided \
+    let instances = sqlx::query(&format!(
+        "select {INSTANCE_COLUMNS} \
          from review_instance i join access_review r on r.id = i.access_review_id \
-         where i.id in (select distinct review_instance_id from review_item_reviewer where person_id = $1) \
+         where i.id in (select review_instance_id from review_item where reviewer_id = $1 \
+                        union select review_instance_id from review_item_reviewer where person_id = $1) \
          order by case when i.status = 'in_progress' then 0 else 1 end, i.start_at desc, i.id desc limit $2"
     ))
     .bind(person_id)
@@ -1051,8 +1094,15 @@ pub async fn of_reviewer(
     .fetch_all(&mut **tx)
     .await?
     .iter()
-    .map(|row| Ok((instance_from(row)?, row.try_get("items")?, row.try_get("decided")?)))
-    .collect()
+    .map(instance_from)
+    .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(instances.len());
+    for instance in instances {
+        let (items, decided, _) =
+            reviewer_progress(tx, instance.id, instance.stage, person_id).await?;
+        out.push((instance, items, decided));
+    }
+    Ok(out)
 }
 
 /// Whether `person` has any item in the instance (any stage).
@@ -1062,7 +1112,9 @@ pub async fn is_reviewer(
     person_id: i64,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar(
-        "select review_item_id from review_item_reviewer where person_id = $1 and review_instance_id = $2 limit 1",
+        "select id from review_item where reviewer_id = $1 and review_instance_id = $2 \
+         union all select review_item_id from review_item_reviewer \
+         where person_id = $1 and review_instance_id = $2 limit 1",
     )
     .bind(person_id)
     .bind(instance_id)
@@ -1439,17 +1491,21 @@ pub async fn tallies(
     only_stage: Option<i64>,
 ) -> Result<Vec<TallyRow>, sqlx::Error> {
     sqlx::query(
-        "select r.stage, r.person_id, p.display_name, count(*) as items, \
-         sum(case when i.decided_by_id = r.person_id and i.decision = 'keep' then 1 else 0 end) as kept, \
-         sum(case when i.decided_by_id = r.person_id and i.decision = 'remove' then 1 else 0 end) as removed, \
-         sum(case when i.decided_by_id = r.person_id and i.decision = 'not_sure' then 1 else 0 end) as not_sure, \
-         sum(case when i.decision is null then 1 else 0 end) as undecided, \
-         min(case when i.decided_by_id = r.person_id then i.decided_at end) as first_decided_at, \
-         max(case when i.decided_by_id = r.person_id then i.decided_at end) as last_decided_at \
-         from review_item_reviewer r join review_item i on i.id = r.review_item_id \
-         join person p on p.id = r.person_id \
-         where r.review_instance_id = $1 and ($2 = 0 or r.stage = $2) \
-         group by r.stage, r.person_id, p.display_name order by r.stage, lower(p.display_name)",
+        &format!(
+            "select y.stage, y.person_id, p.display_name, count(*) as items, \
+             sum(case when y.decided_by_id = y.person_id and y.decision = 'keep' then 1 else 0 end) as kept, \
+             sum(case when y.decided_by_id = y.person_id and y.decision = 'remove' then 1 else 0 end) as removed, \
+             sum(case when y.decided_by_id = y.person_id and y.decision = 'not_sure' then 1 else 0 end) as not_sure, \
+             sum(case when y.decision is null then 1 else 0 end) as undecided, \
+             min(case when y.decided_by_id = y.person_id then y.decided_at end) as first_decided_at, \
+             max(case when y.decided_by_id = y.person_id then y.decided_at end) as last_decided_at \
+             from {} y join person p on p.id = y.person_id \
+             group by y.stage, y.person_id, p.display_name order by y.stage, lower(p.display_name)",
+            assigned(
+                "i.stage, i.decision, i.decided_by_id, i.decided_at",
+                "x.review_instance_id = $1 and ($2 = 0 or x.stage = $2)"
+            )
+        ),
     )
     .bind(instance_id)
     .bind(only_stage.unwrap_or(0))
@@ -1588,10 +1644,14 @@ pub async fn export_page(
         });
     }
     if let (Some(first), Some(last)) = (out.first().map(|r| r.id), out.last().map(|r| r.id)) {
-        let names = sqlx::query(
-            "select r.review_item_id, p.display_name from review_item_reviewer r join person p on p.id = r.person_id \
-             where r.review_instance_id = $1 and r.review_item_id between $2 and $3 order by r.review_item_id, p.display_name",
-        )
+        let names = sqlx::query(&format!(
+            "select y.review_item_id, p.display_name from {} y join person p on p.id = y.person_id \
+             order by y.review_item_id, p.display_name",
+            assigned(
+                "i.id as review_item_id",
+                "x.review_instance_id = $1 and x.review_item_id between $2 and $3"
+            )
+        ))
         .bind(instance_id)
         .bind(first)
         .bind(last)
@@ -1653,8 +1713,14 @@ pub async fn reviewed_at_earlier_stage(
         .collect::<Vec<_>>()
         .join(", ");
     let found: i64 = sqlx::query_scalar(&format!(
-        "select count(*) from review_item_reviewer where person_id = $1 and review_instance_id = $2 \
-         and stage < $3 and review_item_id in ({list})"
+        "select count(*) from {} y",
+        assigned(
+            "i.id",
+            &format!(
+                "x.person_id = $1 and x.review_instance_id = $2 and x.stage < $3 \
+                 and x.review_item_id in ({list})"
+            )
+        )
     ))
     .bind(person_id)
     .bind(instance_id)
@@ -1764,10 +1830,10 @@ pub async fn policies_with_rules(
     after_item: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "select distinct a.assignment_policy_id from review_item i join assignment a on a.id = i.assignment_id \
-         join assignment_policy p on p.id = a.assignment_policy_id \
-         where i.id > $2 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 \
-         and p.requestor_scope in ('groups', 'attribute_rule')",
+        "select p.id from assignment_policy p where p.requestor_scope in ('groups', 'attribute_rule') \
+         and exists (select 1 from review_item i join assignment a on a.id = i.assignment_id \
+                     where i.id > $2 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 \
+                     and a.assignment_policy_id = p.id) order by p.id",
     )
     .bind(instance_id)
     .bind(after_item)

@@ -131,9 +131,16 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
             let upto =
                 (instance.snapshot_after_id + SNAPSHOT_BATCH).min(instance.snapshot_until_id);
             let after_item = store::review_instance::max_item_id(&mut tx).await?;
-            if store::review_instance::snapshot_batch(&mut tx, now, &instance, &review, upto)
-                .await?
-                .is_none()
+            if store::review_instance::snapshot_batch(
+                &mut tx,
+                now,
+                &instance,
+                &review,
+                &first.reviewer_kind,
+                upto,
+            )
+            .await?
+            .is_none()
             {
                 break;
             }
