@@ -78,3 +78,7 @@ create unique index review_item_drift_instance_stage_uq on review_item (drift_id
 -- A reviewer's items in the page's order (by holder), one index range.
 create index review_item_reviewer_id_idx on review_item (reviewer_id, review_instance_id, stage, holder_rank, access_rank, id);
 create index review_item_reviewer_person_instance_idx on review_item_reviewer (person_id, review_instance_id, stage, review_item_id);
+
+-- The policies that a batch of assignments was granted under (policy rules re-checked in a
+-- review), and a policy's holders.
+create index assignment_assignment_policy_id_idx on assignment (assignment_policy_id, id);

@@ -107,3 +107,7 @@ create index review_item_instance_stage_decision_idx on review_item (review_inst
 create index review_item_reviewer_id_idx on review_item (reviewer_id, review_instance_id, stage, holder_rank, access_rank, id);
 create index review_item_reviewer_person_instance_idx on review_item_reviewer (person_id, review_instance_id, stage, review_item_id);
 create index review_item_reviewer_instance_stage_idx on review_item_reviewer (review_instance_id, stage, person_id);
+
+-- The policies that a batch of assignments was granted under (policy rules re-checked in a
+-- review), and a policy's holders.
+create index assignment_assignment_policy_id_idx on assignment (assignment_policy_id, id);

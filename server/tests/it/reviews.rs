@@ -866,7 +866,8 @@ async fn a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at
         0
     );
     assert_eq!(
-        app.scalar("select count(*) from review_item where reviewer_id = person_id").await,
+        app.scalar("select count(*) from review_item where reviewer_id = person_id")
+            .await,
         0
     );
     app.stop().await;

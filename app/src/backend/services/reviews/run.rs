@@ -20,7 +20,14 @@ use crate::domain::{AppError, ErrorCode, Timestamp};
 
 /// Assignment ids per snapshot transaction: small enough that SQLite's one writer is
 /// free again within a fraction of a second, large enough that a million take seconds.
-const SNAPSHOT_BATCH: i64 = 25_000;
+/// PostgreSQL, whose writers do not wait for each other, takes larger batches (fewer
+/// statements to plan and join tables to hash).
+fn snapshot_batch_size(backend: crate::backend::db::Backend) -> i64 {
+    match backend {
+        crate::backend::db::Backend::Postgres => 100_000,
+        _ => 25_000,
+    }
+}
 /// Items applied per transaction.
 const APPLY_BATCH: i64 = 100;
 
@@ -128,8 +135,8 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
                 batches += 1;
                 break;
             }
-            let upto =
-                (instance.snapshot_after_id + SNAPSHOT_BATCH).min(instance.snapshot_until_id);
+            let upto = (instance.snapshot_after_id + snapshot_batch_size(state.db.backend()))
+                .min(instance.snapshot_until_id);
             let after_item = store::review_instance::max_item_id(&mut tx).await?;
             if store::review_instance::snapshot_batch(
                 &mut tx,
@@ -144,7 +151,13 @@ pub async fn snapshot_starting(state: &AppState, now: Timestamp) -> Result<usize
             {
                 break;
             }
-            flag_policy_mismatches(&mut tx, instance.id, after_item).await?;
+            flag_policy_mismatches(
+                &mut tx,
+                instance.id,
+                after_item,
+                (instance.snapshot_after_id, upto),
+            )
+            .await?;
             store::review_instance::resolve_reviewers(
                 &mut tx,
                 now,
@@ -843,12 +856,11 @@ async fn flag_policy_mismatches(
     tx: &mut Tx,
     instance_id: i64,
     after_item: i64,
+    (after, upto): (i64, i64),
 ) -> Result<(), AppError> {
     use crate::domain::policy::Requestor;
     use crate::domain::review::Concern;
-    for policy_id in
-        store::review_instance::policies_with_rules(tx, instance_id, after_item).await?
-    {
+    for policy_id in store::review_instance::policies_with_rules(tx, after, upto).await? {
         let Some(scope) = store::policy::scope_of_policy(tx, policy_id).await? else {
             continue;
         };
