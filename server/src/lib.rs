@@ -110,6 +110,9 @@ pub async fn start(
 
 /// `gatehouse serve`: runs until SIGINT or SIGTERM, then shuts down gracefully.
 pub async fn serve(config: &Config) -> Result<(), String> {
+    // The handlers first: a signal that arrives while Gatehouse starts (it listens before
+    // it has started every worker) stops it gracefully instead of killing it.
+    let stop = stop_signal();
     let running = start(config, Arc::new(SystemClock), true).await?;
     if config.is_development() {
         tracing::warn!(
@@ -118,7 +121,7 @@ pub async fn serve(config: &Config) -> Result<(), String> {
     }
     let shutdown = running.shutdown_handle();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        stop.await;
         tracing::info!("shutting down");
         let _ = shutdown.send(true);
     });
@@ -126,25 +129,32 @@ pub async fn serve(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the handlers of SIGINT and SIGTERM now; the future ends at the first of them.
+fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            match (interrupt, terminate) {
+                (Some(mut interrupt), Some(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
