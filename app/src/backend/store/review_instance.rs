@@ -478,39 +478,28 @@ pub async fn resolve_reviewers(
             .execute(&mut **tx)
             .await?;
         }
-        "package_owners" | "named" | "group" => {
-            let (joins, first) = match stage.reviewer_kind.as_str() {
-                "package_owners" => (
-                    "join access_package_owner o on o.access_package_id = i.access_package_id \
-                     join person m on m.id = o.person_id and $5 = $5",
-                    0,
-                ),
-                "named" => (
-                    "join access_review_person rp on rp.access_review_id = $5 \
-                     and rp.stage_position = $2 and rp.role = 'reviewer' join person m on m.id = rp.person_id",
-                    review.id,
-                ),
-                _ => (
-                    "join person_group_member g on g.person_group_id = $5 join person m on m.id = g.person_id",
-                    stage.person_group_id.unwrap_or(0),
-                ),
-            };
-            add_reviewer_rows(
-                tx,
-                now,
-                instance_id,
-                stage.position,
-                after_item,
-                &scope,
-                joins,
-                "",
-                first,
-            )
-            .await?;
-        }
-        // An extra stage: only the owner and administrators below.
         _ => {}
     }
+    // Reviewer rows: by the rule when it names several people, then, for the items still
+    // without a reviewer, the fallbacks, the review's owner and the administrators. An
+    // extra stage has no rule: only the owner and administrators.
+    let rule = match stage.reviewer_kind.as_str() {
+        "package_owners" => Some((
+            "join access_package_owner o on o.access_package_id = i.access_package_id \
+             join person m on m.id = o.person_id and $5 = $5",
+            0,
+        )),
+        "named" => Some((
+            "join access_review_person rp on rp.access_review_id = $5 \
+             and rp.stage_position = $2 and rp.role = 'reviewer' join person m on m.id = rp.person_id",
+            review.id,
+        )),
+        "group" => Some((
+            "join person_group_member g on g.person_group_id = $5 join person m on m.id = g.person_id",
+            stage.person_group_id.unwrap_or(0),
+        )),
+        _ => None,
+    };
     let unresolved = "i.reviewer_id is null and not exists \
          (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
     let fallbacks = [
@@ -523,21 +512,32 @@ pub async fn resolve_reviewers(
         ("join person m on m.id = $5", review.owner_id),
         ("join person m on m.is_admin and $5 = $5", 0),
     ];
-    for (joins, value) in fallbacks {
-        // Most batches are resolved by the rule alone, and most of the rest by the first
-        // fallback: the others need not read them.
-        let left: i64 = sqlx::query_scalar(&format!(
-            "select count(*) from review_item i where {scope} and {unresolved}"
-        ))
-        .bind(instance_id)
-        .bind(stage.position)
-        .bind(after_item)
-        .persistent(false)
-        .fetch_one(&mut **tx)
-        .await?;
-        if left == 0 {
-            break;
+    let rule_step = rule.map(|(joins, value)| (joins, value, false));
+    let fallback_steps = fallbacks
+        .into_iter()
+        .map(|(joins, value)| (joins, value, true));
+    for (joins, value, only_unresolved) in rule_step.into_iter().chain(fallback_steps) {
+        if only_unresolved {
+            // Most batches are resolved by the rule alone, and most of the rest by the
+            // first fallback: the others need not read them.
+            let left: i64 = sqlx::query_scalar(&format!(
+                "select count(*) from review_item i where {scope} and {unresolved}"
+            ))
+            .bind(instance_id)
+            .bind(stage.position)
+            .bind(after_item)
+            .persistent(false)
+            .fetch_one(&mut **tx)
+            .await?;
+            if left == 0 {
+                break;
+            }
         }
+        let filter = if only_unresolved {
+            format!(" and {unresolved}")
+        } else {
+            String::new()
+        };
         add_reviewer_rows(
             tx,
             now,
@@ -546,7 +546,7 @@ pub async fn resolve_reviewers(
             after_item,
             &scope,
             joins,
-            &format!(" and {unresolved}"),
+            &filter,
             value,
         )
         .await?;
