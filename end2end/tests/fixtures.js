@@ -91,4 +91,23 @@ export function formatViolations(violations) {
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help}\n    ${v.targets.join('\n    ')}`).join('\n');
 }
 
+/**
+ * Clicks a form's submit button and waits for the server's answer to the POST it sends:
+ * the server function's JSON with JavaScript; without, its redirect and the page it
+ * leads back to. The change is committed when this returns, so a reload sees it.
+ */
+export async function submitAndWait(page, button, javaScriptEnabled) {
+  const posted = page.waitForResponse((response) => response.request().method() === 'POST');
+  const back = javaScriptEnabled
+    ? null
+    : page.waitForRequest((request) => request.isNavigationRequest() && request.redirectedFrom()?.method() === 'POST');
+  await button.click();
+  const response = await posted;
+  if (back) {
+    await (await back).response();
+    await page.waitForLoadState('load');
+  }
+  return response;
+}
+
 export { expect };

@@ -7,7 +7,7 @@
 // item with a reason and accepts the recommendations for the rest. The administrator ends
 // the stage; the removal is applied, the person leaves the SCIM group and the report shows
 // it verified; the CSV lists every item with its decision. axe checks the review pages.
-import { test, expect, expectNoErrors, devSignIn, axeSeriousViolations, formatViolations } from './fixtures.js';
+import { test, expect, expectNoErrors, devSignIn, axeSeriousViolations, formatViolations, submitAndWait } from './fixtures.js';
 import { readState } from '../state.js';
 
 const state = () => readState() || {};
@@ -234,7 +234,10 @@ for (const { javaScriptEnabled, secret, manager, holders } of RUNS) {
     const resources = admin.getByRole('group', { name: 'Resources it grants, and the role in each' });
     await expect(resources.getByRole('combobox')).toHaveCount(1);
     await resources.getByRole('combobox').selectOption('member');
-    await admin.getByRole('button', { name: 'Save package' }).click();
+    // Without JavaScript the form posts and is redirected back; the reload below must come
+    // after the save is answered, or it can read the package before the save committed.
+    const saved = await submitAndWait(admin, admin.getByRole('button', { name: 'Save package' }), javaScriptEnabled);
+    expect(saved.status(), 'the package is saved').toBeLessThan(400);
     if (javaScriptEnabled) await expect(admin.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
     await admin.reload();
     await expect(admin.getByRole('group', { name: 'Resources it grants, and the role in each' }).getByRole('combobox')).toHaveValue('member');

@@ -14,6 +14,11 @@
 -- 3. Review items and reviewer rows carry no foreign keys. They are a snapshot of rows that
 --    are never deleted (people, assignments, packages, resources, drift and instances only
 --    change status), written only by INSERT ... SELECT from those rows.
+-- 4. The snapshot is cut into batches of assignment ids, listed when the instance is
+--    created (`review_snapshot_batch`); a transaction fills one batch and marks it done, so
+--    a crash redoes only the batches not done, and on PostgreSQL several transactions (of
+--    one Gatehouse or of several) fill different batches at once. This replaces the one
+--    cursor `review_instance.snapshot_after_id`, which let only one transaction work.
 
 create table review_rank (
     review_instance_id bigint not null,
@@ -82,3 +87,19 @@ create index review_item_reviewer_person_instance_idx on review_item_reviewer (p
 -- The policies that a batch of assignments was granted under (policy rules re-checked in a
 -- review), and a policy's holders.
 create index assignment_assignment_policy_id_idx on assignment (assignment_policy_id, id);
+
+-- Batches of the snapshot (see 4. above); those of an instance still starting are its rest.
+create table review_snapshot_batch (
+    review_instance_id bigint not null,
+    after_id bigint not null,
+    upto_id bigint not null,
+    done boolean not null default false,
+    constraint review_snapshot_batch_pk primary key (review_instance_id, after_id),
+    constraint review_snapshot_batch_review_instance_fk foreign key (review_instance_id) references review_instance (id)
+);
+insert into review_snapshot_batch (review_instance_id, after_id, upto_id)
+select id, snapshot_after_id, snapshot_until_id from review_instance
+where status = 'starting' and snapshot_after_id < snapshot_until_id;
+-- Peers are counted once, when the snapshot is complete: start those over.
+delete from review_peer where review_instance_id in (select id from review_instance where status = 'starting');
+alter table review_instance drop column snapshot_after_id;

@@ -5,6 +5,7 @@
 
 use crate::harness::{TestApp, TestBackend};
 use app::backend::services::reviews;
+use app::backend::store;
 use app::backend::workers::{ReviewScheduler, Worker};
 use app::domain::review::{Decision, ReviewForm, ReviewStageForm};
 use app::domain::{ErrorCode, Timestamp};
@@ -732,6 +733,196 @@ async fn a_recurring_review_creates_each_instance_once_with_two_gatehouses(backe
     app.stop().await;
 }
 
+/// Cuts the snapshot of the instance of `review_id` into batches of `size` assignment ids.
+async fn small_batches(app: &TestApp, review_id: i64, size: i64) -> i64 {
+    let instance = app
+        .scalar(&format!(
+            "select id from review_instance where access_review_id = {review_id} and status = 'starting'"
+        ))
+        .await;
+    let until = app
+        .scalar(&format!(
+            "select snapshot_until_id from review_instance where id = {instance}"
+        ))
+        .await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    sqlx::query("delete from review_snapshot_batch where review_instance_id = $1")
+        .bind(instance)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let mut after = 0;
+    while after < until {
+        sqlx::query("insert into review_snapshot_batch (review_instance_id, after_id, upto_id) values ($1, $2, $3)")
+            .bind(instance)
+            .bind(after)
+            .bind((after + size).min(until))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        after += size;
+    }
+    tx.commit().await.unwrap();
+    instance
+}
+
+async fn a_snapshot_is_filled_once_by_two_gatehouses_and_resumes_after_a_crash(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend.clone()).await;
+    app.seed_demo().await;
+    more_items_for_alice(&app).await;
+    let second = match &backend {
+        TestBackend::Postgres { .. } => {
+            let config = crate::harness::test_config(&app.database, &[]);
+            Some(
+                gatehouse_server::start(&config, std::sync::Arc::new(app.clock.clone()), false)
+                    .await
+                    .unwrap(),
+            )
+        }
+        TestBackend::Sqlite => None,
+    };
+    let mut form = manager_review(&app, "Everything, by managers", "");
+    form.scope_kind = "all".into();
+    let ada = app.person("Ada Admin").await;
+    let review_id = reviews::save(&app.state, &ada, None, 0, &form)
+        .await
+        .unwrap();
+    let start = Timestamp::parse_date_time(&form.start_at).unwrap();
+    app.clock.set(start);
+    assert_eq!(reviews::start_due(&app.state, start).await.unwrap(), 1);
+    let instance = small_batches(&app, review_id, 3).await;
+    let batches = app
+        .scalar(&format!(
+            "select count(*) from review_snapshot_batch where review_instance_id = {instance}"
+        ))
+        .await;
+    assert!(
+        batches >= 5,
+        "the demo's assignments make several batches of 3 ({batches})"
+    );
+
+    // A Gatehouse fills the first batch and dies before committing: nothing of it stays.
+    {
+        let mut tx = app.state.db.begin_write().await.unwrap();
+        let (after, upto) = store::review_instance::claim_batch(&mut tx, instance)
+            .await
+            .unwrap()
+            .expect("a batch to fill");
+        assert_eq!(after, 0);
+        let row = store::review_instance::find(&mut tx, instance)
+            .await
+            .unwrap()
+            .unwrap();
+        let review = store::review::find(&mut tx, review_id)
+            .await
+            .unwrap()
+            .unwrap();
+        store::review_instance::snapshot_batch(
+            &mut tx, start, &row, &review, "manager", after, upto,
+        )
+        .await
+        .unwrap();
+        // What a crash does to an open transaction.
+        tx.rollback().await.unwrap();
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_item where review_instance_id = {instance}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!("select count(*) from review_snapshot_batch where review_instance_id = {instance} and not done")).await,
+        batches
+    );
+
+    // On PostgreSQL, a Gatehouse that holds a batch keeps it: the others fill the rest and
+    // leave the instance starting until that batch is done.
+    let two = second
+        .as_ref()
+        .map_or_else(|| app.state.clone(), |second| second.state.clone());
+    if second.is_some() {
+        let mut held = app.state.db.begin_write().await.unwrap();
+        let (after, _) = store::review_instance::claim_batch(&mut held, instance)
+            .await
+            .unwrap()
+            .expect("a batch to hold");
+        assert_eq!(after, 0);
+        reviews::snapshot_starting(&two, start).await.unwrap();
+        assert_eq!(
+            app.scalar(&format!("select count(*) from review_snapshot_batch where review_instance_id = {instance} and not done")).await,
+            1,
+            "every batch but the held one is done"
+        );
+        assert_eq!(
+            app.scalar(&format!("select count(*) from review_instance where id = {instance} and status = 'starting'")).await,
+            1,
+            "the instance waits for the held batch"
+        );
+        held.rollback().await.unwrap();
+    }
+
+    // Two Gatehouses finish it at once: every assignment once, peers counted once, one start.
+    let (a, b) = tokio::join!(
+        reviews::snapshot_starting(&app.state, start),
+        reviews::snapshot_starting(&two, start)
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_instance where id = {instance} and status = 'in_progress'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!("select count(*) from review_item where review_instance_id = {instance}")).await,
+        app.scalar(&format!("select count(*) from assignment where status = 'active' and id <= (select snapshot_until_id from review_instance where id = {instance})")).await,
+    );
+    assert_eq!(
+        app.scalar(&format!("select count(*) from (select assignment_id from review_item where review_instance_id = {instance} group by assignment_id having count(*) > 1) d")).await,
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_peer p where p.review_instance_id = {instance} and p.holders <> \
+             (select count(*) from assignment a join person h on h.id = a.person_id \
+              where a.access_package_id = p.access_package_id and h.department = p.department \
+              and a.status = 'active' and h.status = 'active')"
+        )).await,
+        0,
+        "peers are each package's active holders per department, counted once"
+    );
+    assert!(
+        app.scalar(&format!(
+            "select count(*) from review_peer where review_instance_id = {instance}"
+        ))
+        .await
+            > 0
+    );
+    assert_eq!(
+        app.scalar(&format!("select count(*) from audit_event where action = 'review_instance.started' and object_id = '{instance}'")).await,
+        1
+    );
+    // Each manager's items name them, and nobody is left without a reviewer.
+    assert_eq!(
+        app.scalar(&format!(
+            "select count(*) from review_item i where i.review_instance_id = {instance} and i.reviewer_id is null \
+             and not exists (select 1 from review_item_reviewer r where r.review_item_id = i.id)"
+        )).await,
+        0
+    );
+    assert_eq!(messages(&app, "review_started", "Alice Anders").await, 1);
+    if let Some(second) = second {
+        second.stop().await;
+    }
+    app.stop().await;
+}
+
 /// Gives Alice's reports `n` more assignments of the demo packages, active for a year.
 async fn more_items_for_alice(app: &TestApp) -> usize {
     let now = app.clock_now();
@@ -1173,6 +1364,7 @@ crate::on_both_backends!(
     fallbacks_review_what_nobody_else_may_and_nobody_reviews_their_own_access,
     a_reviewer_hands_an_item_on_with_a_reason,
     a_recurring_review_creates_each_instance_once_with_two_gatehouses,
+    a_snapshot_is_filled_once_by_two_gatehouses_and_resumes_after_a_crash,
     a_reviewer_who_decides_too_quickly_is_flagged_and_their_items_looked_at_again,
     reviewers_see_and_decide_only_their_own_items_and_auditors_change_nothing,
     downstream_members_no_grant_explains_are_reviewed_kept_as_grants_or_removed,

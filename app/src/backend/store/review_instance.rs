@@ -19,7 +19,6 @@ pub struct InstanceRow {
     pub start_at: i64,
     pub end_at: i64,
     pub stage_end_at: i64,
-    pub snapshot_after_id: i64,
     pub snapshot_until_id: i64,
     pub ended_at: Option<i64>,
     pub applied_at: Option<i64>,
@@ -27,7 +26,7 @@ pub struct InstanceRow {
 
 const INSTANCE_COLUMNS: &str =
     "i.id, i.access_review_id, r.name as review_name, i.status, i.stage, \
-    i.stage_count, i.start_at, i.end_at, i.stage_end_at, i.snapshot_after_id, i.snapshot_until_id, \
+    i.stage_count, i.start_at, i.end_at, i.stage_end_at, i.snapshot_until_id, \
     i.ended_at, i.applied_at";
 
 fn instance_from(row: &sqlx::any::AnyRow) -> Result<InstanceRow, sqlx::Error> {
@@ -41,7 +40,6 @@ fn instance_from(row: &sqlx::any::AnyRow) -> Result<InstanceRow, sqlx::Error> {
         start_at: row.try_get("start_at")?,
         end_at: row.try_get("end_at")?,
         stage_end_at: row.try_get("stage_end_at")?,
-        snapshot_after_id: row.try_get("snapshot_after_id")?,
         snapshot_until_id: row.try_get("snapshot_until_id")?,
         ended_at: row.try_get("ended_at")?,
         applied_at: row.try_get("applied_at")?,
@@ -161,7 +159,9 @@ async fn count_stage(tx: &mut Tx, instance_id: i64, stage: i64) -> Result<(i64, 
 }
 
 /// Creates the instance of `review_id` starting at `start_at`, to be filled from the
-/// assignments that exist now; none when it exists already (another Gatehouse made it).
+/// assignments that exist now in batches of `batch_size` assignment ids; none when it
+/// exists already (another Gatehouse made it).
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     tx: &mut Tx,
     now: Timestamp,
@@ -170,11 +170,12 @@ pub async fn create(
     end_at: i64,
     stage_end_at: i64,
     stage_count: i64,
+    batch_size: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar(
         "insert into review_instance (access_review_id, status, stage, stage_count, start_at, end_at, \
-         stage_end_at, snapshot_after_id, snapshot_until_id, created_at, updated_at) \
-         values ($1, 'starting', 1, $2, $3, $4, $5, 0, (select coalesce(max(id), 0) from assignment), $6, $6) \
+         stage_end_at, snapshot_until_id, created_at, updated_at) \
+         values ($1, 'starting', 1, $2, $3, $4, $5, (select coalesce(max(id), 0) from assignment), $6, $6) \
          on conflict (access_review_id, start_at) do nothing returning id",
     )
     .bind(review_id)
@@ -186,10 +187,98 @@ pub async fn create(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(id) = id {
+        list_batches(tx, id, batch_size).await?;
         rank_names(tx, id).await?;
         statistics_for_snapshot(tx).await?;
     }
     Ok(id)
+}
+
+/// Cuts the instance's snapshot into batches of `size` assignment ids, up to the largest
+/// id when it was created.
+async fn list_batches(tx: &mut Tx, instance_id: i64, size: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into review_snapshot_batch (review_instance_id, after_id, upto_id) \
+         with recursive b (after_id) as ( \
+             select cast(0 as bigint) union all select after_id + $2 from b \
+             where after_id + $2 < (select snapshot_until_id from review_instance where id = $1)) \
+         select $1, b.after_id, case when b.after_id + $2 < i.snapshot_until_id \
+                then b.after_id + $2 else i.snapshot_until_id end \
+         from b join review_instance i on i.id = $1 where i.snapshot_until_id > 0",
+    )
+    .bind(instance_id)
+    .bind(size.max(1))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Takes the first batch of the instance's snapshot not done yet and marks it done, in
+/// the transaction that fills it (a crash undoes both). On PostgreSQL the batch stays
+/// locked until then and other transactions take the next one; SQLite has one writer,
+/// whose first statement here takes its lock.
+pub async fn claim_batch(tx: &mut Tx, instance_id: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let claimed: Option<(i64, i64)> = if tx.backend_name() == "PostgreSQL" {
+        sqlx::query_as(
+            "select after_id, upto_id from review_snapshot_batch \
+             where review_instance_id = $1 and not done order by after_id limit 1 for update skip locked",
+        )
+        .bind(instance_id)
+        .fetch_optional(&mut **tx)
+        .await?
+    } else {
+        sqlx::query_as(
+            "update review_snapshot_batch set done = true where review_instance_id = $1 \
+             and after_id = (select min(after_id) from review_snapshot_batch \
+                             where review_instance_id = $1 and not done) \
+             returning after_id, upto_id",
+        )
+        .bind(instance_id)
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    if let Some((after, _)) = claimed {
+        if tx.backend_name() == "PostgreSQL" {
+            sqlx::query(
+                "update review_snapshot_batch set done = true \
+                 where review_instance_id = $1 and after_id = $2",
+            )
+            .bind(instance_id)
+            .bind(after)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(claimed)
+}
+
+/// How many batches of the instance's snapshot are not done (or are being filled now by
+/// another transaction).
+pub async fn batches_left(tx: &mut Tx, instance_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from review_snapshot_batch where review_instance_id = $1 and not done",
+    )
+    .bind(instance_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Locks a starting instance for the transaction that completes it: false when it is not
+/// starting any more (another Gatehouse completed it).
+pub async fn lock_starting(
+    tx: &mut Tx,
+    now: Timestamp,
+    instance_id: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "update review_instance set updated_at = $1 where id = $2 and status = 'starting'",
+    )
+    .bind(now.millis())
+    .bind(instance_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// PostgreSQL plans the snapshot's joins by the statistics of what it reads: the ranks
@@ -295,25 +384,26 @@ fn reviews(item: &str, person: &str) -> String {
     )
 }
 
-/// Puts the assignments with ids in (`after`, `upto`] that the review covers into the
-/// instance as stage-1 items, with their recommendation, their ranks and, under a rule of
-/// one reviewer (`reviewer_kind` of stage 1), their reviewer, in one INSERT ... SELECT;
-/// records how far the snapshot got. Returns how many items it made, or none when another
-/// instance of Gatehouse took this batch first.
+/// Puts the assignments with ids in (`after`, `upto`] (a batch claimed by
+/// [`claim_batch`]) that the review covers into the instance as stage-1 items, with their
+/// recommendation, their ranks and, under a rule of one reviewer (`reviewer_kind` of
+/// stage 1), their reviewer, in one INSERT ... SELECT. Returns how many items it made.
+#[allow(clippy::too_many_arguments)]
 pub async fn snapshot_batch(
     tx: &mut Tx,
     now: Timestamp,
     instance: &InstanceRow,
     review: &ReviewRow,
     reviewer_kind: &str,
+    after: i64,
     upto: i64,
-) -> Result<Option<u64>, sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     let window_cutoff = now.millis() - review.sign_in_window_days * MILLIS_PER_DAY;
     let mut binds = vec![
         Bind::Int(instance.id),
         Bind::Int(now.millis()),
         Bind::Int(window_cutoff),
-        Bind::Int(instance.snapshot_after_id),
+        Bind::Int(after),
         Bind::Int(upto),
     ];
     let mut filters = String::new();
@@ -409,24 +499,7 @@ pub async fn snapshot_batch(
             Bind::Text(value) => query.bind(value),
         };
     }
-    // The cursor first: another Gatehouse taking the same batch finds it moved and stops.
-    let moved = sqlx::query(
-        "update review_instance set snapshot_after_id = $1, updated_at = $2 \
-         where id = $3 and snapshot_after_id = $4 and status = 'starting'",
-    )
-    .bind(upto)
-    .bind(now.millis())
-    .bind(instance.id)
-    .bind(instance.snapshot_after_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if moved != 1 {
-        return Ok(None);
-    }
-    let made = query.execute(&mut **tx).await?.rows_affected();
-    count_peers(tx, instance.id, review, instance.snapshot_after_id, upto).await?;
-    Ok(Some(made))
+    Ok(query.execute(&mut **tx).await?.rows_affected())
 }
 
 /// The largest item id so far (items made later have larger ids).
@@ -436,7 +509,48 @@ pub async fn max_item_id(tx: &mut Tx) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// Gives the items of `stage` with ids above `after_item` their reviewers by the stage's
+/// The items of one instance and stage that a transaction has just made, for the
+/// statements that complete them (reviewers, policy checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewItems {
+    /// Items with ids in (`after`, `upto`]: right when this transaction is the only one
+    /// making items of the stage (a stage carried on, drift, a batch on SQLite's one
+    /// writer). Read by the primary key, not by an index over the whole instance (which
+    /// made each batch of a snapshot slower than the one before).
+    Ids { after: i64, upto: i64 },
+    /// The items of the assignments with ids in (`after`, `upto`]: a snapshot batch on
+    /// PostgreSQL, where batches of one instance are filled at once and their item ids
+    /// interleave. Read by `review_item_assignment_instance_stage_uq`.
+    Assignments { after: i64, upto: i64 },
+}
+
+impl NewItems {
+    /// The items made since `after_item` was the largest item id.
+    pub async fn since(tx: &mut Tx, after_item: i64) -> Result<Self, sqlx::Error> {
+        Ok(Self::Ids {
+            after: after_item,
+            upto: max_item_id(tx).await?,
+        })
+    }
+
+    /// The condition on the item `alias`, the instance bound as `instance` and the stage
+    /// as `stage`. (`+ 0` keeps the planners from reading a whole instance's index range
+    /// where the primary key finds the few.)
+    fn condition(&self, alias: &str, instance: &str, stage: &str) -> String {
+        match *self {
+            Self::Ids { after, upto } => format!(
+                "{alias}.id > {after} and {alias}.id <= {upto} \
+                 and {alias}.review_instance_id + 0 = {instance} and {alias}.stage + 0 = {stage}"
+            ),
+            Self::Assignments { after, upto } => format!(
+                "{alias}.assignment_id > {after} and {alias}.assignment_id <= {upto} \
+                 and {alias}.review_instance_id = {instance} and {alias}.stage = {stage}"
+            ),
+        }
+    }
+}
+
+/// Gives the `items` of `stage` their reviewers by the stage's
 /// rule (a manager or the holder on the item itself, several people as reviewer rows), then
 /// fallbacks to those left without one, then the review's owner, then the administrators.
 /// Nobody reviews their own access, except in a self-review. Items snapshotted with their
@@ -447,18 +561,12 @@ pub async fn resolve_reviewers(
     instance_id: i64,
     stage: &StageRow,
     review: &ReviewRow,
-    after_item: i64,
+    items: NewItems,
 ) -> Result<(), sqlx::Error> {
-    // The new items are a range of ids: read by the primary key, not by an index over the
-    // whole instance (which made each batch of a snapshot slower than the one before).
-    // `+ 0` keeps the planners from choosing that index. Every statement is planned with
-    // its values (`persistent(false)`): a generic plan does not see that the range is narrow.
-    let upto = max_item_id(tx).await?;
-    let range =
-        format!("id > $3 and id <= {upto} and review_instance_id + 0 = $1 and stage + 0 = $2");
-    let scope = format!(
-        "i.id > $3 and i.id <= {upto} and i.review_instance_id + 0 = $1 and i.stage + 0 = $2"
-    );
+    // Every statement is planned with its values (`persistent(false)`): a generic plan does
+    // not see that the range is narrow.
+    let range = items.condition("review_item", "$1", "$2");
+    let scope = items.condition("i", "$1", "$2");
     match stage.reviewer_kind.as_str() {
         "manager" | "self" => {
             let reviewer = if stage.reviewer_kind == "manager" {
@@ -473,7 +581,6 @@ pub async fn resolve_reviewers(
             ))
             .bind(instance_id)
             .bind(stage.position)
-            .bind(after_item)
             .persistent(false)
             .execute(&mut **tx)
             .await?;
@@ -486,16 +593,16 @@ pub async fn resolve_reviewers(
     let rule = match stage.reviewer_kind.as_str() {
         "package_owners" => Some((
             "join access_package_owner o on o.access_package_id = i.access_package_id \
-             join person m on m.id = o.person_id and $5 = $5",
+             join person m on m.id = o.person_id and $4 = $4",
             0,
         )),
         "named" => Some((
-            "join access_review_person rp on rp.access_review_id = $5 \
+            "join access_review_person rp on rp.access_review_id = $4 \
              and rp.stage_position = $2 and rp.role = 'reviewer' join person m on m.id = rp.person_id",
             review.id,
         )),
         "group" => Some((
-            "join person_group_member g on g.person_group_id = $5 join person m on m.id = g.person_id",
+            "join person_group_member g on g.person_group_id = $4 join person m on m.id = g.person_id",
             stage.person_group_id.unwrap_or(0),
         )),
         _ => None,
@@ -504,13 +611,13 @@ pub async fn resolve_reviewers(
          (select 1 from review_item_reviewer x where x.review_item_id = i.id)";
     let fallbacks = [
         (
-            "join access_review_person rp on rp.access_review_id = $5 \
+            "join access_review_person rp on rp.access_review_id = $4 \
              and rp.stage_position = $2 and rp.role = 'fallback' \
              join person m on m.id = rp.person_id",
             review.id,
         ),
-        ("join person m on m.id = $5", review.owner_id),
-        ("join person m on m.is_admin and $5 = $5", 0),
+        ("join person m on m.id = $4", review.owner_id),
+        ("join person m on m.is_admin and $4 = $4", 0),
     ];
     let rule_step = rule.map(|(joins, value)| (joins, value, false));
     let fallback_steps = fallbacks
@@ -525,7 +632,6 @@ pub async fn resolve_reviewers(
             ))
             .bind(instance_id)
             .bind(stage.position)
-            .bind(after_item)
             .persistent(false)
             .fetch_one(&mut **tx)
             .await?;
@@ -543,7 +649,6 @@ pub async fn resolve_reviewers(
             now,
             instance_id,
             stage.position,
-            after_item,
             &scope,
             joins,
             &filter,
@@ -555,15 +660,13 @@ pub async fn resolve_reviewers(
 }
 
 /// Reviewer rows for the items in `scope`: each active person `m` that `joins` finds for
-/// an item, except its holder. Binds: $1 instance, $2 stage, $3 after_item, $4 now, $5
-/// `value`.
+/// an item, except its holder. Binds: $1 instance, $2 stage, $3 now, $4 `value`.
 #[allow(clippy::too_many_arguments)]
 async fn add_reviewer_rows(
     tx: &mut Tx,
     now: Timestamp,
     instance_id: i64,
     stage: i64,
-    after_item: i64,
     scope: &str,
     joins: &str,
     filter: &str,
@@ -571,12 +674,11 @@ async fn add_reviewer_rows(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "insert into review_item_reviewer (review_item_id, person_id, review_instance_id, stage, created_at) \
-         select i.id, m.id, i.review_instance_id, i.stage, $4 from review_item i {joins} \
+         select i.id, m.id, i.review_instance_id, i.stage, $3 from review_item i {joins} \
          where {scope} and m.status = 'active' and m.id <> i.person_id{filter} on conflict do nothing"
     ))
     .bind(instance_id)
     .bind(stage)
-    .bind(after_item)
     .bind(now.millis())
     .bind(value)
     .persistent(false)
@@ -1368,38 +1470,34 @@ pub async fn peers(
 }
 
 /// Counts the active holders of the packages in the review's scope, per department, among
-/// the assignments with ids in (`after`, `upto`], adding them to the instance's peers.
+/// the assignments with ids up to `upto` (the snapshot's), once the instance is filled.
 pub async fn count_peers(
     tx: &mut Tx,
     instance_id: i64,
     review: &ReviewRow,
-    after: i64,
     upto: i64,
 ) -> Result<(), sqlx::Error> {
     let (filter, value) = match review.scope_kind.as_str() {
         "packages" => (
             " and a.access_package_id in (select access_package_id from access_review_package \
-             where access_review_id = $4)",
+             where access_review_id = $3)",
             review.id,
         ),
         "catalog" => (
-            " and a.access_package_id in (select id from access_package where catalog_id = $4)",
+            " and a.access_package_id in (select id from access_package where catalog_id = $3)",
             review.catalog_id.unwrap_or(0),
         ),
-        _ => (" and $4 = $4", 0),
+        _ => (" and $3 = $3", 0),
     };
     sqlx::query(&format!(
         "insert into review_peer (review_instance_id, access_package_id, department, holders) \
          select $1, a.access_package_id, h.department, count(*) \
          from assignment a join person h on h.id = a.person_id \
-         where a.id > $2 and a.id <= $3 and a.status = 'active' and h.status = 'active' \
+         where a.id <= $2 and a.status = 'active' and h.status = 'active' \
          and h.department is not null{filter} \
-         group by a.access_package_id, h.department \
-         on conflict (review_instance_id, access_package_id, department) \
-         do update set holders = review_peer.holders + excluded.holders"
+         group by a.access_package_id, h.department on conflict do nothing"
     ))
     .bind(instance_id)
-    .bind(after)
     .bind(upto)
     .bind(value)
     .persistent(false)
@@ -1886,22 +1984,23 @@ pub struct HolderUnderPolicy {
     pub recommendation_json: String,
 }
 
-/// The stage-1 items of the instance with ids above `after_item` granted under
-/// `policy_id`, with their holders (one snapshot batch at most).
+/// The stage-1 `items` of the instance (one snapshot batch) granted under `policy_id`,
+/// with their holders.
 pub async fn holders_under_policy(
     tx: &mut Tx,
     instance_id: i64,
     policy_id: i64,
-    after_item: i64,
+    items: NewItems,
 ) -> Result<Vec<HolderUnderPolicy>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(&format!(
         "select i.id, i.person_id, h.department, h.job_title, h.attributes_json, i.recommendation_json \
          from review_item i join assignment a on a.id = i.assignment_id join person h on h.id = i.person_id \
-         where i.id > $3 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 and a.assignment_policy_id = $2",
-    )
+         where {} and a.assignment_policy_id = $3",
+        items.condition("i", "$1", "$2")
+    ))
     .bind(instance_id)
+    .bind(1_i64)
     .bind(policy_id)
-    .bind(after_item)
     .persistent(false)
     .fetch_all(&mut **tx)
     .await?
@@ -1919,23 +2018,23 @@ pub async fn holders_under_policy(
     .collect()
 }
 
-/// The groups of the holders of the instance's stage-1 items with ids above `after_item`
-/// under `policy_id`: (person, group).
+/// The groups of the holders of the instance's stage-1 `items` under `policy_id`:
+/// (person, group).
 pub async fn groups_of_holders(
     tx: &mut Tx,
     instance_id: i64,
     policy_id: i64,
-    after_item: i64,
+    items: NewItems,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(&format!(
         "select m.person_id, m.person_group_id from person_group_member m where m.person_id in \
          (select i.person_id from review_item i join assignment a on a.id = i.assignment_id \
-          where i.id > $3 and i.review_instance_id + 0 = $1 and i.stage + 0 = 1 \
-          and a.assignment_policy_id = $2)",
-    )
+          where {} and a.assignment_policy_id = $3)",
+        items.condition("i", "$1", "$2")
+    ))
     .bind(instance_id)
+    .bind(1_i64)
     .bind(policy_id)
-    .bind(after_item)
     .persistent(false)
     .fetch_all(&mut **tx)
     .await?
