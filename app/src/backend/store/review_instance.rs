@@ -548,13 +548,25 @@ impl NewItems {
             ),
         }
     }
+
+    /// For the items of assignments, the same range on the assignment `alias` joined to
+    /// them, so that the planner may start from the assignments (by their policy, say).
+    fn assignment_range(&self, alias: &str) -> String {
+        match *self {
+            Self::Ids { .. } => String::new(),
+            Self::Assignments { after, upto } => {
+                format!(" and {alias}.id > {after} and {alias}.id <= {upto}")
+            }
+        }
+    }
 }
 
 /// Gives the `items` of `stage` their reviewers by the stage's
 /// rule (a manager or the holder on the item itself, several people as reviewer rows), then
 /// fallbacks to those left without one, then the review's owner, then the administrators.
-/// Nobody reviews their own access, except in a self-review. Items snapshotted with their
-/// reviewer already (stage 1 of a manager or self-review) are left as they are.
+/// Nobody reviews their own access, except in a self-review. `named`: the items were made
+/// with the reviewer a rule of one reviewer finds ([`snapshot_batch`]), so only those
+/// without one need looking at.
 pub async fn resolve_reviewers(
     tx: &mut Tx,
     now: Timestamp,
@@ -562,13 +574,14 @@ pub async fn resolve_reviewers(
     stage: &StageRow,
     review: &ReviewRow,
     items: NewItems,
+    named: bool,
 ) -> Result<(), sqlx::Error> {
     // Every statement is planned with its values (`persistent(false)`): a generic plan does
     // not see that the range is narrow.
     let range = items.condition("review_item", "$1", "$2");
     let scope = items.condition("i", "$1", "$2");
     match stage.reviewer_kind.as_str() {
-        "manager" | "self" => {
+        "manager" | "self" if !named => {
             let reviewer = if stage.reviewer_kind == "manager" {
                 "(select m.id from person h join person m on m.id = h.manager_id \
                  where h.id = review_item.person_id and m.status = 'active' and m.id <> h.id)"
@@ -1995,8 +2008,9 @@ pub async fn holders_under_policy(
     sqlx::query(&format!(
         "select i.id, i.person_id, h.department, h.job_title, h.attributes_json, i.recommendation_json \
          from review_item i join assignment a on a.id = i.assignment_id join person h on h.id = i.person_id \
-         where {} and a.assignment_policy_id = $3",
-        items.condition("i", "$1", "$2")
+         where {} and a.assignment_policy_id = $3{}",
+        items.condition("i", "$1", "$2"),
+        items.assignment_range("a"),
     ))
     .bind(instance_id)
     .bind(1_i64)
@@ -2029,8 +2043,9 @@ pub async fn groups_of_holders(
     sqlx::query(&format!(
         "select m.person_id, m.person_group_id from person_group_member m where m.person_id in \
          (select i.person_id from review_item i join assignment a on a.id = i.assignment_id \
-          where {} and a.assignment_policy_id = $3)",
-        items.condition("i", "$1", "$2")
+          where {} and a.assignment_policy_id = $3{})",
+        items.condition("i", "$1", "$2"),
+        items.assignment_range("a"),
     ))
     .bind(instance_id)
     .bind(1_i64)

@@ -162,8 +162,16 @@ async fn fill_batches(
             _ => store::review_instance::NewItems::since(&mut tx, after_item).await?,
         };
         flag_policy_mismatches(&mut tx, instance.id, items, (after, upto)).await?;
-        store::review_instance::resolve_reviewers(&mut tx, now, instance.id, first, &review, items)
-            .await?;
+        store::review_instance::resolve_reviewers(
+            &mut tx,
+            now,
+            instance.id,
+            first,
+            &review,
+            items,
+            true,
+        )
+        .await?;
         tx.commit().await?;
         batches += 1;
     }
@@ -203,6 +211,7 @@ async fn complete_snapshot(
                 first,
                 &review,
                 items,
+                false,
             )
             .await?;
         }
@@ -479,6 +488,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                 next,
                 &review,
                 items,
+                false,
             )
             .await?;
             let days: Vec<i64> = stages.iter().map(|stage| stage.duration_days).collect();
@@ -531,6 +541,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                     &extra,
                     &review,
                     items,
+                    false,
                 )
                 .await?;
                 let end = now.plus_days(extra.duration_days);
