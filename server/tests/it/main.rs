@@ -37,4 +37,5 @@ mod sessions;
 #[path = "../support/slapd.rs"]
 mod slapd;
 mod startup_refusals;
+mod upgrades;
 mod workers;
