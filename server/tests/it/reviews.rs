@@ -662,12 +662,14 @@ async fn a_reviewer_hands_an_item_on_with_a_reason(backend: TestBackend) {
     app.stop().await;
 }
 
-async fn a_recurring_review_creates_each_instance_once_with_two_gatehouses(backend: TestBackend) {
-    let app = TestApp::spawn(backend.clone()).await;
-    app.seed_demo().await;
-    // Several Gatehouses share a PostgreSQL database; on SQLite (one process) a second
-    // scheduler in the same process races the first.
-    let second = match &backend {
+/// Several Gatehouses share a PostgreSQL database: a second one on the test's database
+/// (its workers not running; the test drives them). On SQLite (one process) none: a second
+/// scheduler in the same process races the first.
+async fn second_gatehouse(
+    app: &TestApp,
+    backend: &TestBackend,
+) -> Option<gatehouse_server::Running> {
+    match backend {
         TestBackend::Postgres { .. } => {
             let config = crate::harness::test_config(&app.database, &[]);
             Some(
@@ -677,7 +679,13 @@ async fn a_recurring_review_creates_each_instance_once_with_two_gatehouses(backe
             )
         }
         TestBackend::Sqlite => None,
-    };
+    }
+}
+
+async fn a_recurring_review_creates_each_instance_once_with_two_gatehouses(backend: TestBackend) {
+    let app = TestApp::spawn(backend.clone()).await;
+    app.seed_demo().await;
+    let second = second_gatehouse(&app, &backend).await;
     let mut form = manager_review(&app, "Monthly GitHub review", "GitHub organisation");
     form.recurrence = "monthly".into();
     form.duration_days = "7".into();
@@ -772,17 +780,7 @@ async fn a_snapshot_is_filled_once_by_two_gatehouses_and_resumes_after_a_crash(
     let app = TestApp::spawn(backend.clone()).await;
     app.seed_demo().await;
     more_items_for_alice(&app).await;
-    let second = match &backend {
-        TestBackend::Postgres { .. } => {
-            let config = crate::harness::test_config(&app.database, &[]);
-            Some(
-                gatehouse_server::start(&config, std::sync::Arc::new(app.clock.clone()), false)
-                    .await
-                    .unwrap(),
-            )
-        }
-        TestBackend::Sqlite => None,
-    };
+    let second = second_gatehouse(&app, &backend).await;
     let mut form = manager_review(&app, "Everything, by managers", "");
     form.scope_kind = "all".into();
     let ada = app.person("Ada Admin").await;

@@ -218,16 +218,8 @@ async fn list_batches(tx: &mut Tx, instance_id: i64, size: i64) -> Result<(), sq
 /// locked until then and other transactions take the next one; SQLite has one writer,
 /// whose first statement here takes its lock.
 pub async fn claim_batch(tx: &mut Tx, instance_id: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
-    let claimed: Option<(i64, i64)> = if tx.backend_name() == "PostgreSQL" {
-        sqlx::query_as(
-            "select after_id, upto_id from review_snapshot_batch \
-             where review_instance_id = $1 and not done order by after_id limit 1 for update skip locked",
-        )
-        .bind(instance_id)
-        .fetch_optional(&mut **tx)
-        .await?
-    } else {
-        sqlx::query_as(
+    if tx.backend_name() != "PostgreSQL" {
+        return sqlx::query_as(
             "update review_snapshot_batch set done = true where review_instance_id = $1 \
              and after_id = (select min(after_id) from review_snapshot_batch \
                              where review_instance_id = $1 and not done) \
@@ -235,19 +227,23 @@ pub async fn claim_batch(tx: &mut Tx, instance_id: i64) -> Result<Option<(i64, i
         )
         .bind(instance_id)
         .fetch_optional(&mut **tx)
-        .await?
-    };
+        .await;
+    }
+    let claimed: Option<(i64, i64)> = sqlx::query_as(
+        "select after_id, upto_id from review_snapshot_batch \
+         where review_instance_id = $1 and not done order by after_id limit 1 for update skip locked",
+    )
+    .bind(instance_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some((after, _)) = claimed {
-        if tx.backend_name() == "PostgreSQL" {
-            sqlx::query(
-                "update review_snapshot_batch set done = true \
-                 where review_instance_id = $1 and after_id = $2",
-            )
-            .bind(instance_id)
-            .bind(after)
-            .execute(&mut **tx)
-            .await?;
-        }
+        sqlx::query(
+            "update review_snapshot_batch set done = true where review_instance_id = $1 and after_id = $2",
+        )
+        .bind(instance_id)
+        .bind(after)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(claimed)
 }

@@ -139,11 +139,7 @@ async fn fill_batches(
         if instance.status != "starting" {
             return Ok(batches);
         }
-        let review = store::review::find(&mut tx, instance.review_id)
-            .await?
-            .ok_or_else(AppError::internal)?;
-        let stages = store::review::stages_of(&mut tx, review.id).await?;
-        let first = stages.first().ok_or_else(AppError::internal)?;
+        let (review, first) = review_and_first_stage(&mut tx, &instance).await?;
         let after_item = store::review_instance::max_item_id(&mut tx).await?;
         store::review_instance::snapshot_batch(
             &mut tx,
@@ -166,7 +162,7 @@ async fn fill_batches(
             &mut tx,
             now,
             instance.id,
-            first,
+            &first,
             &review,
             items,
             true,
@@ -175,6 +171,22 @@ async fn fill_batches(
         tx.commit().await?;
         batches += 1;
     }
+}
+
+/// The definition of an instance and its first stage.
+async fn review_and_first_stage(
+    tx: &mut Tx,
+    instance: &InstanceRow,
+) -> Result<(ReviewRow, store::review::StageRow), AppError> {
+    let review = store::review::find(tx, instance.review_id)
+        .await?
+        .ok_or_else(AppError::internal)?;
+    let first = store::review::stages_of(tx, review.id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(AppError::internal)?;
+    Ok((review, first))
 }
 
 /// Completes the snapshot once every batch is done: drift in scope, peers and departments
@@ -195,11 +207,8 @@ async fn complete_snapshot(
     let Some(instance) = store::review_instance::find(&mut tx, instance_id).await? else {
         return Ok(false);
     };
-    let review = store::review::find(&mut tx, instance.review_id)
-        .await?
-        .ok_or_else(AppError::internal)?;
-    let stages = store::review::stages_of(&mut tx, review.id).await?;
-    let first = stages.first().ok_or_else(AppError::internal)?;
+    let (review, first) = review_and_first_stage(&mut tx, &instance).await?;
+    let first = &first;
     if review.include_drift {
         let after_item = store::review_instance::max_item_id(&mut tx).await?;
         if store::review_instance::snapshot_drift(&mut tx, now, instance.id, &review).await? > 0 {
