@@ -141,7 +141,7 @@ async fn fill_batches(
         }
         let (review, first) = review_and_first_stage(&mut tx, &instance).await?;
         let after_item = store::review_instance::max_item_id(&mut tx).await?;
-        store::review_instance::snapshot_batch(
+        let (_, named) = store::review_instance::snapshot_batch(
             &mut tx,
             now,
             &instance,
@@ -165,7 +165,7 @@ async fn fill_batches(
             &first,
             &review,
             items,
-            true,
+            named,
         )
         .await?;
         tx.commit().await?;
@@ -220,7 +220,7 @@ async fn complete_snapshot(
                 first,
                 &review,
                 items,
-                false,
+                store::review_instance::Named::No,
             )
             .await?;
         }
@@ -497,7 +497,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                 next,
                 &review,
                 items,
-                false,
+                store::review_instance::Named::No,
             )
             .await?;
             let days: Vec<i64> = stages.iter().map(|stage| stage.duration_days).collect();
@@ -550,7 +550,7 @@ async fn end_stage(state: &AppState, instance_id: i64, now: Timestamp) -> Result
                     &extra,
                     &review,
                     items,
-                    false,
+                    store::review_instance::Named::No,
                 )
                 .await?;
                 let end = now.plus_days(extra.duration_days);
