@@ -345,7 +345,8 @@ fn single_reviewer(reviewer_kind: &str) -> &'static str {
     match reviewer_kind {
         "manager" => "m.id",
         "self" => "case when h.status = 'active' then h.id end",
-        _ => "null",
+        // Typed: in a SELECT with an ORDER BY, PostgreSQL takes a bare null for text.
+        _ => "cast(null as bigint)",
     }
 }
 
@@ -506,7 +507,7 @@ pub async fn snapshot_batch(
         manager = if reviewer_kind == "manager" { MANAGER_JOIN } else { "" },
         order = if postgres { " order by 6, 7, 8, 3" } else { "" },
     );
-    let one_reviewer = single_reviewer(reviewer_kind) != "null";
+    let one_reviewer = matches!(reviewer_kind, "manager" | "self");
     // PostgreSQL also says how many items found no reviewer, so that a batch where every
     // item has one skips the fallbacks' search (0.2 to 0.3 s a batch).
     let sql = if postgres && one_reviewer {
