@@ -189,6 +189,36 @@ async fn a_manager_review_starts_on_time_reminds_once_and_removes_what_was_denie
         .await
         .unwrap();
     assert_eq!((searched.matching, searched.items.len()), (1, 1));
+    // By the access's name (any case), past the last page, and matching nothing.
+    let access = page.items[0].access_name.to_uppercase();
+    let by_access =
+        reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Package, &access, 1)
+            .await
+            .unwrap();
+    let of_access = page
+        .items
+        .iter()
+        .filter(|item| item.access_name.to_uppercase() == access)
+        .count();
+    assert_eq!(
+        (by_access.matching, by_access.items.len()),
+        (i64::try_from(of_access).unwrap(), of_access)
+    );
+    let past = reviews::reviewer_page(&app.state, &alice, instance, GroupBy::Person, "hana", 2)
+        .await
+        .unwrap();
+    assert_eq!((past.matching, past.items.len()), (1, 0));
+    let nothing = reviews::reviewer_page(
+        &app.state,
+        &alice,
+        instance,
+        GroupBy::Person,
+        "no such name",
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!((nothing.matching, nothing.items.len()), (0, 0));
     // A removal needs a reason; refused, nothing is recorded.
     let ben_item = alice_items
         .iter()

@@ -401,9 +401,10 @@ pub enum Named {
 /// On PostgreSQL the rows are written in the order of the reviewer's page (reviewer,
 /// holder, access): a reviewer's items then sit together in the table and its reviewer
 /// index is written in runs, not at random (5 to 15 % less time; on SQLite, whose unique
-/// index on the assignment is then written at random instead, it was slower). The batch is the claiming
-/// transaction's alone, so no item of it exists yet: a plain INSERT, whose conflicts the
-/// unique index would refuse (PostgreSQL's `on conflict do nothing` took 28 % more time).
+/// index on the assignment is then written at random instead, it was slower). The batch
+/// is the claiming transaction's alone, so no item of it exists yet: a plain INSERT,
+/// whose conflicts the unique index would refuse (PostgreSQL's `on conflict do nothing`
+/// took 28 % more time).
 #[allow(clippy::too_many_arguments)]
 pub async fn snapshot_batch(
     tx: &mut Tx,
