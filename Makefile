@@ -19,7 +19,8 @@ run:
 	./target/debug/gatehouse serve
 
 ## Formatting, lints, unit and integration tests on SQLite (and PostgreSQL when
-## GATEHOUSE_TEST_POSTGRES_URL is set), browser tests on the debug and release builds.
+## GATEHOUSE_TEST_POSTGRES_URL is set), browser tests on the release build.
+## (`make e2e` runs the browser tests on a debug build.)
 test:
 	scripts/test.sh
 
