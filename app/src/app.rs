@@ -6,7 +6,7 @@ use crate::pages::{
     ConnectorsPage, DevMailPage, ExtendAccessPage, HomePage, MailQueuePage, ManageCatalogPage,
     ManageCatalogsPage, ManagePackagePage, ManagePage, ManageReviewPage, ManageReviewsPage,
     MyReviewsPage, NotFound, PolicyPage, RequestDetailPage, RequestPackagePage, ReviewItemsPage,
-    ReviewReportPage, SettingsPage, SignInPage,
+    ReviewReportPage, ScimPage, SettingsPage, SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("act/:token") view=ActionLinkPage ssr=SsrMode::Async />
                     <Route path=path!("settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("manage/mail") view=MailQueuePage ssr=SsrMode::Async />
+                    <Route path=path!("manage/scim") view=ScimPage ssr=SsrMode::Async />
                     <Route path=path!("manage/connectors") view=ConnectorsPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

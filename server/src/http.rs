@@ -136,6 +136,10 @@ pub fn router(config: &Config, state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(middleware::from_fn_with_state(origin, same_origin_only))
+        // After the portal's own limits, sessions and form tokens, which SCIM (a program
+        // with a bearer token) has no use for; before the headers and tracing every
+        // response gets.
+        .merge(crate::scim::routes(config, state.clone()))
         .layer(middleware::from_fn_with_state(
             Arc::new(secure_cookie),
             security_headers,

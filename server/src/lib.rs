@@ -5,6 +5,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod oidc;
+pub mod scim;
 pub mod startup;
 pub mod telemetry;
 

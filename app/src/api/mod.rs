@@ -12,6 +12,7 @@ pub mod mail;
 pub mod manage;
 pub mod requests;
 pub mod reviews;
+pub mod scim;
 pub mod session;
 
 #[cfg(feature = "ssr")]

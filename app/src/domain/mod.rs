@@ -16,6 +16,7 @@ pub mod questions;
 pub mod request;
 pub mod retry;
 pub mod review;
+pub mod scim;
 pub mod status;
 pub mod time;
 

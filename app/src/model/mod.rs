@@ -12,4 +12,5 @@ pub mod mail;
 pub mod manage;
 pub mod requests;
 pub mod reviews;
+pub mod scim;
 pub mod session;

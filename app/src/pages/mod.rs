@@ -31,6 +31,7 @@ pub use manage::{
     mail::MailQueuePage,
     packages::{policy::PolicyPage, ManagePackagePage},
     reviews::{detail::ManageReviewPage, report::ReviewReportPage, ManageReviewsPage},
+    scim::ScimPage,
     ManagePage,
 };
 pub use not_found::NotFound;

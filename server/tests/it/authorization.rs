@@ -10,7 +10,8 @@
 
 use crate::harness::{new_client, TestApp, TestBackend};
 use app::api::{
-    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, reviews, session,
+    access, audit, catalogs, connectors, dev, home, links, mail, manage, requests, reviews, scim,
+    session,
 };
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeSet;
@@ -99,6 +100,8 @@ struct Foreign {
     finance_review_version: String,
     finance_instance: String,
     grace_item: String,
+    /// A live token of an HR system (SCIM).
+    scim_token: String,
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
@@ -121,6 +124,10 @@ async fn foreign_objects(app: &TestApp) -> Foreign {
         ivy_link: ivy_link(app).await,
         message: scalar(app, "select min(id) from outbound_message").await.to_string(),
         partner_connector: partner_connector(app).await.to_string(),
+        scim_token: {
+            let ada = app.person("Ada Admin").await;
+            app::backend::services::scim::create_token(&app.state, &ada, "Workday").await.unwrap().0.to_string()
+        },
         ..finance_review(app).await
     }
 }
@@ -157,6 +164,7 @@ async fn finance_review(app: &TestApp) -> Foreign {
         ivy_link: String::new(),
         message: String::new(),
         partner_connector: String::new(),
+        scim_token: String::new(),
     }
 }
 
@@ -686,6 +694,28 @@ fn matrix(f: &Foreign) -> Vec<Case> {
             &[Admin],
             ADA,
         ),
+        // HR inbound: administrators make and revoke tokens; auditors read the list.
+        case(
+            scim::GetScimSettings::PATH,
+            &[],
+            Refused,
+            &[Admin, Auditor],
+            ADA,
+        ),
+        case(
+            scim::CreateScimToken::PATH,
+            &[("name", "Intruder")],
+            Refused,
+            &[Admin],
+            ADA,
+        ),
+        case(
+            scim::RevokeScimToken::PATH,
+            &[("token_id", &f.scim_token)],
+            Refused,
+            &[Admin],
+            ADA,
+        ),
         // The mail queue is for administrators.
         case(mail::GetMailQueue::PATH, &[], Refused, &[Admin], ADA),
         case(
@@ -742,6 +772,8 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
         "review_instance",
         "review_item",
         "review_item_reviewer",
+        "scim_token",
+        "person",
     ] {
         fingerprint.push(scalar(app, &format!("select count(*) from {table}")).await);
     }
@@ -755,6 +787,7 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
     );
     fingerprint.push(scalar(app, "select cast(sum(version) as bigint) from assignment").await);
     fingerprint.push(scalar(app, "select count(decision) from review_item").await);
+    fingerprint.push(scalar(app, "select count(revoked_at) from scim_token").await);
     fingerprint.push(
         scalar(
             app,

@@ -32,6 +32,7 @@ mod rendering;
 mod request_api;
 mod requests;
 mod reviews;
+mod scim;
 mod security;
 mod sessions;
 #[path = "../support/slapd.rs"]

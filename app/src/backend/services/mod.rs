@@ -17,3 +17,4 @@ pub mod provisioning;
 pub mod reconcile;
 pub mod requests;
 pub mod reviews;
+pub mod scim;

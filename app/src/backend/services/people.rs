@@ -44,32 +44,7 @@ pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Resul
     if !already {
         store::person::mark_left(&mut tx, now, person_id).await?;
     }
-    let current = store::assignment::current_of_person(&mut tx, person_id).await?;
-    let mut left = Left::default();
-    for assignment_id in current {
-        let ending = Ending {
-            actor: actor.clone(),
-            reason: RemovalReason::UserLeft,
-            comment: "",
-        };
-        if end_in(&mut tx, now, assignment_id, ending, false).await? {
-            left.ended += 1;
-        }
-    }
-    left.deactivations = store::provisioning::queue_deactivations(&mut tx, now, person_id).await?;
-    // Requests for them, or made by them, end: nobody is granted access after leaving, and
-    // nobody stands behind a request whose requester has gone.
-    for request_id in store::request::waiting(&mut tx, Waiting::ForOrBy(person_id)).await? {
-        if let Some(request) = store::request::find(&mut tx, request_id).await? {
-            if cancel_in(&mut tx, now, &request, actor, Some("person left")).await? {
-                left.requests_cancelled += 1;
-            }
-        }
-    }
-    // Approvals waiting on them go to whoever else the stage names, or to its fallbacks.
-    left.approvals_reassigned =
-        approval_tasks::reresolve_waiting(&mut tx, now, Waiting::WithOpenTaskOf(person_id), actor)
-            .await?;
+    let left = end_access_in(&mut tx, now, actor, person_id).await?;
     if !already
         || left.ended > 0
         || left.deactivations > 0
@@ -94,5 +69,45 @@ pub async fn leave(state: &AppState, actor: &audit::Actor, email: &str) -> Resul
     }
     tx.commit().await?;
     state.scheduler_wakeup.notify();
+    Ok(left)
+}
+
+/// Ends everything a person who left (or was switched off) holds or waits for, in the
+/// caller's transaction: every current assignment (reason "left"), their accounts
+/// downstream, the waiting requests for them or by them, and the approvals waiting on
+/// them (handed to the stage's other approvers or fallbacks). Running it again finds
+/// nothing more to do.
+pub async fn end_access_in(
+    tx: &mut crate::backend::store::Tx,
+    now: crate::domain::Timestamp,
+    actor: &audit::Actor,
+    person_id: i64,
+) -> Result<Left, AppError> {
+    let current = store::assignment::current_of_person(tx, person_id).await?;
+    let mut left = Left::default();
+    for assignment_id in current {
+        let ending = Ending {
+            actor: actor.clone(),
+            reason: RemovalReason::UserLeft,
+            comment: "",
+        };
+        if end_in(tx, now, assignment_id, ending, false).await? {
+            left.ended += 1;
+        }
+    }
+    left.deactivations = store::provisioning::queue_deactivations(tx, now, person_id).await?;
+    // Requests for them, or made by them, end: nobody is granted access after leaving, and
+    // nobody stands behind a request whose requester has gone.
+    for request_id in store::request::waiting(tx, Waiting::ForOrBy(person_id)).await? {
+        if let Some(request) = store::request::find(tx, request_id).await? {
+            if cancel_in(tx, now, &request, actor, Some("person left")).await? {
+                left.requests_cancelled += 1;
+            }
+        }
+    }
+    // Approvals waiting on them go to whoever else the stage names, or to its fallbacks.
+    left.approvals_reassigned =
+        approval_tasks::reresolve_waiting(tx, now, Waiting::WithOpenTaskOf(person_id), actor)
+            .await?;
     Ok(left)
 }

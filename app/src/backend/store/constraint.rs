@@ -35,6 +35,13 @@ const MEANINGS: &[Meaning] = &[
         message: "Another person already has this employee id.",
     },
     Meaning {
+        name: "person_user_name_uq",
+        columns: "index 'person_user_name_uq'",
+        field: Some("user_name"),
+        message:
+            "Another person already has this userName (or it is another person's email address).",
+    },
+    Meaning {
         name: "person_oidc_subject_uq",
         columns: "person.oidc_subject",
         field: None,

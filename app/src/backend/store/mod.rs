@@ -20,6 +20,7 @@ pub mod request;
 pub mod resource;
 pub mod review;
 pub mod review_instance;
+pub mod scim;
 pub mod session;
 
 /// A write transaction, as passed to every writing store function.

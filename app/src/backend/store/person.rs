@@ -257,7 +257,8 @@ pub async fn find_by_email(tx: &mut Tx, email: &str) -> Result<Option<(i64, Stri
 /// Marks the person as left, from `now` unless a leave date was already set.
 pub async fn mark_left(tx: &mut Tx, now: Timestamp, person_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update person set status = $1, leave_at = coalesce(leave_at, $2), updated_at = $2 \
+        "update person set status = $1, leave_at = coalesce(leave_at, $2), updated_at = $2, \
+         version = version + 1 \
          where id = $3",
     )
     .bind(PersonStatus::Left.as_str())

@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod mail;
 pub mod packages;
 pub mod reviews;
+pub mod scim;
 
 use crate::api::manage::list_managed_packages;
 use crate::components::feedback::{Empty, ErrorAlert, Loading};
@@ -23,6 +24,7 @@ pub fn ManageNav(current: &'static str) -> impl IntoView {
         ("/manage/reviews", "Access reviews"),
         ("/manage/connectors", "Connectors"),
         ("/manage/mail", "Mail queue"),
+        ("/manage/scim", "HR inbound"),
     ];
     view! {
         <nav class="subnav cluster" aria-label="Manage">
