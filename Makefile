@@ -43,8 +43,10 @@ measure:
 ## SCIM server and LDAP directory (BENCH_STEADY, default 200); then N assignments ending at
 ## one instant, removed from the SCIM server and verified (BENCH_N, default 500). Then access
 ## reviews at company size (BENCH_PEOPLE, default 10 000 people holding 100 packages each:
-## 1 000 000 assignments) on SQLite and PostgreSQL.
+## 1 000 000 assignments) on SQLite and PostgreSQL. Then HR inbound: a SCIM Bulk of
+## BENCH_HR_PEOPLE (default 10 000) people, a filtered page and a PATCH, on both.
 bench:
 	scripts/setup.sh --for test
 	cargo bench -p server --bench expiry
 	cargo bench -p server --bench reviews
+	cargo bench -p server --bench hr

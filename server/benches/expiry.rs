@@ -33,28 +33,22 @@ use app::backend::store;
 use app::backend::workers::{self, ExpirySweeper, Worker};
 use app::backend::{Clock, SystemClock};
 use app::domain::Timestamp;
-use gatehouse_server::config::{Config, Sources};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
 #[path = "../tests/support/holders.rs"]
 mod holders;
 #[path = "../tests/support/slapd.rs"]
 mod slapd;
 
+use common::env_number;
 use holders::{connector, hold, holder, package};
 
 const TOKEN: &str = "bench-token";
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -208,25 +202,17 @@ async fn main() {
 
     // Gatehouse on SQLite with the demo organisation, workers started by hand below.
     let dir = tempfile::tempdir().unwrap();
-    let env: HashMap<String, String> = [
-        ("GATEHOUSE_ENV", "development".to_string()),
-        ("GATEHOUSE_BIND", "127.0.0.1:0".to_string()),
-        ("GATEHOUSE_LOG", "warn".to_string()),
-        (
-            "GATEHOUSE_DATABASE_URL",
-            format!("sqlite://{}/bench.db", dir.path().display()),
-        ),
-        ("GATEHOUSE_DATA_DIR", dir.path().display().to_string()),
-        ("GATEHOUSE_SECRET_BENCH", TOKEN.to_string()),
-        (
-            "GATEHOUSE_SECRET_BENCH_LDAP",
-            slapd::LDAP_PASSWORD.to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let config = Config::load(&Sources::from_maps(env, HashMap::new())).unwrap();
+    let config = common::config(
+        &format!("sqlite://{}/bench.db", dir.path().display()),
+        dir.path(),
+        &[
+            ("GATEHOUSE_SECRET_BENCH", TOKEN.to_string()),
+            (
+                "GATEHOUSE_SECRET_BENCH_LDAP",
+                slapd::LDAP_PASSWORD.to_string(),
+            ),
+        ],
+    );
     let running = gatehouse_server::start(&config, Arc::new(SystemClock), false)
         .await
         .unwrap();

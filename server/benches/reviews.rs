@@ -28,47 +28,12 @@ use app::backend::workers::{ReviewScheduler, Worker};
 use app::backend::{AppState, Clock, SystemClock};
 use app::domain::review::ReviewForm;
 use app::model::reviews::GroupBy;
-use gatehouse_server::config::{Config, Sources};
-use std::collections::HashMap;
+mod common;
+
+use common::{env_number, memory_mb, ms, percentile, reset_peak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The process's resident memory and its peak since the last reset, in MB.
-fn memory_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// Resets the peak resident memory to the current one (Linux `clear_refs` 5).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 async fn exec(state: &AppState, sql: &str) {
     let mut tx = state.db.begin_write().await.unwrap();
@@ -187,17 +152,7 @@ fn form(name: &str, packages: &str, scope: &str) -> ReviewForm {
 async fn run(label: &str, url: &str, people: usize, packages: usize) {
     println!("\n== {label} ==");
     let dir = tempfile::tempdir().unwrap();
-    let env: HashMap<String, String> = [
-        ("GATEHOUSE_ENV", "development".to_string()),
-        ("GATEHOUSE_BIND", "127.0.0.1:0".to_string()),
-        ("GATEHOUSE_LOG", "warn".to_string()),
-        ("GATEHOUSE_DATABASE_URL", url.to_string()),
-        ("GATEHOUSE_DATA_DIR", dir.path().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let config = Config::load(&Sources::from_maps(env, HashMap::new())).unwrap();
+    let config = common::config(url, dir.path(), &[]);
     let running = gatehouse_server::start(&config, Arc::new(SystemClock), false)
         .await
         .unwrap();
@@ -382,27 +337,12 @@ async fn main() {
     if !(only.is_empty() || only == "postgres") {
         return;
     }
-    let base = std::env::var("BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let name = format!("gatehouse_bench_reviews_{}", std::process::id());
-    match sqlx::PgPool::connect(&base).await {
-        Ok(admin) => {
-            sqlx::query(&format!("create database {name}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let mut url = url::Url::parse(&base).unwrap();
-            url.set_path(&name);
-            run("PostgreSQL", url.as_str(), people, packages).await;
-            if keep {
-                println!("  kept database {name}");
-                return;
-            }
-            sqlx::query(&format!("drop database if exists {name} with (force)"))
-                .execute(&admin)
-                .await
-                .unwrap();
+    if let Some(database) = common::PostgresDatabase::create("gatehouse_bench_reviews").await {
+        run("PostgreSQL", &database.url, people, packages).await;
+        if keep {
+            println!("  kept database {}", database.name);
+            return;
         }
-        Err(error) => println!("\nPostgreSQL not reachable at {base} ({error}): skipped"),
+        database.drop_now().await;
     }
 }

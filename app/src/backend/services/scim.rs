@@ -643,14 +643,14 @@ fn was_on(status: &str) -> bool {
     status == "active"
 }
 
-/// Writes a new person, with its audit event.
+/// Writes a new person, with its audit event; returns their id (at version 1).
 async fn create_in(
     tx: &mut Tx,
     now: Timestamp,
     caller: &Caller,
     body: &Value,
     bulk_ids: &HashMap<String, i64>,
-) -> Result<UserRow, ScimError> {
+) -> Result<i64, ScimError> {
     let input = read_user(body)?;
     let write = settle(tx, input, None, bulk_ids).await?;
     let id = store::insert_user(tx, now, &write).await?;
@@ -662,6 +662,17 @@ async fn create_in(
             .after(json!({ "person": audited(&write), "via": caller.token_name })),
     )
     .await?;
+    Ok(id)
+}
+
+/// Creates a person and reads them back for the answer.
+async fn create_and_read(
+    tx: &mut Tx,
+    now: Timestamp,
+    caller: &Caller,
+    body: &Value,
+) -> Result<UserRow, ScimError> {
+    let id = create_in(tx, now, caller, body, &HashMap::new()).await?;
     find(tx, &id.to_string()).await
 }
 
@@ -829,13 +840,7 @@ pub async fn create_user(
     body: &Value,
     base: &str,
 ) -> Result<(Value, i64), ScimError> {
-    let user = in_transaction!(state, |tx, now| create_in(
-        tx,
-        now,
-        caller,
-        body,
-        &HashMap::new()
-    ))?;
+    let user = in_transaction!(state, |tx, now| create_and_read(tx, now, caller, body))?;
     Ok((user_json(&user, base), user.version))
 }
 
@@ -1094,18 +1099,16 @@ async fn bulk_one(
     let need_data =
         || data.ok_or_else(|| ScimError::invalid_syntax(format!("{method} needs \"data\".")));
     let user_path = path.strip_prefix("/Users/");
-    let done = |status: &str, user: Option<&UserRow>| {
+    // `user`: the id and version of the User the operation left.
+    let done = |status: &str, user: Option<(i64, i64)>| {
         let mut result = Map::new();
         result.insert("method".into(), json!(method));
         if let Some(bulk_id) = &bulk_id {
             result.insert("bulkId".into(), json!(bulk_id));
         }
-        if let Some(user) = user {
-            result.insert(
-                "location".into(),
-                json!(format!("{base}/Users/{}", user.id)),
-            );
-            result.insert("version".into(), json!(etag(user.version)));
+        if let Some((id, version)) = user {
+            result.insert("location".into(), json!(format!("{base}/Users/{id}")));
+            result.insert("version".into(), json!(etag(version)));
         }
         result.insert("status".into(), json!(status));
         Value::Object(result)
@@ -1115,16 +1118,16 @@ async fn bulk_one(
             let bulk_id = bulk_id
                 .clone()
                 .ok_or_else(|| ScimError::invalid_syntax("A POST in a Bulk request needs a \"bulkId\"."))?;
-            let user = create_in(tx, now, caller, need_data()?, bulk_ids).await?;
-            Ok((done("201", Some(&user)), Some((bulk_id, user.id))))
+            let id = create_in(tx, now, caller, need_data()?, bulk_ids).await?;
+            Ok((done("201", Some((id, 1))), Some((bulk_id, id))))
         }
         ("PUT", _, Some(id)) => {
             let user = replace_in(tx, now, caller, id, need_data()?, version, bulk_ids).await?;
-            Ok((done("200", Some(&user)), None))
+            Ok((done("200", Some((user.id, user.version))), None))
         }
         ("PATCH", _, Some(id)) => {
             let user = patch_in(tx, now, caller, id, need_data()?, version, bulk_ids).await?;
-            Ok((done("200", Some(&user)), None))
+            Ok((done("200", Some((user.id, user.version))), None))
         }
         ("DELETE", _, Some(id)) => {
             delete_in(tx, now, caller, id, version).await?;

@@ -342,9 +342,11 @@ impl<'a> Parser<'a> {
             "null" => Literal::Null,
             _ => match word.parse::<f64>() {
                 Ok(number) if number.is_finite() => Literal::Number(number),
-                _ => return Err(self.error(&format!(
+                _ => {
+                    return Err(self.error(&format!(
                     "expected a value (a \"string\", a number, true, false or null), not {word:?}"
-                ))),
+                )))
+                }
             },
         };
         self.at += word.len();
