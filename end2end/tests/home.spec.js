@@ -80,7 +80,7 @@ test('accessibility: no serious or critical axe violations', async ({ page, erro
   }
   // The administrators' pages, as an administrator.
   await devSignIn(page, 'Ada Admin');
-  for (const [path, what] of [['/manage/mail', 'mail queue (administrator)'], ['/manage/connectors', 'connectors (administrator)']]) {
+  for (const [path, what] of [['/manage/mail', 'mail queue (administrator)'], ['/manage/connectors', 'connectors (administrator)'], ['/manage/scim', 'HR inbound (administrator)']]) {
     await page.goto(path, { waitUntil: 'load' });
     await scan(what);
   }

@@ -106,7 +106,7 @@ fn with_version(mut response: Response, version: i64, location: Option<String>) 
     response
 }
 
-fn header_text<'h>(headers: &'h HeaderMap, name: header::HeaderName) -> Option<&'h str> {
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
@@ -161,7 +161,7 @@ async fn schema(State(scim): State<Scim>, headers: HeaderMap, Path(id): Path<Str
             caller(&scim, &headers).await?;
             let found = service::schemas(&scim.base)
                 .into_iter()
-                .find(|schema| schema["id"].as_str() == Some(id.as_str()))
+                .find(|schema| schema.get("id").and_then(Value::as_str) == Some(id.as_str()))
                 .ok_or_else(|| ScimError::not_found(format!("No schema {id:?}.")))?;
             Ok(scim_json(StatusCode::OK, &found))
         }
@@ -192,7 +192,7 @@ async fn resource_type(
             caller(&scim, &headers).await?;
             let found = service::resource_types(&scim.base)
                 .into_iter()
-                .find(|kind| kind["id"].as_str() == Some(id.as_str()))
+                .find(|kind| kind.get("id").and_then(Value::as_str) == Some(id.as_str()))
                 .ok_or_else(|| ScimError::not_found(format!("No resource type {id:?}.")))?;
             Ok(scim_json(StatusCode::OK, &found))
         }
@@ -326,7 +326,10 @@ async fn create_user(State(scim): State<Scim>, headers: HeaderMap, body: Bytes) 
             let body = json_body(&body)?;
             let (user, version) =
                 service::create_user(&scim.state, &caller, &body, &scim.base).await?;
-            let location = user["meta"]["location"].as_str().map(str::to_string);
+            let location = user
+                .pointer("/meta/location")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             Ok(with_version(
                 scim_json(StatusCode::CREATED, &user),
                 version,

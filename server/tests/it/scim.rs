@@ -238,7 +238,7 @@ async fn an_hr_system_creates_reads_filters_sorts_and_pages_people(backend: Test
     let mut seen = names(&first);
     seen.extend(names(&second));
     let mut sorted = seen.clone();
-    sorted.sort_by(|a, b| b.to_lowercase().cmp(&a.to_lowercase()));
+    sorted.sort_by_key(|name| std::cmp::Reverse(name.to_lowercase()));
     assert_eq!(seen, sorted);
     assert_eq!(
         seen.iter().collect::<std::collections::HashSet<_>>().len(),
