@@ -205,29 +205,26 @@ pub async fn mark_removed(
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether the manager chain above `manager_id` reaches `person_id` (which would make a
-/// loop). Bounded: a chain deeper than 64 is refused too.
+/// Whether the manager chain from `manager_id` upwards reaches `person_id` (which would
+/// make a loop), in one recursive query. Bounded: a chain deeper than 64 counts as a loop.
 pub async fn manager_chain_reaches(
     tx: &mut Tx,
     manager_id: i64,
     person_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut current = Some(manager_id);
-    for _ in 0..64 {
-        let Some(id) = current else {
-            return Ok(false);
-        };
-        if id == person_id {
-            return Ok(true);
-        }
-        current =
-            sqlx::query_scalar::<_, Option<i64>>("select manager_id from person where id = $1")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .flatten();
-    }
-    Ok(true)
+    let (reached, deepest): (i64, i64) = sqlx::query_as(
+        "with recursive chain (id, depth) as ( \
+             select cast($1 as bigint), cast(0 as bigint) \
+             union all \
+             select p.manager_id, c.depth + 1 from person p join chain c on p.id = c.id \
+             where p.manager_id is not null and c.id <> $2 and c.depth < 64) \
+         select count(case when id = $2 then 1 end), cast(coalesce(max(depth), 0) as bigint) from chain",
+    )
+    .bind(manager_id)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(reached > 0 || deepest >= 64)
 }
 
 /// One value bound to a statement built at run time.
