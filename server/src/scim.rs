@@ -346,22 +346,7 @@ async fn replace_user(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    answer(
-        async {
-            let caller = caller(&scim, &headers).await?;
-            let body = json_body(&body)?;
-            let if_match = header_text(&headers, header::IF_MATCH);
-            let (user, version) =
-                service::replace_user(&scim.state, &caller, &id, &body, if_match, &scim.base)
-                    .await?;
-            Ok(with_version(
-                scim_json(StatusCode::OK, &user),
-                version,
-                None,
-            ))
-        }
-        .await,
-    )
+    change_user(&scim, &headers, &id, &body, service::Write::Replace).await
 }
 
 async fn patch_user(
@@ -370,13 +355,24 @@ async fn patch_user(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
+    change_user(&scim, &headers, &id, &body, service::Write::Patch).await
+}
+
+async fn change_user(
+    scim: &Scim,
+    headers: &HeaderMap,
+    id: &str,
+    body: &Bytes,
+    write: service::Write,
+) -> Response {
     answer(
         async {
-            let caller = caller(&scim, &headers).await?;
-            let body = json_body(&body)?;
-            let if_match = header_text(&headers, header::IF_MATCH);
+            let caller = caller(scim, headers).await?;
+            let body = json_body(body)?;
+            let if_match = header_text(headers, header::IF_MATCH);
             let (user, version) =
-                service::patch_user(&scim.state, &caller, &id, &body, if_match, &scim.base).await?;
+                service::change_user(&scim.state, &caller, write, id, &body, if_match, &scim.base)
+                    .await?;
             Ok(with_version(
                 scim_json(StatusCode::OK, &user),
                 version,

@@ -844,42 +844,43 @@ pub async fn create_user(
     Ok((user_json(&user, base), user.version))
 }
 
-pub async fn replace_user(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-    base: &str,
-) -> Result<(Value, i64), ScimError> {
-    let user = in_transaction!(state, |tx, now| replace_in(
-        tx,
-        now,
-        caller,
-        id,
-        body,
-        if_match,
-        &HashMap::new()
-    ))?;
-    Ok((user_json(&user, base), user.version))
+/// How a client changes a User: a whole new one (PUT), or operations on it (PATCH).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Replace,
+    Patch,
 }
 
-pub async fn patch_user(
+#[allow(clippy::too_many_arguments)]
+async fn change_in(
+    tx: &mut Tx,
+    now: Timestamp,
+    caller: &Caller,
+    write: Write,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    bulk_ids: &HashMap<String, i64>,
+) -> Result<UserRow, ScimError> {
+    match write {
+        Write::Replace => replace_in(tx, now, caller, id, body, if_match, bulk_ids).await,
+        Write::Patch => patch_in(tx, now, caller, id, body, if_match, bulk_ids).await,
+    }
+}
+
+/// A PUT or PATCH of one User, in its own transaction; the User as it is afterwards.
+pub async fn change_user(
     state: &AppState,
     caller: &Caller,
+    write: Write,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
     base: &str,
 ) -> Result<(Value, i64), ScimError> {
-    let user = in_transaction!(state, |tx, now| patch_in(
-        tx,
-        now,
-        caller,
-        id,
-        body,
-        if_match,
-        &HashMap::new()
+    let none = HashMap::new();
+    let user = in_transaction!(state, |tx, now| change_in(
+        tx, now, caller, write, id, body, if_match, &none
     ))?;
     Ok((user_json(&user, base), user.version))
 }
@@ -1121,12 +1122,9 @@ async fn bulk_one(
             let id = create_in(tx, now, caller, need_data()?, bulk_ids).await?;
             Ok((done("201", Some((id, 1))), Some((bulk_id, id))))
         }
-        ("PUT", _, Some(id)) => {
-            let user = replace_in(tx, now, caller, id, need_data()?, version, bulk_ids).await?;
-            Ok((done("200", Some((user.id, user.version))), None))
-        }
-        ("PATCH", _, Some(id)) => {
-            let user = patch_in(tx, now, caller, id, need_data()?, version, bulk_ids).await?;
+        (method @ ("PUT" | "PATCH"), _, Some(id)) => {
+            let write = if method == "PUT" { Write::Replace } else { Write::Patch };
+            let user = change_in(tx, now, caller, write, id, need_data()?, version, bulk_ids).await?;
             Ok((done("200", Some((user.id, user.version))), None))
         }
         ("DELETE", _, Some(id)) => {

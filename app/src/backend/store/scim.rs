@@ -117,35 +117,46 @@ pub async fn user_exists(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
     Ok(found.is_some())
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a User's attributes as `$1` to `$14`, in the order of [`UserWrite`]'s fields.
+fn bind_user<'q>(query: AnyQuery<'q>, user: &'q UserWrite) -> AnyQuery<'q> {
+    query
+        .bind(&user.user_name)
+        .bind(&user.external_id)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.display_name)
+        .bind(&user.job_title)
+        .bind(&user.attributes_json)
+        .bind(&user.status)
+        .bind(&user.email)
+        .bind(&user.employee_id)
+        .bind(&user.department)
+        .bind(user.manager_id)
+        .bind(user.hire_at)
+        .bind(user.leave_at)
+}
+
 pub async fn insert_user(
     tx: &mut Tx,
     now: Timestamp,
     user: &UserWrite,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    let row = bind_user(
+        sqlx::query(
         "insert into person (user_name, external_id, given_name, family_name, display_name, job_title, \
          attributes_json, status, email, employee_id, department, manager_id, hire_at, leave_at, \
          source, version, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'scim', 1, $15, $15) \
          returning id",
+        ),
+        user,
     )
-    .bind(&user.user_name)
-    .bind(&user.external_id)
-    .bind(&user.given_name)
-    .bind(&user.family_name)
-    .bind(&user.display_name)
-    .bind(&user.job_title)
-    .bind(&user.attributes_json)
-    .bind(&user.status)
-    .bind(&user.email)
-    .bind(&user.employee_id)
-    .bind(&user.department)
-    .bind(user.manager_id)
-    .bind(user.hire_at)
-    .bind(user.leave_at)
     .bind(now.millis())
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    row.try_get(0)
 }
 
 /// Writes the User's attributes when they are still at `version`; false when someone
@@ -157,27 +168,16 @@ pub async fn update_user(
     version: i64,
     user: &UserWrite,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let done = bind_user(
+        sqlx::query(
         "update person set user_name = $1, external_id = $2, given_name = $3, family_name = $4, \
          display_name = $5, job_title = $6, attributes_json = $7, status = $8, email = $9, \
          employee_id = $10, department = $11, manager_id = $12, hire_at = $13, leave_at = $14, \
          version = version + 1, updated_at = $15 \
          where id = $16 and version = $17 and scim_removed_at is null",
+        ),
+        user,
     )
-    .bind(&user.user_name)
-    .bind(&user.external_id)
-    .bind(&user.given_name)
-    .bind(&user.family_name)
-    .bind(&user.display_name)
-    .bind(&user.job_title)
-    .bind(&user.attributes_json)
-    .bind(&user.status)
-    .bind(&user.email)
-    .bind(&user.employee_id)
-    .bind(&user.department)
-    .bind(user.manager_id)
-    .bind(user.hire_at)
-    .bind(user.leave_at)
     .bind(now.millis())
     .bind(id)
     .bind(version)
