@@ -130,56 +130,35 @@ fn answer(result: Result<Response, ScimError>) -> Response {
 }
 
 async fn service_provider_config(State(scim): State<Scim>, headers: HeaderMap) -> Response {
-    answer(
-        async {
-            caller(&scim, &headers).await?;
-            Ok(scim_json(
-                StatusCode::OK,
-                &service::service_provider_config(&scim.base),
-            ))
-        }
-        .await,
+    document(
+        &scim,
+        &headers,
+        &service::service_provider_config(&scim.base),
     )
+    .await
 }
 
 async fn schemas(State(scim): State<Scim>, headers: HeaderMap) -> Response {
-    answer(
-        async {
-            caller(&scim, &headers).await?;
-            Ok(scim_json(
-                StatusCode::OK,
-                &service::list_of(service::schemas(&scim.base)),
-            ))
-        }
-        .await,
+    document(
+        &scim,
+        &headers,
+        &service::list_of(service::schemas(&scim.base)),
     )
+    .await
 }
 
 async fn schema(State(scim): State<Scim>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    answer(
-        async {
-            caller(&scim, &headers).await?;
-            let found = service::schemas(&scim.base)
-                .into_iter()
-                .find(|schema| schema.get("id").and_then(Value::as_str) == Some(id.as_str()))
-                .ok_or_else(|| ScimError::not_found(format!("No schema {id:?}.")))?;
-            Ok(scim_json(StatusCode::OK, &found))
-        }
-        .await,
-    )
+    let found = find_by_id(service::schemas(&scim.base), &id, "schema");
+    document_or_missing(&scim, &headers, found).await
 }
 
 async fn resource_types(State(scim): State<Scim>, headers: HeaderMap) -> Response {
-    answer(
-        async {
-            caller(&scim, &headers).await?;
-            Ok(scim_json(
-                StatusCode::OK,
-                &service::list_of(service::resource_types(&scim.base)),
-            ))
-        }
-        .await,
+    document(
+        &scim,
+        &headers,
+        &service::list_of(service::resource_types(&scim.base)),
     )
+    .await
 }
 
 async fn resource_type(
@@ -187,17 +166,35 @@ async fn resource_type(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    let found = find_by_id(service::resource_types(&scim.base), &id, "resource type");
+    document_or_missing(&scim, &headers, found).await
+}
+
+/// A discovery document, to a caller with a valid token.
+async fn document(scim: &Scim, headers: &HeaderMap, document: &Value) -> Response {
+    document_or_missing(scim, headers, Ok(document.clone())).await
+}
+
+async fn document_or_missing(
+    scim: &Scim,
+    headers: &HeaderMap,
+    document: Result<Value, ScimError>,
+) -> Response {
     answer(
         async {
-            caller(&scim, &headers).await?;
-            let found = service::resource_types(&scim.base)
-                .into_iter()
-                .find(|kind| kind.get("id").and_then(Value::as_str) == Some(id.as_str()))
-                .ok_or_else(|| ScimError::not_found(format!("No resource type {id:?}.")))?;
-            Ok(scim_json(StatusCode::OK, &found))
+            caller(scim, headers).await?;
+            Ok(scim_json(StatusCode::OK, &document?))
         }
         .await,
     )
+}
+
+/// The document of `documents` with this `id`, or 404 naming `what`.
+fn find_by_id(documents: Vec<Value>, id: &str, what: &str) -> Result<Value, ScimError> {
+    documents
+        .into_iter()
+        .find(|document| document.get("id").and_then(Value::as_str) == Some(id))
+        .ok_or_else(|| ScimError::not_found(format!("No {what} {id:?}.")))
 }
 
 async fn not_served(State(scim): State<Scim>, headers: HeaderMap) -> Response {

@@ -127,46 +127,50 @@ pub fn user_json(user: &UserRow, base: &str) -> Value {
     put(
         &mut out,
         "externalId",
-        user.external_id.clone().map(Value::from),
+        user.attributes.external_id.clone().map(Value::from),
     );
-    out.insert("userName".into(), json!(user.user_name));
+    out.insert("userName".into(), json!(user.attributes.user_name));
     let mut name = Map::new();
-    name.insert("formatted".into(), json!(user.display_name));
+    name.insert("formatted".into(), json!(user.attributes.display_name));
     put(
         &mut name,
         "givenName",
-        user.given_name.clone().map(Value::from),
+        user.attributes.given_name.clone().map(Value::from),
     );
     put(
         &mut name,
         "familyName",
-        user.family_name.clone().map(Value::from),
+        user.attributes.family_name.clone().map(Value::from),
     );
     out.insert("name".into(), Value::Object(name));
-    out.insert("displayName".into(), json!(user.display_name));
-    put(&mut out, "title", user.job_title.clone().map(Value::from));
+    out.insert("displayName".into(), json!(user.attributes.display_name));
+    put(
+        &mut out,
+        "title",
+        user.attributes.job_title.clone().map(Value::from),
+    );
     put(
         &mut out,
         "userType",
-        employee_type(&user.attributes_json).map(Value::from),
+        employee_type(&user.attributes.attributes_json).map(Value::from),
     );
-    out.insert("active".into(), json!(user.status == "active"));
+    out.insert("active".into(), json!(user.attributes.status == "active"));
     out.insert(
         "emails".into(),
-        json!([{"value": user.email, "type": "work", "primary": true}]),
+        json!([{"value": user.attributes.email, "type": "work", "primary": true}]),
     );
     let mut enterprise = Map::new();
     put(
         &mut enterprise,
         "employeeNumber",
-        user.employee_id.clone().map(Value::from),
+        user.attributes.employee_id.clone().map(Value::from),
     );
     put(
         &mut enterprise,
         "department",
-        user.department.clone().map(Value::from),
+        user.attributes.department.clone().map(Value::from),
     );
-    if let Some(manager) = user.manager_id {
+    if let Some(manager) = user.attributes.manager_id {
         enterprise.insert(
             "manager".into(),
             json!({"value": manager.to_string(), "$ref": format!("{base}/Users/{manager}"),
@@ -178,14 +182,14 @@ pub fn user_json(user: &UserRow, base: &str) -> Value {
     put(
         &mut gatehouse,
         "hireDate",
-        user.hire_at.map(|at| json!(instant(at))),
+        user.attributes.hire_at.map(|at| json!(instant(at))),
     );
     put(
         &mut gatehouse,
         "leaveDate",
-        user.leave_at.map(|at| json!(instant(at))),
+        user.attributes.leave_at.map(|at| json!(instant(at))),
     );
-    gatehouse.insert("status".into(), json!(user.status));
+    gatehouse.insert("status".into(), json!(user.attributes.status));
     out.insert(GATEHOUSE_SCHEMA.into(), Value::Object(gatehouse));
     out.insert(
         "meta".into(),
@@ -553,15 +557,16 @@ async fn settle(
     input.write.manager_id = manager_id;
     // `active: false` keeps a person who left as left (not merely disabled).
     if let Some(person) = existing {
-        if !input.status_given && input.active == Some(false) && person.status == "left" {
+        if !input.status_given && input.active == Some(false) && person.attributes.status == "left"
+        {
             input.write.status = "left".into();
         }
         if !input.status_given && input.active.is_none() {
-            input.write.status = person.status.clone();
+            input.write.status = person.attributes.status.clone();
         }
         // Other attributes of theirs that SCIM does not show are kept.
         let mut attributes: Map<String, Value> =
-            serde_json::from_str(&person.attributes_json).unwrap_or_default();
+            serde_json::from_str(&person.attributes.attributes_json).unwrap_or_default();
         let sent: Map<String, Value> =
             serde_json::from_str(&input.write.attributes_json).unwrap_or_default();
         attributes.remove("employee_type");
@@ -584,23 +589,9 @@ fn audited(user: &UserWrite) -> Value {
     })
 }
 
-fn as_write(user: &UserRow) -> UserWrite {
-    UserWrite {
-        user_name: user.user_name.clone(),
-        external_id: user.external_id.clone(),
-        given_name: user.given_name.clone(),
-        family_name: user.family_name.clone(),
-        display_name: user.display_name.clone(),
-        job_title: user.job_title.clone(),
-        attributes_json: user.attributes_json.clone(),
-        status: user.status.clone(),
-        email: user.email.clone(),
-        employee_id: user.employee_id.clone(),
-        department: user.department.clone(),
-        manager_id: user.manager_id,
-        hire_at: user.hire_at,
-        leave_at: user.leave_at,
-    }
+/// A write that lost the race with another one on the same User.
+fn changed_meanwhile() -> ScimError {
+    ScimError::status(412, "The User changed meanwhile. Read it again and retry.")
 }
 
 fn user_id(text: &str) -> Result<i64, ScimError> {
@@ -688,15 +679,12 @@ async fn write_in(
 ) -> Result<UserRow, ScimError> {
     let input = read_user(body)?;
     let write = settle(tx, input, Some(existing), bulk_ids).await?;
-    let before = as_write(existing);
+    let before = existing.attributes.clone();
     if write == before {
         return Ok(existing.clone());
     }
     if !store::update_user(tx, now, existing.id, existing.version, &write).await? {
-        return Err(ScimError::status(
-            412,
-            "The User changed meanwhile. Read it again and retry.",
-        ));
+        return Err(changed_meanwhile());
     }
     audit::append(
         tx,
@@ -781,22 +769,19 @@ async fn delete_in(
 ) -> Result<(), ScimError> {
     let existing = find(tx, id).await?;
     check_version(if_match, existing.version)?;
-    if existing.status != "left" {
+    if existing.attributes.status != "left" {
         stores::person::mark_left(tx, now, existing.id).await?;
     }
-    let version = existing.version + i64::from(existing.status != "left");
+    let version = existing.version + i64::from(existing.attributes.status != "left");
     if !store::mark_removed(tx, now, existing.id, version).await? {
-        return Err(ScimError::status(
-            412,
-            "The User changed meanwhile. Read it again and retry.",
-        ));
+        return Err(changed_meanwhile());
     }
     audit::append(
         tx,
         now,
         &ACTOR,
         audit::Change::new("person.removed", "person", existing.id)
-            .before(audited(&as_write(&existing)))
+            .before(audited(&existing.attributes))
             .after(json!({ "status": "left", "removed": true, "via": caller.token_name })),
     )
     .await?;
